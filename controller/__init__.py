@@ -1,0 +1,1 @@
+"""The central service: API, database, policy, pages."""

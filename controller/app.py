@@ -1,0 +1,122 @@
+"""The controller application: database, ledger, edge link and HTTP API in one process."""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from controller import db as dbmod
+from controller import metrics
+from controller.auth import STAFF, require
+from controller.ledger import Ledger, load_or_create_signing_key
+from controller.routers import agents, auth_api, customers, events, ledger_api, pages, sites, users
+from controller.settings import Settings
+from controller.wire_server import WireServer
+from edge_agent.wire.keys import ensure_keypair
+
+log = logging.getLogger("siteguard.controller")
+
+
+@dataclass
+class Core:
+    """What the controller runs on, shared by the HTTP app and the CLI."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker
+    ledger: Ledger
+
+
+def open_core(settings: Settings) -> Core:
+    settings.prepare()
+    engine = dbmod.make_engine(settings.database_url)
+    dbmod.upgrade(engine)
+    sessions = dbmod.make_sessionmaker(engine)
+    key = load_or_create_signing_key(settings.keys_dir / "ledger.ed25519")
+    return Core(settings, engine, sessions, Ledger(sessions, key, settings.ledger_origin))
+
+
+def server_public_key_file(settings: Settings) -> Path:
+    return settings.keys_dir / "controller.key"
+
+
+def _checkpoint_loop(ledger: Ledger, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
+        try:
+            ledger.checkpoint()
+        except Exception:  # the database may be briefly away; try again next round
+            log.exception("ledger checkpoint failed")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    core = open_core(settings)
+    public, secret = ensure_keypair(settings.keys_dir, "controller")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        wire = WireServer(settings.wire_bind, core.sessions, core.ledger, public, secret,
+                          settings.agent_offline_after_s)
+        wire.start()
+        wire.wait_ready()
+        app.state.wire = wire
+        stop = threading.Event()
+        threading.Thread(target=_checkpoint_loop, args=(core.ledger, settings.checkpoint_every_s, stop),
+                         daemon=True, name="ledger-checkpoint").start()
+        core.ledger.append("controller.started", {"wire": settings.wire_bind})
+        try:
+            yield
+        finally:
+            stop.set()
+            wire.stop()
+            wire.join(timeout=5)
+            core.ledger.checkpoint()
+            core.engine.dispose()
+
+    app = FastAPI(title="SiteGuard controller", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.sessions = core.sessions
+    app.state.ledger = core.ledger
+    app.state.core = core
+    app.add_middleware(
+        SessionMiddleware, secret_key=settings.session_secret(), session_cookie="siteguard_session",
+        same_site="strict", https_only=settings.secure_cookies, max_age=12 * 3600,
+    )
+
+    @app.middleware("http")
+    async def headers_and_metrics(request: Request, call_next):
+        response = await call_next(request)
+        metrics.HTTP_REQUESTS.labels(request.method, str(response.status_code)).inc()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    for r in (auth_api, agents, events, customers, sites, users, ledger_api, pages):
+        app.include_router(r.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict:
+        return {"ok": True}
+
+    @app.get("/metrics", tags=["health"], dependencies=[require(*STAFF)])
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

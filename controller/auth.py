@@ -1,0 +1,104 @@
+"""Who is asking, and may they: FastAPI dependencies for the database session, the user and roles.
+
+API clients send `Authorization: Bearer <token>`; pages use the session cookie. A state-changing
+request that rides on the cookie must also carry the session's CSRF token.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.models import ApiToken, Role, User, utcnow
+from controller.security import token_hash
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as s:
+        yield s
+
+
+DB = Annotated[Session, Depends(get_db)]
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def _user_from_token(db: Session, header: str) -> User:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "use 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token.strip())))
+    expires = row.expires_at if row else None
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.timezone.utc)
+    if row is None or expires < utcnow():
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    user = db.get(User, row.user_id)
+    if user is None or not user.active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account disabled")
+    return user
+
+
+def optional_user(request: Request, db: DB) -> User | None:
+    header = request.headers.get("authorization")
+    if header:
+        return _user_from_token(db, header)
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = db.get(User, uid)
+    if user is None or not user.active:
+        request.session.clear()
+        return None
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        if not sent or not secrets.compare_digest(sent, request.session.get("csrf", "")):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    return user
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: Role):
+    allowed = {r.value for r in roles}
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"role {user.role} may not do this (needs {', '.join(sorted(allowed))})")
+        return user
+
+    return Depends(check)
+
+
+# Commonly used role sets
+STAFF = (Role.admin, Role.officer)
+SITE_READERS = (Role.admin, Role.officer, Role.inspector)
+
+
+def check_customer_scope(user: User, customer_id: int | None) -> None:
+    """A customer user sees only its own customer's objects; others are reported as absent."""
+    if user.role == Role.customer.value and customer_id != user.customer_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")

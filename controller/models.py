@@ -1,0 +1,148 @@
+"""Controller tables. Alembic migrations in controller/migrations mirror these exactly."""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from controller.db import Base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Role(str, Enum):
+    admin = "admin"
+    officer = "officer"
+    customer = "customer"
+    inspector = "inspector"
+    annotator = "annotator"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    approval_public_key: Mapped[str | None] = mapped_column(String(100))
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    config_json: Mapped[str] = mapped_column(Text)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Vlan(Base):
+    __tablename__ = "vlans"
+    __table_args__ = (UniqueConstraint("site_id", "vlan_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    vlan_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    subnet: Mapped[str] = mapped_column(String(50))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    public_key: Mapped[str] = mapped_column(String(40), unique=True)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    config_hash: Mapped[str | None] = mapped_column(String(64))
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Event(Base):
+    """An event from an agent, stored once per (agent, seq) whatever the retries."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("agent_id", "seq", name="uq_events_agent_seq"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ts: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(80), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+
+
+class Alarm(Base):
+    __tablename__ = "alarms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(80), index=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    source: Mapped[str] = mapped_column(String(120), default="")  # what it is about, for de-dup
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LedgerEntry(Base):
+    """One leaf of the evidence Merkle log; `leaf` holds the exact bytes that were hashed."""
+
+    __tablename__ = "ledger_entries"
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(80), index=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(Base):
+    __tablename__ = "ledger_checkpoints"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

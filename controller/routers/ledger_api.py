@@ -1,0 +1,32 @@
+"""The evidence ledger: latest signed checkpoint, inclusion proofs, full export for inspectors."""
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from controller.auth import SITE_READERS, require
+from controller.models import Role
+
+router = APIRouter(prefix="/api/ledger", tags=["ledger"])
+
+
+@router.get("/checkpoint", dependencies=[require(*SITE_READERS)])
+def checkpoint(request: Request) -> dict:
+    ledger = request.app.state.ledger
+    return {"checkpoint": ledger.checkpoint(), "public_key": ledger.public_key.hex(),
+            "origin": ledger.origin}
+
+
+@router.get("/entries/{index}/proof", dependencies=[require(*SITE_READERS)])
+def proof(index: int, request: Request) -> dict:
+    try:
+        return request.app.state.ledger.inclusion(index)
+    except IndexError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such entry") from None
+
+
+@router.get("/export", dependencies=[require(Role.admin, Role.inspector)])
+def export(request: Request) -> Response:
+    ledger = request.app.state.ledger
+    ledger.append("ledger.exported", {"size": ledger.size})
+    return Response(ledger.export(), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="ledger-export.json"'})

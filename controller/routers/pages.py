@@ -1,0 +1,69 @@
+"""Web pages: login and the officer overview. Data comes from the same API the pages poll."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from controller.auth import DB, SITE_READERS, csrf_token, optional_user, require
+from controller.models import Role, User
+from controller.routers.agents import list_agent_views
+from controller.routers.auth_api import authenticate
+from controller.routers.events import alarm_view, list_alarm_rows, recent_events
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+router = APIRouter(tags=["pages"])
+
+
+def render(request: Request, name: str, user: User | None, **ctx) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf_token(request), **ctx})
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html", None, error=None)
+
+
+@router.post("/login", include_in_schema=False)
+def login(request: Request, db: DB, username: str = Form(..., max_length=64),
+          password: str = Form(..., max_length=256), csrf: str = Form("")):
+    if csrf != request.session.get("csrf"):
+        return render(request, "login.html", None, error="Session expired, please try again.")
+    user = authenticate(request, db, username, password)
+    if user is None:
+        resp = render(request, "login.html", None, error="Wrong username or password.")
+        resp.status_code = status.HTTP_401_UNAUTHORIZED
+        return resp
+    request.session.clear()  # new session on login: no fixation
+    request.session["uid"] = user.id
+    csrf_token(request)
+    return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, csrf: str = Form("")):
+    if csrf == request.session.get("csrf"):
+        request.session.clear()
+    return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def overview_page(request: Request, db: DB):
+    user = optional_user(request, db)
+    if user is None:
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if user.role not in {r.value for r in SITE_READERS}:
+        return render(request, "welcome.html", user)
+    return render(request, "overview.html", user)
+
+
+@router.get("/api/overview", tags=["overview"])
+def overview_data(request: Request, db: DB, user: User = require(*SITE_READERS)) -> dict:
+    return {
+        "agents": list_agent_views(db, request),
+        "events": recent_events(db, user, 25),
+        "alarms": [alarm_view(a) for a in list_alarm_rows(db, user, "active", 50)],
+        "ledger_size": request.app.state.ledger.size,
+    }

@@ -1,0 +1,68 @@
+"""Sites and their config; a config change is validated, versioned, ledgered and pushed."""
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Body, HTTPException, Request, status
+from sqlalchemy import select
+
+from controller.auth import DB, SITE_READERS, require
+from controller.models import Role, Site, User
+from controller.sites import apply_site_config
+from edge_agent.wire.site import SiteFileError, parse_site_text
+
+router = APIRouter(prefix="/api/sites", tags=["sites"])
+
+
+def site_view(s: Site, with_config: bool = False) -> dict:
+    view = {"id": s.id, "slug": s.slug, "name": s.name, "version": s.version,
+            "config_hash": s.config_hash, "updated_at": s.updated_at.isoformat()}
+    if with_config:
+        view["config"] = json.loads(s.config_json)
+    return view
+
+
+@router.get("", dependencies=[require(*SITE_READERS)])
+def list_sites(db: DB) -> list[dict]:
+    return [site_view(s) for s in db.scalars(select(Site).order_by(Site.slug))]
+
+
+def _site(db, site_id: int) -> Site:
+    s = db.get(Site, site_id)
+    if s is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    return s
+
+
+@router.get("/{site_id}", dependencies=[require(*SITE_READERS)])
+def get_site(site_id: int, db: DB) -> dict:
+    return site_view(_site(db, site_id), with_config=True)
+
+
+@router.put("/{site_id}/config")
+def put_site_config(
+    site_id: int, request: Request, db: DB,
+    yaml_text: str = Body(..., media_type="application/yaml", max_length=1 << 20),
+    user: User = require(Role.admin),
+) -> dict:
+    site = _site(db, site_id)
+    try:
+        config = parse_site_text(yaml_text, filename=f"{site.slug}.yaml")
+    except SiteFileError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            {"message": str(exc).splitlines()[0],
+                             "problems": [str(p) for p in exc.problems]}) from None
+    if config.site.id != site.slug:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"file describes site {config.site.id!r}, not {site.slug!r}")
+    site, changed = apply_site_config(db, config)
+    db.commit()
+    pushed = 0
+    if changed:
+        request.app.state.ledger.append(
+            "site.config_changed",
+            {"site": site.slug, "version": site.version, "config_hash": site.config_hash,
+             "by": user.username},
+        )
+        pushed = request.app.state.wire.push_config(site.id, site.config_json, site.config_hash)
+    return {**site_view(site), "changed": changed, "pushed_to_agents": pushed}

@@ -1,0 +1,50 @@
+"""Controller settings, from the environment (SITEGUARD_*) with embedded defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"SITEGUARD_{name}", default)
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "var/controller")))
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    wire_bind: str = field(default_factory=lambda: _env("WIRE_BIND", "tcp://127.0.0.1:7700"))
+    http_host: str = field(default_factory=lambda: _env("HTTP_HOST", "127.0.0.1"))
+    http_port: int = field(default_factory=lambda: int(_env("HTTP_PORT", "8000")))
+    ledger_origin: str = field(default_factory=lambda: _env("LEDGER_ORIGIN", "siteguard.local/ledger"))
+    # An agent silent for this long is shown offline and raises an alarm.
+    agent_offline_after_s: float = field(
+        default_factory=lambda: float(_env("AGENT_OFFLINE_AFTER_S", "15"))
+    )
+    checkpoint_every_s: float = field(default_factory=lambda: float(_env("CHECKPOINT_EVERY_S", "10")))
+    command_timeout_s: float = field(default_factory=lambda: float(_env("COMMAND_TIMEOUT_S", "5")))
+    token_ttl_hours: int = field(default_factory=lambda: int(_env("TOKEN_TTL_HOURS", "12")))
+    secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'controller.db'}"
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def session_secret(self) -> str:
+        """Stable across restarts so logins survive them; made once per installation."""
+        path = self.data_dir / "session.secret"
+        if not path.exists():
+            self.prepare()
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,90 @@
+// Officer overview: polls /api/overview and redraws; no page reloads.
+"use strict";
+(function () {
+  const POLL_MS = 2000;
+
+  function cell(text, cls) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  function ago(iso) {
+    if (!iso) return "never";
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.round(s / 60) + " min ago";
+    return new Date(iso).toLocaleString();
+  }
+
+  function drawAgents(agents) {
+    const body = document.querySelector("#agents tbody");
+    body.replaceChildren();
+    if (!agents.length) {
+      const tr = document.createElement("tr");
+      tr.appendChild(cell("no agent enrolled", "muted"));
+      body.appendChild(tr);
+    }
+    for (const a of agents) {
+      const tr = document.createElement("tr");
+      tr.dataset.agent = a.name;
+      tr.appendChild(cell(a.name));
+      tr.appendChild(cell(a.site || "–"));
+      const state = a.revoked ? "revoked" : (a.online ? "online" : "offline");
+      tr.appendChild(cell(state, "state " + state));
+      tr.appendChild(cell(ago(a.last_seen_at)));
+      tr.appendChild(cell(String(a.pending_events)));
+      body.appendChild(tr);
+    }
+  }
+
+  function drawAlarms(alarms) {
+    const list = document.getElementById("alarms");
+    list.replaceChildren();
+    if (!alarms.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "no active alarm";
+      list.appendChild(li);
+    }
+    for (const a of alarms) {
+      const li = document.createElement("li");
+      li.className = "sev-" + a.severity;
+      li.textContent = a.kind + ": " + a.message + " (" + ago(a.raised_at) + ")";
+      list.appendChild(li);
+    }
+  }
+
+  function drawEvents(events) {
+    const body = document.querySelector("#events tbody");
+    body.replaceChildren();
+    for (const e of events) {
+      const tr = document.createElement("tr");
+      tr.appendChild(cell(e.ts));
+      tr.appendChild(cell(e.agent || String(e.agent_id)));
+      tr.appendChild(cell(e.kind));
+      tr.appendChild(cell(JSON.stringify(e.data).slice(0, 160), "mono"));
+      body.appendChild(tr);
+    }
+  }
+
+  async function refresh() {
+    try {
+      const r = await fetch("/api/overview", { credentials: "same-origin" });
+      if (r.status === 401) { location.href = "/login"; return; }
+      if (!r.ok) throw new Error(r.status);
+      const data = await r.json();
+      drawAgents(data.agents);
+      drawAlarms(data.alarms);
+      drawEvents(data.events);
+      document.getElementById("ledger-size").textContent = data.ledger_size;
+      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+    } catch (err) {
+      document.getElementById("updated").textContent = "controller unreachable, retrying…";
+    } finally {
+      setTimeout(refresh, POLL_MS);
+    }
+  }
+  refresh();
+})();

@@ -1,0 +1,324 @@
+"""The controller's end of the edge link: a CurveZMQ ROUTER socket in its own thread.
+
+Only enrolled, unrevoked agent keys pass the ZAP handshake; every message is attributed to the
+agent by the key libzmq authenticated (the frame's User-Id), never by what the message claims.
+Events are committed before they are acked, so an ack always means "stored".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import zmq
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from zmq.auth.thread import ThreadAuthenticator
+
+from controller import metrics
+from controller.alarms import clear_alarms, ledger_record, raise_alarm
+from controller.ingest import customer_ids, store_events
+from controller.ledger import Ledger
+from controller.models import Agent, Site, utcnow
+from edge_agent.wire import messages as m
+
+log = logging.getLogger("siteguard.controller.wire")
+
+
+class CommandError(RuntimeError):
+    pass
+
+
+@dataclass
+class _Conn:
+    identity: bytes
+    agent_id: int
+    site_id: int | None
+
+
+class _KeyCheck:
+    """ZAP credentials provider: consulted by libzmq's handshake for every connecting key."""
+
+    def __init__(self, server: "WireServer") -> None:
+        self.server = server
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        ok = self.server.key_allowed(key.decode())
+        if not ok:
+            self.server.note_refused(key.decode())
+        return ok
+
+
+class WireServer(threading.Thread):
+    def __init__(
+        self, bind: str, sessions: sessionmaker, ledger: Ledger,
+        public_key: bytes, secret_key: bytes, offline_after_s: float = 15.0,
+    ) -> None:
+        super().__init__(name="wire-server", daemon=True)
+        self.bind = bind
+        self.sessions = sessions
+        self.ledger = ledger
+        self.public_key = public_key
+        self._secret_key = secret_key
+        self.offline_after_s = offline_after_s
+        self._halt = threading.Event()
+        self._ready = threading.Event()
+        self._outbox: queue.Queue[tuple[int, bytes]] = queue.Queue()
+        self._pending: dict[str, Future] = {}
+        self._conns: dict[int, _Conn] = {}  # agent id -> latest connection
+        self._refused_seen: dict[str, float] = {}
+        self._keys: dict[str, int] = {}
+        self._keys_loaded = 0.0
+        self._keys_lock = threading.Lock()
+        self.error: BaseException | None = None
+
+    # --- key checks (called from the authenticator thread) -----------------------------------
+
+    def reload_keys(self) -> None:
+        with self.sessions() as s:
+            rows = s.execute(select(Agent.public_key, Agent.id).where(Agent.revoked.is_(False)))
+            keys = {k: i for k, i in rows}
+        with self._keys_lock:
+            self._keys, self._keys_loaded = keys, time.monotonic()
+
+    def key_allowed(self, key: str) -> bool:
+        if key not in self._keys or time.monotonic() - self._keys_loaded > 5:
+            self.reload_keys()  # enrolment or revocation takes effect at the next handshake
+        return key in self._keys
+
+    def note_refused(self, key: str) -> None:
+        metrics.AGENTS_REFUSED.inc()
+        log.warning("refused connection from unenrolled key %s", key)
+        now = time.monotonic()
+        if now - self._refused_seen.get(key, 0) < 60:  # one alarm per key per minute at most
+            return
+        self._refused_seen[key] = now
+        with self.sessions() as s:
+            alarm = raise_alarm(
+                s, "agent.refused", f"connection refused: key {key[:12]}… is not enrolled",
+                source=f"key:{key}", severity="warning", details={"public_key": key},
+            )
+            s.commit()
+        if alarm is not None:
+            self.ledger.append("alarm.raised", ledger_record(alarm))
+
+    # --- API for other threads ---------------------------------------------------------------
+
+    def wait_ready(self, timeout: float = 10) -> None:
+        if not self._ready.wait(timeout):
+            raise RuntimeError("wire server did not start")
+        if self.error:
+            raise RuntimeError(f"wire server failed: {self.error}")
+
+    def connected(self, agent_id: int) -> bool:
+        return agent_id in self._conns
+
+    def send_command(self, agent_id: int, name: str, args: dict[str, Any], timeout: float) -> dict:
+        """Run a command on an agent and wait for its reply; raises CommandError."""
+        if agent_id not in self._conns:
+            raise CommandError("agent is not connected")
+        cid = uuid.uuid4().hex
+        fut: Future = Future()
+        self._pending[cid] = fut
+        self._outbox.put((agent_id, m.encode(m.Command(id=cid, name=name, args=args))))
+        try:
+            reply: m.Reply = fut.result(timeout=timeout)
+        except TimeoutError:
+            raise CommandError(f"no reply within {timeout:g} s") from None
+        finally:
+            self._pending.pop(cid, None)
+        if not reply.ok:
+            raise CommandError(reply.error or "command failed")
+        return reply.result
+
+    def push_config(self, site_id: int, config_json: str, config_hash: str) -> int:
+        msg = m.encode(m.ConfigPush(config_hash=config_hash, config=json.loads(config_json)))
+        agents = [a for a, c in list(self._conns.items()) if c.site_id == site_id]
+        for a in agents:
+            self._outbox.put((a, msg))
+        return len(agents)
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    # --- the socket loop ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        ctx = zmq.Context()
+        auth = ThreadAuthenticator(ctx, log=logging.getLogger("siteguard.controller.zap"))
+        sock = None
+        try:
+            auth.start()
+            auth.configure_curve_callback(domain="*", credentials_provider=_KeyCheck(self))
+            sock = ctx.socket(zmq.ROUTER)
+            sock.curve_server = True
+            sock.curve_secretkey = self._secret_key
+            sock.curve_publickey = self.public_key
+            sock.setsockopt(zmq.MAXMSGSIZE, m.SOCKET_MAX_MESSAGE_BYTES)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+            sock.bind(self.bind)
+            self.reload_keys()
+        except BaseException as exc:  # reported through wait_ready
+            self.error = exc
+            self._ready.set()
+            auth.stop()
+            if sock is not None:
+                sock.close()
+            ctx.term()
+            return
+        self._ready.set()
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        next_liveness = 0.0
+        try:
+            while not self._halt.is_set():
+                for s_, _ in poller.poll(20):
+                    for _ in range(200):  # drain a burst, then look at the outbox again
+                        try:
+                            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                        except zmq.Again:
+                            break
+                        self._on_frames(sock, frames)
+                self._flush_outbox(sock)
+                if time.monotonic() >= next_liveness:
+                    next_liveness = time.monotonic() + 1.0
+                    self._check_liveness()
+        finally:
+            sock.close(linger=0)
+            auth.stop()
+            ctx.term()
+
+    def _flush_outbox(self, sock: zmq.Socket) -> None:
+        while True:
+            try:
+                agent_id, raw = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            conn = self._conns.get(agent_id)
+            if conn is None:
+                continue
+            self._send(sock, conn.identity, raw)
+
+    def _send(self, sock: zmq.Socket, identity: bytes, raw: bytes) -> None:
+        try:
+            sock.send_multipart([identity, raw], zmq.NOBLOCK)
+        except (zmq.Again, zmq.ZMQError) as exc:  # peer gone: it resends unacked events itself
+            log.info("cannot send to agent connection: %s", exc)
+
+    def _on_frames(self, sock: zmq.Socket, frames: list[zmq.Frame]) -> None:
+        if len(frames) != 2:
+            metrics.WIRE_REJECTED.labels("framing").inc()
+            log.warning("dropped message with %d frames", len(frames))
+            return
+        identity, payload = frames[0].bytes, frames[1]
+        key = payload.get("User-Id")
+        agent_id = self._keys.get(key)
+        if agent_id is None:  # revoked since the handshake
+            self._send(sock, identity, m.encode(m.Refused(reason="agent key not enrolled")))
+            return
+        try:
+            msg = m.decode_from_agent(payload.bytes)
+        except m.WireError as exc:
+            metrics.WIRE_REJECTED.labels("malformed").inc()
+            log.warning("agent %s sent a malformed message: %s", agent_id, exc)
+            self._send(sock, identity, m.encode(m.Refused(reason=str(exc)[:2000])))
+            return
+        try:
+            self._handle(sock, identity, agent_id, msg)
+        except Exception:  # a bug or a database hiccup must not stop the link for everyone
+            log.exception("handling %s from agent %s failed", msg.type, agent_id)
+            metrics.WIRE_REJECTED.labels("error").inc()
+
+    def _handle(self, sock: zmq.Socket, identity: bytes, agent_id: int, msg: Any) -> None:
+        conn = self._conns.get(agent_id)
+        if conn is None or conn.identity != identity:
+            with self.sessions() as s:
+                site_id = s.scalar(select(Agent.site_id).where(Agent.id == agent_id))
+            conn = self._conns[agent_id] = _Conn(identity, agent_id, site_id)
+        if isinstance(msg, m.Events):
+            self._on_events(sock, conn, msg)
+        elif isinstance(msg, m.Hello):
+            self._on_hello(sock, conn, msg)
+        elif isinstance(msg, m.Heartbeat):
+            self._seen(agent_id, pending=msg.pending, status=msg.status, config_hash=msg.config_hash)
+        elif isinstance(msg, m.Reply):
+            fut = self._pending.get(msg.id)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+
+    def _on_hello(self, sock: zmq.Socket, conn: _Conn, msg: m.Hello) -> None:
+        with self.sessions() as s:
+            agent = s.get(Agent, conn.agent_id)
+            site = s.get(Site, agent.site_id) if agent.site_id else None
+        if site is not None and site.slug != msg.site:
+            reason = f"agent {agent.name} is enrolled for site {site.slug}, not {msg.site}"
+            self._send(sock, conn.identity, m.encode(m.Refused(reason=reason)))
+            return
+        config = None
+        if site is not None and site.config_hash != msg.config_hash:
+            config = json.loads(site.config_json)
+        welcome = m.Welcome(agent=agent.name, config_hash=site.config_hash if site else None,
+                            config=config)
+        self._send(sock, conn.identity, m.encode(welcome))
+        self._seen(conn.agent_id, pending=msg.pending, config_hash=msg.config_hash)
+
+    def _on_events(self, sock: zmq.Socket, conn: _Conn, msg: m.Events) -> None:
+        started = time.perf_counter()
+        with self.sessions() as s:
+            result = store_events(s, conn.agent_id, conn.site_id, list(msg.events), customer_ids(s))
+            s.commit()
+        metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
+        metrics.EVENTS_INGESTED.inc(len(result.stored))
+        metrics.EVENTS_DUPLICATE.inc(len(result.duplicates))
+        self._send(sock, conn.identity, m.encode(m.Ack(seqs=[e.seq for e in msg.events])))
+        for alarm in result.alarms:
+            self.ledger.append("alarm.raised", ledger_record(alarm))
+        self._seen(conn.agent_id)
+
+    def _seen(self, agent_id: int, **fields: Any) -> None:
+        now = utcnow()
+        with self.sessions() as s:
+            agent = s.get(Agent, agent_id)
+            agent.last_seen_at = now
+            for k, v in fields.items():
+                if v is not None:
+                    setattr(agent, k, v)
+            cleared = clear_alarms(s, "agent.offline", f"agent:{agent_id}")
+            s.commit()
+        for alarm in cleared:
+            self.ledger.append("alarm.cleared", ledger_record(alarm))
+
+    def _check_liveness(self) -> None:
+        cutoff = utcnow() - dt.timedelta(seconds=self.offline_after_s)
+        raised = []
+        with self.sessions() as s:
+            agents = s.scalars(select(Agent).where(Agent.revoked.is_(False))).all()
+            online = 0
+            for a in agents:
+                seen = a.last_seen_at
+                if seen is not None and seen.tzinfo is None:
+                    seen = seen.replace(tzinfo=dt.timezone.utc)
+                if seen is not None and seen >= cutoff:
+                    online += 1
+                    continue
+                if seen is None:
+                    continue  # never connected: not an outage
+                self._conns.pop(a.id, None)
+                alarm = raise_alarm(
+                    s, "agent.offline", f"edge agent {a.name} silent since {seen:%Y-%m-%d %H:%M:%S} UTC",
+                    source=f"agent:{a.id}", severity="critical", site_id=a.site_id, agent_id=a.id,
+                )
+                if alarm is not None:
+                    raised.append(alarm)
+            s.commit()
+        metrics.AGENTS_ONLINE.set(online)
+        for alarm in raised:
+            self.ledger.append("alarm.raised", ledger_record(alarm))

@@ -1,0 +1,1 @@
+"""The site daemon: composes cameras, gates, network policy and retention on the appliance."""

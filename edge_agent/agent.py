@@ -1,0 +1,130 @@
+"""The edge agent daemon: local store, link to the controller, site config, commands."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from edge_agent.link import ControllerLink
+from edge_agent.store import EdgeStore, iso_now
+from edge_agent.wire import messages as m
+from edge_agent.wire.keys import ensure_keypair, load_public_key
+from edge_agent.wire.site import SiteConfig
+
+log = logging.getLogger("siteguard.edge")
+
+CONFIG_KEY = "site_config"
+
+
+@dataclass
+class AgentOptions:
+    data_dir: Path
+    controller_key_file: Path
+    endpoint: str | None = None  # default: the site file's controller.endpoint
+    heartbeat_s: float = 2.0
+    ack_timeout_s: float = 5.0
+
+
+class EdgeAgent:
+    def __init__(self, bootstrap: SiteConfig, options: AgentOptions) -> None:
+        self.options = options
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = EdgeStore(options.data_dir / "edge.db")
+        self.public_key, secret = ensure_keypair(options.data_dir / "keys", "agent")
+        self.config = self._stored_config() or bootstrap
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self.link = ControllerLink(
+            options.endpoint or bootstrap.controller.endpoint,
+            load_public_key(options.controller_key_file), self.public_key, secret, self.store,
+            site=bootstrap.site.id, config_hash=lambda: self.config.config_hash(),
+            heartbeat_s=options.heartbeat_s, ack_timeout_s=options.ack_timeout_s,
+        )
+
+    def _stored_config(self) -> SiteConfig | None:
+        raw = self.store.get(CONFIG_KEY)
+        if raw is None:
+            return None
+        try:
+            return SiteConfig.model_validate_json(raw)
+        except ValidationError:
+            log.warning("stored site config is unreadable; using the site file")
+            return None
+
+    # --- loop --------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        self.store.append("agent.started", {"site": self.config.site.id,
+                                            "config_hash": self.config.config_hash()})
+        log.info("edge agent for site %s started; key %s", self.config.site.id,
+                 self.public_key.decode())
+        try:
+            while not self._stop.is_set():
+                self.link.poll(50, self._on_message, self.status)
+        finally:
+            self.link.close()
+            self.store.close()
+
+    def status(self) -> dict[str, Any]:
+        s = self.link.state
+        return {"uptime_s": round(time.monotonic() - self.started, 1), "site": self.config.site.id,
+                "cameras": len(self.config.cameras), "gates": len(self.config.gates),
+                "switches": len(self.config.switches), "sent_events": s.sent_events,
+                "acked_events": s.acked_events}
+
+    # --- messages from the controller --------------------------------------------------------
+
+    def _on_message(self, msg: Any) -> None:
+        if isinstance(msg, (m.Welcome, m.ConfigPush)) and msg.config is not None:
+            self._adopt_config(msg.config, msg.config_hash)
+        elif isinstance(msg, m.Command):
+            self._run_command(msg)
+
+    def _adopt_config(self, doc: dict[str, Any], expected_hash: str | None) -> None:
+        try:
+            config = SiteConfig.model_validate(doc)
+        except ValidationError as exc:
+            self.store.append("alarm.config_rejected", {
+                "severity": "critical", "source": "site-config",
+                "message": f"site config from controller is invalid: {exc.error_count()} problem(s)"})
+            return
+        if expected_hash and config.config_hash() != expected_hash:
+            self.store.append("alarm.config_rejected", {
+                "severity": "critical", "source": "site-config",
+                "message": "site config from controller does not match its hash"})
+            return
+        if config.site.id != self.config.site.id:
+            self.store.append("alarm.config_rejected", {
+                "severity": "critical", "source": "site-config",
+                "message": f"controller sent config of site {config.site.id}"})
+            return
+        self.store.put(CONFIG_KEY, config.canonical_json())
+        self.config = config
+        self.store.append("config.applied", {"config_hash": config.config_hash()})
+        log.info("applied site config %s", config.config_hash()[:12])
+
+    def _run_command(self, cmd: m.Command) -> None:
+        try:
+            if cmd.name == "ping":
+                result: dict[str, Any] = {"pong": iso_now()}
+            elif cmd.name == "status":
+                result = {**self.status(), "pending_events": self.store.pending_count(),
+                          "config_hash": self.config.config_hash()}
+            elif cmd.name == "reload_config":
+                self.link.state.connected = False  # the next hello fetches the config again
+                result = {"reloading": True}
+            else:
+                raise ValueError(f"unknown command {cmd.name!r}")
+            reply = m.Reply(id=cmd.id, ok=True, result=json.loads(json.dumps(result)))
+        except Exception as exc:  # a failing command answers with its error, the agent goes on
+            reply = m.Reply(id=cmd.id, ok=False, error=str(exc)[:2000])
+        self.link.send(reply)

@@ -1,0 +1,145 @@
+"""Messages between edge agent and controller, and their strict codec.
+
+One ZeroMQ frame per message, JSON in UTF-8. Anything that does not decode into exactly one of
+the models below is refused with a `WireError` the receiver logs; nothing here raises anything
+else on hostile input, so neither side crashes on garbage.
+"""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+# Application limit; the sockets also set ZMQ_MAXMSGSIZE a little above it so an absurd frame
+# is dropped by libzmq before it is ever buffered whole.
+MAX_MESSAGE_BYTES = 1 << 20
+SOCKET_MAX_MESSAGE_BYTES = 4 << 20
+MAX_EVENTS_PER_BATCH = 1000
+MAX_EVENT_DATA_BYTES = 64 << 10
+
+
+class WireError(ValueError):
+    """A message that cannot be accepted; the text says why."""
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = PROTOCOL_VERSION
+
+
+class Event(BaseModel):
+    """One durable event from the agent's outbox; `seq` is unique per agent, forever."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seq: int = Field(ge=1)
+    ts: str = Field(min_length=1, max_length=40)
+    kind: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_.\-]+$")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+# --- agent -> controller ---------------------------------------------------------------------
+
+class Hello(_Msg):
+    type: Literal["hello"] = "hello"
+    site: str = Field(min_length=1, max_length=64)
+    config_hash: str | None = Field(default=None, max_length=64)
+    software: str = Field(default="", max_length=64)
+    pending: int = Field(default=0, ge=0)
+
+
+class Heartbeat(_Msg):
+    type: Literal["heartbeat"] = "heartbeat"
+    ts: str = Field(max_length=40)
+    pending: int = Field(default=0, ge=0)
+    config_hash: str | None = Field(default=None, max_length=64)
+    status: dict[str, Any] = Field(default_factory=dict)
+
+
+class Events(_Msg):
+    type: Literal["events"] = "events"
+    events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)
+
+
+class Reply(_Msg):
+    type: Literal["reply"] = "reply"
+    id: str = Field(min_length=1, max_length=64)
+    ok: bool
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: str = Field(default="", max_length=2000)
+
+
+# --- controller -> agent ---------------------------------------------------------------------
+
+class Welcome(_Msg):
+    type: Literal["welcome"] = "welcome"
+    agent: str = Field(max_length=64)
+    config_hash: str | None = None
+    config: dict[str, Any] | None = None  # present only when the agent's hash differs
+
+
+class Ack(_Msg):
+    type: Literal["ack"] = "ack"
+    seqs: list[int] = Field(max_length=MAX_EVENTS_PER_BATCH)
+
+
+class Command(_Msg):
+    type: Literal["command"] = "command"
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConfigPush(_Msg):
+    type: Literal["config"] = "config"
+    config_hash: str
+    config: dict[str, Any]
+
+
+class Refused(_Msg):
+    type: Literal["refused"] = "refused"
+    reason: str = Field(max_length=2000)
+
+
+AgentMessage = Annotated[Union[Hello, Heartbeat, Events, Reply], Field(discriminator="type")]
+ControllerMessage = Annotated[
+    Union[Welcome, Ack, Command, ConfigPush, Refused], Field(discriminator="type")
+]
+_agent_adapter: TypeAdapter[Any] = TypeAdapter(AgentMessage)
+_controller_adapter: TypeAdapter[Any] = TypeAdapter(ControllerMessage)
+
+
+def encode(msg: BaseModel) -> bytes:
+    raw = msg.model_dump_json().encode()
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
+    return raw
+
+
+def _decode(raw: bytes, adapter: TypeAdapter[Any]) -> Any:
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireError(f"not UTF-8 JSON: {exc}") from None
+    try:
+        msg = adapter.validate_python(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise WireError(f"{where}: {first['msg']} ({exc.error_count()} problem(s))") from None
+    if isinstance(msg, Events):
+        for ev in msg.events:
+            if len(json.dumps(ev.data)) > MAX_EVENT_DATA_BYTES:
+                raise WireError(f"event {ev.seq}: data exceeds {MAX_EVENT_DATA_BYTES} bytes")
+    return msg
+
+
+def decode_from_agent(raw: bytes) -> Hello | Heartbeat | Events | Reply:
+    return _decode(raw, _agent_adapter)
+
+
+def decode_from_controller(raw: bytes) -> Welcome | Ack | Command | ConfigPush | Refused:
+    return _decode(raw, _controller_adapter)

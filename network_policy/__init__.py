@@ -1,0 +1,1 @@
+"""SiteGuard network_policy."""

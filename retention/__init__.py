@@ -1,0 +1,1 @@
+"""Tamper-evident evidence ledger: Merkle tree proofs, signed checkpoints and offline-verifiable exports."""

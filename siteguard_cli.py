@@ -1,0 +1,359 @@
+"""The `siteguard` command: controller, edge agent, demo site and offline tools."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+DEMO_SITE = "simulators/sites/demo.yaml"
+DEMO_USERS = [  # username, role, customer slug
+    ("admin", "admin", None), ("officer", "officer", None), ("inspector", "inspector", None),
+    ("acme", "customer", "acme"), ("borealis", "customer", "borealis"),
+    ("annotator", "annotator", None),
+]
+
+
+def demo_site_file() -> Path:
+    return Path(str(resources.files("simulators") / "sites" / "demo.yaml"))
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _load_site(path: str):
+    from edge_agent.wire.site import SiteFileError, load_site_file
+
+    try:
+        return load_site_file(path)
+    except SiteFileError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+# --- controller side --------------------------------------------------------------------------
+
+def _settings(args):
+    from controller.settings import Settings
+
+    s = Settings()
+    if getattr(args, "data", None):
+        s.data_dir = Path(args.data)
+        if not os.environ.get("SITEGUARD_DATABASE_URL"):
+            s.database_url = f"sqlite:///{s.data_dir / 'controller.db'}"
+    return s
+
+
+def register_sites(core, files: list[str]) -> None:
+    from controller.sites import apply_site_config
+
+    for f in files:
+        config = _load_site(f)
+        with core.sessions() as s:
+            site, changed = apply_site_config(s, config)
+            s.commit()
+        if changed:
+            core.ledger.append("site.config_changed", {"site": site.slug, "version": site.version,
+                                                       "config_hash": site.config_hash, "by": "cli"})
+            print(f"site {site.slug}: config version {site.version} ({site.config_hash[:12]})")
+
+
+def cmd_controller(args) -> int:
+    import uvicorn
+
+    from controller.app import create_app, open_core
+
+    settings = _settings(args)
+    if args.port:
+        settings.http_port = args.port
+    if args.site:
+        register_sites(open_core(settings), args.site)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")
+    return 0
+
+
+def cmd_create_user(args) -> int:
+    from fastapi import HTTPException
+    from sqlalchemy import select
+
+    from controller.app import open_core
+    from controller.models import Customer, Role
+    from controller.routers.users import create_user
+
+    core = open_core(_settings(args))
+    password = args.password or os.environ.get("SITEGUARD_NEW_PASSWORD")
+    if not password:
+        print("give --password or set SITEGUARD_NEW_PASSWORD", file=sys.stderr)
+        return 2
+    with core.sessions() as s:
+        cid = None
+        if args.customer:
+            cid = s.scalar(select(Customer.id).where(Customer.slug == args.customer))
+            if cid is None:
+                print(f"no customer {args.customer!r}", file=sys.stderr)
+                return 2
+        try:
+            create_user(s, core.ledger, args.username, password, Role(args.role), cid, "cli")
+        except (HTTPException, ValueError) as exc:
+            print(getattr(exc, "detail", exc), file=sys.stderr)
+            return 1
+    print(f"user {args.username} ({args.role}) created")
+    return 0
+
+
+def cmd_enroll_agent(args) -> int:
+    from fastapi import HTTPException
+
+    from controller.app import open_core
+    from controller.routers.agents import enroll
+    from edge_agent.wire.keys import KeyFileError, load_public_key
+
+    core = open_core(_settings(args))
+    try:
+        key = load_public_key(args.public_key).decode()
+    except KeyFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    with core.sessions() as s:
+        try:
+            agent = enroll(s, core.ledger, args.name, args.site, key, "cli")
+        except HTTPException as exc:
+            print(exc.detail, file=sys.stderr)
+            return 1
+    print(f"agent {agent.name} enrolled (id {agent.id})")
+    return 0
+
+
+def cmd_export_ledger(args) -> int:
+    from controller.app import open_core
+
+    core = open_core(_settings(args))
+    Path(args.out).write_bytes(core.ledger.export())
+    print(f"ledger of {core.ledger.size} entries written to {args.out}; "
+          f"public key {core.ledger.public_key.hex()}")
+    return 0
+
+
+def cmd_verify_ledger(args) -> int:
+    from retention.ledger import verify_export
+
+    try:
+        raw = Path(args.export).read_bytes()
+    except OSError as exc:
+        print(f"cannot read {args.export}: {exc}", file=sys.stderr)
+        return 2
+    key = None
+    if args.key:
+        text = Path(args.key).read_text().strip() if os.path.exists(args.key) else args.key
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            print("--key must be the ledger's Ed25519 public key in hex, or a file holding it",
+                  file=sys.stderr)
+            return 2
+    report = verify_export(raw, trusted_public_key=key)
+    for w in report.warnings:
+        print(f"warning: {w}")
+    for p in report.problems:
+        print(f"FAIL: {p}")
+    if report.ok:
+        print(f"OK: {report.entries} entries, {report.checkpoints} checkpoints, "
+              f"size {report.size}, root {report.root_hex}")
+        return 0
+    print(f"ledger export {args.export} does NOT verify ({len(report.problems)} problem(s))")
+    return 1
+
+
+def cmd_check_site(args) -> int:
+    config = _load_site(args.site)
+    print(f"{args.site}: site {config.site.id} is valid (config {config.config_hash()[:12]}): "
+          f"{len(config.cameras)} cameras, {len(config.seats)} seats, {len(config.gates)} gates, "
+          f"{len(config.switches)} switches, {len(config.customers)} customers, "
+          f"{len(config.people)} people")
+    return 0
+
+
+# --- edge side --------------------------------------------------------------------------------
+
+def cmd_edge(args) -> int:
+    from edge_agent.agent import AgentOptions, EdgeAgent
+    from edge_agent.wire.keys import KeyFileError
+
+    config = _load_site(args.site)
+    data = Path(args.data)
+    key_file = Path(args.controller_key or config.controller.public_key_file or data / "controller.key")
+    try:
+        agent = EdgeAgent(config, AgentOptions(data_dir=data, controller_key_file=key_file,
+                                               endpoint=args.endpoint))
+    except KeyFileError as exc:
+        print(f"controller public key: {exc}", file=sys.stderr)
+        return 2
+    if args.print_key:
+        print(agent.public_key.decode(), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
+    try:
+        agent.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_agent_key(args) -> int:
+    from edge_agent.wire.keys import ensure_keypair
+
+    public, _ = ensure_keypair(Path(args.data) / "keys", "agent")
+    print(public.decode())
+    return 0
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+def cmd_demo(args) -> int:
+    import httpx
+    from sqlalchemy import select
+
+    from controller.app import open_core, server_public_key_file
+    from controller.models import Agent, User
+    from edge_agent.wire.keys import ensure_keypair
+
+    base = Path(args.data)
+    settings = _settings(argparse.Namespace(data=str(base / "controller")))
+    settings.http_port = args.port
+    site_file = str(demo_site_file())
+    core = open_core(settings)
+    register_sites(core, [site_file])
+    ensure_keypair(settings.keys_dir, "controller")
+    edge_data = base / "edge"
+    agent_public, _ = ensure_keypair(edge_data / "keys", "agent")
+    from controller.models import Role
+    from controller.routers.agents import enroll
+    from controller.routers.users import create_user
+
+    with core.sessions() as s:
+        if s.scalar(select(Agent).where(Agent.public_key == agent_public.decode())) is None:
+            enroll(s, core.ledger, "edge-demo", "demo-floor3", agent_public.decode(), "demo")
+        from controller.models import Customer
+
+        for username, role, customer in DEMO_USERS:
+            if s.scalar(select(User).where(User.username == username)) is None:
+                cid = s.scalar(select(Customer.id).where(Customer.slug == customer)) if customer else None
+                create_user(s, core.ledger, username, f"{username}-demo", Role(role), cid, "demo")
+    core.engine.dispose()
+
+    env = {**os.environ, "SITEGUARD_DATA_DIR": str(settings.data_dir),
+           "SITEGUARD_DATABASE_URL": settings.database_url,
+           "SITEGUARD_HTTP_PORT": str(args.port), "SITEGUARD_HTTP_HOST": args.host}
+    procs = [subprocess.Popen([sys.executable, "-m", "siteguard_cli", "controller"], env=env)]
+    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{args.port}"
+    for _ in range(150):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if procs[0].poll() is not None:
+            print("controller failed to start", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    procs.append(subprocess.Popen([
+        sys.executable, "-m", "siteguard_cli", "edge", "--site", site_file, "--data", str(edge_data),
+        "--controller-key", str(server_public_key_file(settings))], env=env))
+    print("\nSiteGuard demo is running.")
+    print(f"  open {url}/  (API docs at {url}/docs)")
+    print("  logins (username / password):")
+    for username, role, customer in DEMO_USERS:
+        print(f"    {username:10} / {username}-demo   ({role}{' of ' + customer if customer else ''})")
+    print("  press Ctrl-C to stop\n", flush=True)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="siteguard", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("controller", help="run the central controller (API, pages, edge link)")
+    c.add_argument("--site", action="append", default=[], help="site file to register (repeatable)")
+    c.add_argument("--data", help="data directory (default $SITEGUARD_DATA_DIR or var/controller)")
+    c.add_argument("--port", type=int, default=0)
+    c.set_defaults(func=cmd_controller)
+
+    e = sub.add_parser("edge", help="run the edge agent of one site")
+    e.add_argument("--site", required=True, help="the site file")
+    e.add_argument("--data", default="var/edge", help="agent data directory")
+    e.add_argument("--controller-key", help="controller's CurveZMQ public key file")
+    e.add_argument("--endpoint", help="override the site file's controller.endpoint")
+    e.add_argument("--print-key", action="store_true", help="print this agent's public key first")
+    e.set_defaults(func=cmd_edge)
+
+    k = sub.add_parser("agent-key", help="print (creating if needed) the edge agent's public key")
+    k.add_argument("--data", default="var/edge")
+    k.set_defaults(func=cmd_agent_key)
+
+    d = sub.add_parser("demo", help="run a whole simulated site on embedded defaults")
+    d.add_argument("--data", default="var/demo")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8000)
+    d.set_defaults(func=cmd_demo)
+
+    u = sub.add_parser("create-user", help="create a user in the controller database")
+    u.add_argument("username")
+    u.add_argument("--role", required=True, choices=["admin", "officer", "customer", "inspector", "annotator"])
+    u.add_argument("--customer", help="customer slug (role customer only)")
+    u.add_argument("--password")
+    u.add_argument("--data")
+    u.set_defaults(func=cmd_create_user)
+
+    a = sub.add_parser("enroll-agent", help="allow an edge agent's key to connect")
+    a.add_argument("--name", required=True)
+    a.add_argument("--site", required=True, help="site id")
+    a.add_argument("--public-key", required=True, help="the agent's public key file")
+    a.add_argument("--data")
+    a.set_defaults(func=cmd_enroll_agent)
+
+    x = sub.add_parser("export-ledger", help="write the evidence ledger export")
+    x.add_argument("out")
+    x.add_argument("--data")
+    x.set_defaults(func=cmd_export_ledger)
+
+    v = sub.add_parser("verify-ledger", help="verify a ledger export offline")
+    v.add_argument("export")
+    v.add_argument("--key", help="pinned ledger public key (hex, or a file holding it)")
+    v.set_defaults(func=cmd_verify_ledger)
+
+    s = sub.add_parser("check-site", help="validate a site file")
+    s.add_argument("site")
+    s.set_defaults(func=cmd_check_site)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Shared fixtures: databases (SQLite and the PostgreSQL on loopback), free ports, processes."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_SITE = ROOT / "simulators" / "sites" / "demo.yaml"
+PG_ADMIN_URL = os.environ.get(
+    "SITEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _postgres_available() -> bool:
+    try:
+        eng = create_engine(PG_ADMIN_URL)
+        with eng.connect():
+            pass
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database of each kind; PostgreSQL gets its own throwaway database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'controller.db'}"
+        return
+    if not _postgres_available():
+        if os.environ.get("SITEGUARD_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but not reachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"sg_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as c:
+        c.execute(text(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def cli(*args: str, env: dict | None = None, check: bool = True, timeout: float = 60):
+    """Run `siteguard ARGS` as a separate process, like an operator would."""
+    res = subprocess.run([sys.executable, "-m", "siteguard_cli", *args], cwd=ROOT,
+                         env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                         timeout=timeout)
+    if check and res.returncode != 0:
+        raise AssertionError(f"siteguard {' '.join(args)} failed ({res.returncode}):\n"
+                             f"{res.stdout}\n{res.stderr}")
+    return res
+
+
+class Proc:
+    """A SiteGuard process under test, with its log kept for failure messages."""
+
+    def __init__(self, args: list[str], env: dict, log: Path) -> None:
+        self.args, self.env, self.log_path = args, env, log
+        self.p: subprocess.Popen | None = None
+
+    def start(self) -> "Proc":
+        self._log = open(self.log_path, "ab")
+        self.p = subprocess.Popen([sys.executable, "-m", "siteguard_cli", *self.args], cwd=ROOT,
+                                  env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def kill9(self) -> None:
+        assert self.p is not None
+        self.p.send_signal(signal.SIGKILL)
+        self.p.wait(10)
+
+    def stop(self) -> None:
+        if self.p and self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+
+class ControllerRig:
+    """A controller process on free ports with the demo site registered and users made."""
+
+    def __init__(self, tmp: Path, database_url: str) -> None:
+        self.data = tmp / "controller"
+        self.http_port, self.wire_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.wire = f"tcp://127.0.0.1:{self.wire_port}"
+        self.env = {**os.environ, "SITEGUARD_DATA_DIR": str(self.data),
+                    "SITEGUARD_DATABASE_URL": database_url,
+                    "SITEGUARD_HTTP_PORT": str(self.http_port),
+                    "SITEGUARD_WIRE_BIND": self.wire,
+                    "SITEGUARD_AGENT_OFFLINE_AFTER_S": "6",
+                    "SITEGUARD_CHECKPOINT_EVERY_S": "1"}
+        self.proc = Proc(["controller", "--site", str(DEMO_SITE)], self.env, tmp / "controller.log")
+        self.key_file = self.data / "keys" / "controller.key"
+
+    def start(self) -> "ControllerRig":
+        self.proc.start()
+        self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.p.poll() is not None:
+                raise AssertionError(f"controller exited:\n{self.proc.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"controller not healthy:\n{self.proc.log()}")
+
+    def siteguard(self, *args: str, check: bool = True):
+        return cli(*args, "--data", str(self.data), env=self.env, check=check)
+
+    def token(self, username: str, password: str) -> str:
+        r = httpx.post(self.url + "/api/auth/token", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return r.json()["token"]
+
+    def client(self, username: str, password: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30,
+                            headers={"Authorization": f"Bearer {self.token(username, password)}"})
+
+
+def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool = True,
+               extra_env: dict | None = None) -> Proc:
+    data = tmp / name
+    key = cli("agent-key", "--data", str(data)).stdout.strip()
+    if enroll:
+        (tmp / f"{name}.pub").write_text(key)
+        rig.siteguard("enroll-agent", "--name", name, "--site", "demo-floor3",
+                      "--public-key", str(tmp / f"{name}.pub"))
+    env = {**os.environ, **(extra_env or {})}
+    return Proc(["edge", "--site", str(DEMO_SITE), "--data", str(data), "--controller-key",
+                 str(rig.key_file), "--endpoint", rig.wire], env, tmp / f"{name}.log")
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
