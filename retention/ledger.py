@@ -409,6 +409,7 @@ def _verify(raw: bytes, trusted: bytes | None, report: VerifyReport, problems: _
     last = parsed[-1] if parsed else None
     covered = 0
     if last is not None:
+        # Reported as read from the file; only meaningful when the report is ok.
         report.size = last.size
         report.root_hex = last.root.hex()
         covered = min(last.size, len(hashes))

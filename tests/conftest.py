@@ -138,6 +138,27 @@ class ControllerRig:
             time.sleep(0.2)
         raise AssertionError(f"controller not healthy:\n{self.proc.log()}")
 
+    def seed_users(self, users: dict[str, tuple[str, str | None]]) -> None:
+        """Create users {username: (role, customer slug)} with password '<username>-pass'."""
+        from sqlalchemy import select
+
+        from controller.app import open_core
+        from controller.models import Customer, Role
+        from controller.routers.users import create_user
+        from controller.settings import Settings
+
+        core = open_core(Settings(data_dir=self.data, database_url=self.env["SITEGUARD_DATABASE_URL"]))
+        with core.sessions() as s:
+            for username, (role, customer) in users.items():
+                cid = s.scalar(select(Customer.id).where(Customer.slug == customer)) if customer else None
+                create_user(s, core.ledger, username, f"{username}-pass", Role(role), cid, "test")
+        core.engine.dispose()
+
+    def db(self):
+        from sqlalchemy import create_engine
+
+        return create_engine(self.env["SITEGUARD_DATABASE_URL"])
+
     def siteguard(self, *args: str, check: bool = True):
         return cli(*args, "--data", str(self.data), env=self.env, check=check)
 

@@ -58,6 +58,6 @@ def parse_public_key(text: str, where: str = "key") -> bytes:
     try:
         if len(key) != 40 or len(zmq.utils.z85.decode(key)) != 32:
             raise ValueError
-    except ValueError:
+    except (ValueError, KeyError):  # KeyError: a character outside the Z85 alphabet
         raise KeyFileError(f"{where}: not a 40-character Z85 CurveZMQ public key") from None
     return key

@@ -42,7 +42,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 __all__ = [
     "SiteFileError",
@@ -126,10 +125,12 @@ Float = Annotated[float, Strict()]
 Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
 
 
-def _bad(message: str, field: str | None = None) -> PydanticCustomError:
-    """A validation error; ``field`` lets a model-level check point at one of its keys."""
-    ctx = {"site_field": field} if field else None
-    return PydanticCustomError("site_value", message, ctx)
+class _Invalid(ValueError):
+    """A check of ours failed; ``field`` lets a model-level check point at one of its keys."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _matching(regex: str, description: str) -> AfterValidator:
@@ -137,7 +138,7 @@ def _matching(regex: str, description: str) -> AfterValidator:
 
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
-            raise _bad(f"{value!r} is not {description}")
+            raise _Invalid(f"{value!r} is not {description}")
         return value
 
     return AfterValidator(check)
@@ -179,7 +180,7 @@ def _check_endpoint(value: str) -> str:
     try:
         parse_tcp_endpoint(value)
     except ValueError as exc:
-        raise _bad(str(exc)) from None
+        raise _Invalid(str(exc)) from None
     return value
 
 
@@ -194,7 +195,7 @@ def _polygon_area2(points: tuple[tuple[int, int], ...]) -> int:
 
 def _check_polygon(points: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     if _polygon_area2(points) == 0:
-        raise _bad("polygon has no area (points are collinear or repeated)")
+        raise _Invalid("polygon has no area (points are collinear or repeated)")
     return points
 
 
@@ -212,9 +213,9 @@ class _Model(BaseModel):
 def _one_secret(secret: str | None, env: str | None, name: str) -> None:
     """Exactly one of ``<name>`` (inline) or ``<name>_env`` (read at start-up)."""
     if secret is not None and env is not None:
-        raise _bad(f"set either {name} or {name}_env, not both", f"{name}_env")
+        raise _Invalid(f"set either {name} or {name}_env, not both", f"{name}_env")
     if secret is None and env is None:
-        raise _bad(f"one of {name} or {name}_env is required", name)
+        raise _Invalid(f"one of {name} or {name}_env is required", name)
 
 
 # ---------------------------------------------------------------------------
@@ -234,7 +235,7 @@ class SiteInfo(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise _bad(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+            raise _Invalid(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
         return value
 
     def tzinfo(self) -> ZoneInfo:
@@ -260,7 +261,7 @@ class RetentionPolicy(_Model):
     @model_validator(mode="after")
     def _max_not_below_min(self) -> RetentionPolicy:
         if self.max_months is not None and self.max_months < self.min_months:
-            raise _bad(f"max_months ({self.max_months}) is below min_months ({self.min_months})", "max_months")
+            raise _Invalid(f"max_months ({self.max_months}) is below min_months ({self.min_months})", "max_months")
         return self
 
 
@@ -276,7 +277,7 @@ def _strict_network(value: Any) -> Any:
         try:
             return ipaddress.IPv4Network(value, strict=True)
         except ValueError as exc:
-            raise _bad(f"{value!r} is not an IPv4 network: {exc}") from None
+            raise _Invalid(f"{value!r} is not an IPv4 network: {exc}") from None
     return value
 
 
@@ -292,9 +293,9 @@ class Vlan(_Model):
         if gw is None:
             return self
         if gw not in self.subnet:
-            raise _bad(f"gateway {gw} is outside subnet {self.subnet}", "gateway")
+            raise _Invalid(f"gateway {gw} is outside subnet {self.subnet}", "gateway")
         if self.subnet.prefixlen < 31 and gw in (self.subnet.network_address, self.subnet.broadcast_address):
-            raise _bad(f"gateway {gw} is the network or broadcast address of {self.subnet}", "gateway")
+            raise _Invalid(f"gateway {gw} is the network or broadcast address of {self.subnet}", "gateway")
         return self
 
 
@@ -302,9 +303,9 @@ def _check_public_key(value: str) -> str:
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise _bad("approval_public_key is not valid base64") from None
+        raise _Invalid("approval_public_key is not valid base64") from None
     if len(raw) != 32:
-        raise _bad(f"approval_public_key must decode to 32 bytes, got {len(raw)}")
+        raise _Invalid(f"approval_public_key must decode to 32 bytes, got {len(raw)}")
     return value
 
 
@@ -377,6 +378,8 @@ class OsdpLink(_Model):
 
 
 class Gate(_Model):
+    """A turnstile or speed gate; passing in the entry direction moves a person from area_out to area_in."""
+
     id: Ident
     name: Text
     kind: Literal["full_height_turnstile", "speed_gate"]
@@ -390,7 +393,7 @@ class Gate(_Model):
     @model_validator(mode="after")
     def _distinct_areas(self) -> Gate:
         if self.area_in == self.area_out:
-            raise _bad("area_out must differ from area_in", "area_out")
+            raise _Invalid("area_out must differ from area_in", "area_out")
         return self
 
 
@@ -430,7 +433,7 @@ def _badge_number_is_text(value: Any) -> Any:
     # YAML reads 0012345 as octal and 12345 as an int; insist on quotes so
     # leading zeros survive and the value is never silently converted.
     if isinstance(value, int) and not isinstance(value, bool):
-        raise _bad(f'badge number must be quoted, e.g. "{value}", so leading zeros are kept')
+        raise _Invalid(f'badge number must be quoted, e.g. "{value}", so leading zeros are kept')
     return value
 
 
@@ -451,14 +454,14 @@ class Badge(_Model):
     def _fits_format(self) -> Badge:
         facility_max, number_max = _BADGE_LIMITS[self.format]
         if int(self.number) > number_max:
-            raise _bad(f"{self.format} card numbers go up to {number_max}", "number")
+            raise _Invalid(f"{self.format} card numbers go up to {number_max}", "number")
         if self.facility is not None:
             if facility_max is None:
-                raise _bad(f"{self.format} badges have no facility code", "facility")
+                raise _Invalid(f"{self.format} badges have no facility code", "facility")
             if self.facility > facility_max:
-                raise _bad(f"{self.format} facility codes go up to {facility_max}", "facility")
+                raise _Invalid(f"{self.format} facility codes go up to {facility_max}", "facility")
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
-            raise _bad(f"valid_until {self.valid_until} is before valid_from {self.valid_from}", "valid_until")
+            raise _Invalid(f"valid_until {self.valid_until} is before valid_from {self.valid_from}", "valid_until")
         return self
 
     def valid_on(self, day: dt.date) -> bool:
@@ -474,7 +477,7 @@ class Training(_Model):
     @model_validator(mode="after")
     def _expires_after_completed(self) -> Training:
         if self.expires <= self.completed:
-            raise _bad(f"expires {self.expires} must be after completed {self.completed}", "expires")
+            raise _Invalid(f"expires {self.expires} must be after completed {self.completed}", "expires")
         return self
 
 
@@ -527,7 +530,7 @@ class SiteConfig(_Model):
         problems = self.cross_check()
         if problems:
             details = "; ".join(f"{_format_loc(loc)}: {msg}" for loc, msg in problems)
-            raise _bad(f"{len(problems)} cross-reference problem(s): {details}")
+            raise _Invalid(f"{len(problems)} cross-reference problem(s): {details}")
         return self
 
     def canonical_json(self) -> str:
@@ -579,7 +582,7 @@ class SiteConfig(_Model):
 
         unique(
             "camera address",
-            [(("cameras", i, "onvif_port"), (c.host, c.onvif_port)) for i, c in enumerate(self.cameras)],
+            [(("cameras", i, "onvif_port"), f"{c.host}:{c.onvif_port}") for i, c in enumerate(self.cameras)],
         )
 
         for i, seat in enumerate(self.seats):
@@ -607,8 +610,11 @@ class SiteConfig(_Model):
                 known("camera", gate.camera, cameras, ("gates", i, "camera"))
         # Two readers answering the same address on one bus would garble each other.
         unique(
-            "OSDP address on this channel",
-            [(("gates", i, "osdp", "address"), (g.osdp.channel, g.osdp.address)) for i, g in enumerate(self.gates)],
+            "OSDP address",
+            [
+                (("gates", i, "osdp", "address"), f"{g.osdp.address} on {g.osdp.channel}")
+                for i, g in enumerate(self.gates)
+            ],
         )
 
         for i, switch in enumerate(self.switches):
@@ -675,12 +681,16 @@ def _scan_nodes(root: yaml.Node) -> tuple[dict[Loc, tuple[int, int]], list[tuple
                     continue
                 pos = _mark_pos(key.start_mark)
                 ident = (key.tag, key.value)
+                child = (*path, key.value)
                 if ident in seen:
-                    duplicates.append(((*path, key.value), pos, f"duplicate key {key.value!r} (first at line {seen[ident]})"))
-                    continue  # the first occurrence keeps the position
-                seen[ident] = pos[0]
-                positions[(*path, key.value)] = pos
-                walk(value, (*path, key.value))
+                    duplicates.append((child, pos, f"duplicate key {key.value!r} (first at line {seen[ident]})"))
+                    # PyYAML keeps the last value, so later problems must point into it.
+                    for stale in [p for p in positions if p[: len(child)] == child]:
+                        del positions[stale]
+                else:
+                    seen[ident] = pos[0]
+                positions[child] = pos
+                walk(value, child)
             # Keys pulled in by `<<` point at where they were written, unless overridden here.
             for source in merged:
                 if isinstance(source, yaml.MappingNode):
@@ -736,13 +746,23 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     return model
 
 
+def _is_knock_on(error: Any) -> bool:
+    """A "too short" error caused only by a bad item being left out of the count."""
+    if error["type"] != "too_short":
+        return False
+    given, needed = error.get("input"), (error.get("ctx") or {}).get("min_length")
+    return isinstance(given, (list, tuple)) and isinstance(needed, int) and len(given) >= needed
+
+
 def _describe(error: Any) -> tuple[Loc, str]:
     """Pydantic error dict -> (path, message), with friendlier text where it helps."""
     loc: Loc = tuple(error["loc"])
-    ctx = error.get("ctx") or {}
-    if ctx.get("site_field"):
-        loc = (*loc, ctx["site_field"])
     message = error["msg"]
+    ours = (error.get("ctx") or {}).get("error")
+    if isinstance(ours, _Invalid):
+        message = str(ours)  # without pydantic's "Value error, " prefix
+        if ours.field:
+            loc = (*loc, ours.field)
     if error["type"] == "extra_forbidden" and loc:
         model = _model_at(loc[:-1])
         if model is not None:
@@ -767,7 +787,8 @@ def _yaml_problem(filename: str, text: str, exc: yaml.YAMLError) -> SiteProblem:
         before = text[: exc.position]
         line = before.count("\n") + 1
         column = exc.position - (before.rfind("\n") + 1) + 1
-        return SiteProblem(filename, line, column, "", f"YAML error: character {exc.character!r} is not allowed")
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        return SiteProblem(filename, line, column, "", f"YAML error: character {char} is not allowed")
     line, column = _mark_pos(mark)
     if isinstance(exc, yaml.MarkedYAMLError):
         parts = [p for p in (exc.context, exc.problem) if p]
@@ -776,20 +797,23 @@ def _yaml_problem(filename: str, text: str, exc: yaml.YAMLError) -> SiteProblem:
         detail = ", ".join(parts) or str(exc)
     else:
         detail = str(exc)
-    return SiteProblem(filename, line, column, "", f"YAML syntax error: {detail}")
+    syntax = isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError))
+    kind = "YAML syntax error" if syntax else "YAML error"
+    return SiteProblem(filename, line, column, "", f"{kind}: {detail}")
 
 
-def _bad_timestamps(filename: str, root: yaml.Node) -> list[SiteProblem]:
+def _bad_timestamps(filename: str, root: yaml.Node, positions: dict[Loc, tuple[int, int]]) -> list[SiteProblem]:
     """Find scalars PyYAML takes for dates but cannot build (e.g. 2025-13-45).
 
     PyYAML raises a bare ValueError for those, without a position, so look
     for them node by node.
     """
     found: list[SiteProblem] = []
-    stack, seen = [root], set()
+    stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
+    seen: set[int] = set()
     checker = yaml.SafeLoader("")
     while stack:
-        node = stack.pop()
+        node, path = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
@@ -798,20 +822,29 @@ def _bad_timestamps(filename: str, root: yaml.Node) -> list[SiteProblem]:
                 try:
                     checker.construct_yaml_timestamp(node)
                 except (ValueError, OverflowError) as exc:
-                    line, column = _mark_pos(node.start_mark)
-                    found.append(SiteProblem(filename, line, column, "", f"invalid date {node.value!r}: {exc}"))
+                    line, column = positions.get(path) or _mark_pos(node.start_mark)
+                    found.append(
+                        SiteProblem(filename, line, column, _format_loc(path), f"invalid date {node.value!r}: {exc}")
+                    )
         elif isinstance(node, yaml.MappingNode):
-            stack.extend(n for pair in node.value for n in pair)
+            for key, value in node.value:
+                stack.append((key, path))
+                stack.append((value, (*path, key.value) if isinstance(key, yaml.ScalarNode) else path))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
+            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
     checker.dispose()
     return sorted(found, key=lambda p: (p.line, p.column))
 
 
 def parse_site_text(text: str, filename: str = "<site>") -> SiteConfig:
     """Validate a site file's text; raises ``SiteFileError`` listing every problem."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader already rejects control characters here.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise SiteFileError(filename, [_yaml_problem(filename, text, exc)]) from None
     root: yaml.Node | None = None
+    positions: dict[Loc, tuple[int, int]] = {}
     try:
         root = loader.get_single_node()
         if root is None:
@@ -825,8 +858,10 @@ def parse_site_text(text: str, filename: str = "<site>") -> SiteConfig:
     except (ValueError, OverflowError) as exc:
         # In SafeLoader only dates fail this way. Merge flattening may have
         # moved pairs around, but every scalar node is still reachable.
-        problems = _bad_timestamps(filename, root) if root is not None else []
-        raise SiteFileError(filename, problems or [SiteProblem(filename, 0, 0, "", f"cannot read YAML: {exc}")]) from None
+        problems = _bad_timestamps(filename, root, positions) if root is not None else []
+        if not problems:
+            problems = [SiteProblem(filename, 0, 0, "", f"cannot read YAML: {exc}")]
+        raise SiteFileError(filename, problems) from None
     finally:
         loader.dispose()
 
@@ -843,6 +878,8 @@ def parse_site_text(text: str, filename: str = "<site>") -> SiteConfig:
         config = SiteConfig.model_validate(data, context={_DEFER_CROSS_CHECK: True})
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
+            if _is_knock_on(error):
+                continue
             loc, message = _describe(error)
             problems.append(_problem_at(filename, positions, loc, message))
     if config is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import pickle
 import sys
@@ -288,9 +289,11 @@ def test_duplicate_key(tmp_path):
     assert_at(problem, 23, 5, "cameras[0].name", "duplicate key 'name' (first at line 19)")
 
 
-def test_duplicate_top_level_key(tmp_path):
-    problem = only_problem(write(tmp_path, BASE + "site:\n  id: again\n"))
-    assert_at(problem, 67, 1, "site", "duplicate key 'site'")
+def test_duplicate_top_level_key_and_later_problems_point_into_the_kept_value(tmp_path):
+    # PyYAML keeps the last value, so that is what the schema sees and reports on.
+    problems = problems_of(write(tmp_path, BASE + "site:\n  id: again\n"))
+    assert_at(problems[0], 67, 1, "site", "duplicate key 'site' (first at line 1)")
+    assert [(p.line, p.field) for p in problems[1:]] == [(67, "site.name"), (67, "site.timezone")]
 
 
 def test_unknown_key(tmp_path):
@@ -315,7 +318,7 @@ def test_quoted_number_is_a_wrong_type(tmp_path):
 
 def test_wrong_type_in_list_item(tmp_path):
     problem = only_problem(write(tmp_path, edit(23, "    resolution: [1280, wide]")))
-    assert_at(problem, 23, 28, "cameras[0].resolution[1]", "valid integer")
+    assert_at(problem, 23, 24, "cameras[0].resolution[1]", "valid integer")
 
 
 def test_missing_field_points_at_parent_mapping(tmp_path):
@@ -425,7 +428,14 @@ def test_top_level_must_be_a_mapping(tmp_path):
 
 def test_invalid_date_is_located(tmp_path):
     line = "    training: {completed: 2025-13-01, expires: 2026-01-01}"
-    assert_at(only_problem(write(tmp_path, edit(66, line))), 66, 30, "", "invalid date '2025-13-01'")
+    problem = only_problem(write(tmp_path, edit(66, line)))
+    assert_at(problem, 66, 16, "people[0].training.completed", "invalid date '2025-13-01'")
+
+
+def test_bad_item_does_not_also_report_list_too_short(tmp_path):
+    # One bad point leaves two valid ones; only the bad point is the problem.
+    problem = only_problem(write(tmp_path, edit(36, "        screen: [[100, 100], [400, x], [400, 300]]")))
+    assert_at(problem, 36, 36, "seats[0].views[0].screen[1][1]", "valid integer")
 
 
 def test_several_problems_are_reported_together_in_line_order(tmp_path):
@@ -437,39 +447,79 @@ def test_several_problems_are_reported_together_in_line_order(tmp_path):
 
 # One line changed in BASE -> exactly this one problem.
 CASES = [
-    # (line, new text, problem line, column, field, message fragment)
-    (2, "  id: Test_Site", 2, 3, "site.id", "is not a slug"),
-    (4, "  timezone: Mars/Olympus", 4, 3, "site.timezone", "unknown time zone 'Mars/Olympus'"),
-    (6, "  endpoint: http://controller", 6, 3, "controller.endpoint", "tcp://host:port"),
-    (6, "  endpoint: tcp://127.0.0.1:70000", 6, 3, "controller.endpoint", "tcp://host:port"),
-    (16, "    vlans: [{id: 110, name: b, subnet: 10.120.0.0/24}]", 16, 14, "customers[1].vlans[0].id", "duplicate VLAN id 110"),
-    (16, "    vlans: [{id: 4095, name: b, subnet: 10.120.0.0/24}]", 16, 14, "customers[1].vlans[0].id", "less than or equal to 4094"),
-    (16, "    vlans: [{id: 120, name: b, subnet: 10.120.0.0/24, gateway: 10.121.0.1}]", 16, 56, "customers[1].vlans[0].gateway", "outside subnet"),
-    (14, "  - id: acme", 14, 5, "customers[1].id", "duplicate customer id 'acme'"),
-    (24, "  - id: cam-01", 24, 5, "cameras[1].id", "duplicate camera id 'cam-01'"),
-    (28, "    password_env: cam_password", 28, 5, "cameras[1].password_env", "environment variable name"),
-    (31, "    customer: acmee", 31, 5, "seats[0].customer", "unknown customer 'acmee' (known: acme, borealis)"),
-    (34, "      - camera: cam-02", 1, 1, "", ""),  # placeholder, replaced below
-    (48, "    area_in: floor4", 48, 5, "gates[0].area_in", "unknown area 'floor4'"),
-    (49, "    area_out: floor3", 49, 5, "gates[0].area_out", "must differ from area_in"),
-    (59, "      - {name: Gi1/0/1, vlan: 130}", 59, 27, "switches[0].ports[0].vlan", "unknown VLAN 130 (known: 110, 120)"),
-    (54, "    vendor: juniper", 54, 5, "switches[0].vendor", "'cisco_ios', 'huawei' or 'hp_comware'"),
-    (63, "    role: manager", 63, 5, "people[0].role", "'annotator', 'officer', 'visitor' or 'staff'"),
-    (64, "    customers: [acme, zeta]", 64, 27, "people[0].customers[1]", "unknown customer 'zeta'"),
-    (65, "    badges: [{number: 10001, facility: 12}]", 65, 14, "people[0].badges[0].number", 'must be quoted, e.g. "10001"'),
-    (65, '    badges: [{number: "10001", facility: 300}]', 65, 33, "people[0].badges[0].facility", "facility codes go up to 255"),
-    (65, '    badges: [{number: "99999"}]', 65, 14, "people[0].badges[0].number", "card numbers go up to 65535"),
-    (65, '    badges: [{number: "1", format: raw, facility: 1}]', 65, 39, "people[0].badges[0].facility", "no facility code"),
-    (65, '    badges: [{number: "10001"}, {number: "010001"}]', 65, 32, "people[0].badges[1].number", "duplicate badge number 10001"),
-    (66, "    training: {completed: 2025-01-01, expires: 2024-01-01}", 66, 41, "people[0].training.expires", "must be after completed"),
+    # (line in BASE, its new text,
+    #     problem line, column, field, message fragment)
+    (2, "  id: Test_Site",
+        2, 3, "site.id", "is not a slug"),
+    (4, "  timezone: Mars/Olympus",
+        4, 3, "site.timezone", "unknown time zone 'Mars/Olympus'"),
+    (6, "  endpoint: http://controller",
+        6, 3, "controller.endpoint", "tcp://host:port"),
+    (6, "  endpoint: tcp://127.0.0.1:70000",
+        6, 3, "controller.endpoint", "tcp://host:port"),
+    (16, "    vlans: [{id: 110, name: b, subnet: 10.120.0.0/24}]",
+        16, 14, "customers[1].vlans[0].id", "duplicate VLAN id 110"),
+    (16, "    vlans: [{id: 4095, name: b, subnet: 10.120.0.0/24}]",
+        16, 14, "customers[1].vlans[0].id", "less than or equal to 4094"),
+    (16, "    vlans: [{id: 120, name: b, subnet: 10.120.0.0/24, gateway: 10.121.0.1}]",
+        16, 55, "customers[1].vlans[0].gateway", "outside subnet"),
+    (28, "    password_env: cam_password",
+        28, 5, "cameras[1].password_env", "environment variable name"),
+    (31, "    customer: acmee",
+        31, 5, "seats[0].customer", "unknown customer 'acmee' (known: acme, borealis)"),
+    (48, "    area_in: floor4",
+        48, 5, "gates[0].area_in", "unknown area 'floor4'"),
+    (49, "    area_out: floor3",
+        49, 5, "gates[0].area_out", "must differ from area_in"),
+    (59, "      - {name: Gi1/0/1, vlan: 130}",
+        59, 25, "switches[0].ports[0].vlan", "unknown VLAN 130 (known: 110, 120)"),
+    (54, "    vendor: juniper",
+        54, 5, "switches[0].vendor", "'cisco_ios', 'huawei' or 'hp_comware'"),
+    (63, "    role: manager",
+        63, 5, "people[0].role", "'annotator', 'officer', 'visitor' or 'staff'"),
+    (64, "    customers: [acme, zeta]",
+        64, 23, "people[0].customers[1]", "unknown customer 'zeta'"),
+    (65, "    badges: [{number: 10001, facility: 12}]",
+        65, 15, "people[0].badges[0].number", 'must be quoted, e.g. "10001"'),
+    (65, '    badges: [{number: "10001", facility: 300}]',
+        65, 32, "people[0].badges[0].facility", "facility codes go up to 255"),
+    (65, '    badges: [{number: "99999"}]',
+        65, 15, "people[0].badges[0].number", "card numbers go up to 65535"),
+    (65, '    badges: [{number: "1", format: raw, facility: 1}]',
+        65, 41, "people[0].badges[0].facility", "no facility code"),
+    (65, '    badges: [{number: "10001"}, {number: "010001"}]',
+        65, 34, "people[0].badges[1].number", "duplicate badge number 10001"),
+    (66, "    training: {completed: 2025-01-01, expires: 2024-01-01}",
+        66, 39, "people[0].training.expires", "must be after completed"),
 ]
-CASES = [c for c in CASES if c[2] != 1]  # drop the placeholder
 
 
-@pytest.mark.parametrize(("line", "new", "at_line", "at_column", "field", "message"), CASES)
+@pytest.mark.parametrize(("line", "new", "at_line", "at_column", "field", "message"), CASES, ids=[c[4] for c in CASES])
 def test_single_line_mistakes(tmp_path, line, new, at_line, at_column, field, message):
     problem = only_problem(write(tmp_path, edit(line, new)))
     assert_at(problem, at_line, at_column, field, message)
+
+
+def test_duplicate_ids_are_reported_with_their_knock_on_references(tmp_path):
+    problems = problems_of(write(tmp_path, edit(24, "  - id: cam-01")))
+    assert_at(problems[0], 24, 5, "cameras[1].id", "duplicate camera id 'cam-01' (already used at cameras[0].id)")
+    assert_at(problems[1], 41, 9, "seats[1].views[0].camera", "unknown camera 'cam-02'")
+    assert len(problems) == 2
+
+    problems = problems_of(write(tmp_path, edit(14, "  - id: acme")))
+    assert_at(problems[0], 14, 5, "customers[1].id", "duplicate customer id 'acme'")
+    assert_at(problems[1], 38, 5, "seats[1].customer", "unknown customer 'borealis' (known: acme)")
+    assert len(problems) == 2
+
+
+def test_approval_public_key_must_be_32_bytes(tmp_path):
+    key = "    approval_public_key: " + base64.b64encode(b"not-32-bytes").decode()
+    problem = only_problem(write(tmp_path, edit(12, "    name: Acme\n" + key)))
+    assert_at(problem, 13, 5, "customers[0].approval_public_key", "must decode to 32 bytes, got 12")
+
+    key = "    approval_public_key: " + base64.b64encode(bytes(range(32))).decode()
+    config = parse_site_text(edit(12, "    name: Acme\n" + key))
+    assert base64.b64decode(config.customers[0].approval_public_key or "") == bytes(range(32))
 
 
 def test_same_camera_address_twice(tmp_path):
@@ -484,15 +534,21 @@ def test_retention_max_below_min(tmp_path):
 
 
 def test_anchors_and_merge_keys_are_supported():
-    text = edit(
-        24,
-        "  - <<: *cam\n    id: cam-02",
-        edit(18, "  - &cam\n    id: cam-01"),
-    )
-    text = text.replace("    name: Camera 2\n    host: 127.0.0.2\n    username: admin\n    password_env: CAM_PASSWORD\n", "")
+    # Edit the later line first so the earlier line number stays valid.
+    text = edit(18, "  - &cam\n    id: cam-01", edit(24, "  - <<: *cam\n    id: cam-02"))
+    cam2 = "    name: Camera 2\n    host: 127.0.0.2\n    username: admin\n    password_env: CAM_PASSWORD\n"
+    text = text.replace(cam2, "    host: 127.0.0.2\n")  # everything else comes from cam-01
     config = parse_site_text(text)
     assert [c.id for c in config.cameras] == ["cam-01", "cam-02"]
-    assert config.cameras[1].password == "pw"
+    assert (config.cameras[1].password, config.cameras[1].host) == ("pw", "127.0.0.2")
+
+    # A mistake inside merged content is still located where it was written.
+    with pytest.raises(SiteFileError) as info:
+        parse_site_text(text.replace("[1280, 720]", "[1280, big]"))
+    assert [(p.line, p.column, p.field) for p in info.value.problems] == [
+        (24, 24, "cameras[0].resolution[1]"),  # the anchor added one line above
+        (24, 24, "cameras[1].resolution[1]"),
+    ]
 
 
 # --- robustness: nothing but SiteConfig or SiteFileError ---------------------------

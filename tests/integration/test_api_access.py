@@ -1,0 +1,180 @@
+"""Roles and customer scope, from the attacker's side, on every route the API has."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from controller.alarms import raise_alarm
+from controller.app import create_app
+from controller.ingest import customer_ids, store_events
+from controller.models import Agent, Alarm, Customer, Event, Role, Site, Vlan
+from controller.routers.users import create_user
+from controller.settings import Settings
+from controller.sites import apply_site_config
+from edge_agent.wire.messages import Event as WireEvent
+from edge_agent.wire.site import load_site_file
+from tests.conftest import DEMO_SITE, free_port
+
+USERS = {"adm": ("admin", None), "off": ("officer", None), "insp": ("inspector", None),
+         "ann": ("annotator", None), "acme1": ("customer", "acme"), "bor1": ("customer", "borealis")}
+
+
+@pytest.fixture
+def api(tmp_path, database_url):
+    settings = Settings(data_dir=tmp_path / "ctl", database_url=database_url,
+                        wire_bind=f"tcp://127.0.0.1:{free_port()}")
+    app = create_app(settings)
+    core = app.state.core
+    ids: dict[str, dict[str, int]] = {"acme": {}, "borealis": {}}
+    with core.sessions() as s:
+        site, _ = apply_site_config(s, load_site_file(DEMO_SITE))
+        s.commit()
+        agent = Agent(name="edge-x", site_id=site.id, public_key="x" * 40, status={})
+        s.add(agent)
+        s.commit()
+        for username, (role, cust) in USERS.items():
+            cid = s.scalar(select(Customer.id).where(Customer.slug == cust)) if cust else None
+            create_user(s, core.ledger, username, f"{username}-pass", Role(role), cid, "test")
+        events = [WireEvent(seq=i + 1, ts="2026-11-25T00:00:00Z", kind=k, data=d) for i, (k, d) in enumerate([
+            ("seat.state", {"customer": "acme", "seat": "A1"}),
+            ("seat.state", {"customer": "borealis", "seat": "B1"}),
+            ("alarm.seat_uncovered", {"customer": "acme", "source": "seat:A1", "message": "A1"}),
+            ("alarm.seat_uncovered", {"customer": "borealis", "source": "seat:B1", "message": "B1"}),
+            ("agent.started", {}),
+        ])]
+        store_events(s, agent.id, site.id, events, customer_ids(s))
+        raise_alarm(s, "agent.offline", "site-wide", source="agent:1")
+        s.commit()
+        for slug in ("acme", "borealis"):
+            cid = s.scalar(select(Customer.id).where(Customer.slug == slug))
+            ids[slug] = {
+                "customer_id": cid,
+                "vlan_pk": s.scalar(select(Vlan.id).where(Vlan.customer_id == cid)),
+                "event_id": s.scalar(select(Event.id).where(Event.customer_id == cid)),
+                "alarm_id": s.scalar(select(Alarm.id).where(Alarm.customer_id == cid)),
+            }
+        ids["other"] = {"agent_id": agent.id, "site_id": site.id, "user_id": 1, "index": 0}
+    with TestClient(app) as client:
+        yield client, ids
+
+
+def login(client: TestClient, username: str) -> dict:
+    r = client.post("/api/auth/token", json={"username": username, "password": f"{username}-pass"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def api_routes(app):
+    """Every operation the OpenAPI document publishes, so new endpoints are covered by default."""
+    for path, ops in app.openapi()["paths"].items():
+        for method in sorted(ops):
+            yield method.upper(), path
+
+
+def test_customer_cannot_touch_another_customers_objects(api):
+    client, ids = api
+    acme = login(client, "acme1")
+    target = {**ids["other"], **ids["borealis"]}  # every id param points at borealis's object
+    checked = 0
+    for method, path in api_routes(client.app):
+        if path == "/api/auth/token":
+            continue
+        params = re.findall(r"{(\w+)}", path)
+        url = path
+        for p in params:
+            assert p in target, f"test does not know how to fill {{{p}}} in {path}: extend it"
+            url = url.replace("{" + p + "}", str(target[p]))
+        r = client.request(method, url, headers=acme, json={})
+        if params:
+            assert r.status_code in (403, 404), f"{method} {url} gave {r.status_code}: {r.text[:200]}"
+        else:
+            assert r.status_code in (200, 403, 404, 422), f"{method} {url} gave {r.status_code}"
+            if r.status_code == 200 and isinstance(r.json(), list):  # lists: own objects only
+                for item in r.json():
+                    cid = item.get("customer_id", item.get("id") if "slug" in item else None)
+                    assert cid == ids["acme"]["customer_id"], f"{method} {url} leaked {item}"
+        checked += 1
+    assert checked >= 20
+
+
+def test_customer_sees_its_own_objects(api):
+    client, ids = api
+    acme = login(client, "acme1")
+    own = ids["acme"]
+    assert client.get(f"/api/customers/{own['customer_id']}", headers=acme).status_code == 200
+    vlans = client.get(f"/api/customers/{own['customer_id']}/vlans", headers=acme).json()
+    assert [v["vlan_id"] for v in vlans] == [110]
+    assert client.get(f"/api/vlans/{own['vlan_pk']}", headers=acme).status_code == 200
+    assert client.get(f"/api/events/{own['event_id']}", headers=acme).json()["data"]["seat"] == "A1"
+    assert client.get(f"/api/alarms/{own['alarm_id']}", headers=acme).json()["source"] == "seat:A1"
+    events = client.get("/api/events", headers=acme).json()
+    assert sorted(e["kind"] for e in events) == ["alarm.seat_uncovered", "seat.state"]
+    assert {e["customer_id"] for e in events} == {own["customer_id"]}
+    assert [c["slug"] for c in client.get("/api/customers", headers=acme).json()] == ["acme"]
+    alarms = client.get("/api/alarms", headers=acme).json()
+    assert [a["source"] for a in alarms] == ["seat:A1"]  # not the other's, not site-wide ones
+
+
+ROLE_CASES = [
+    (None, "/api/agents", 401), ("ann", "/api/agents", 403), ("acme1", "/api/agents", 403),
+    ("insp", "/api/agents", 200), ("off", "/api/users", 403), ("adm", "/api/users", 200),
+    ("acme1", "/api/ledger/export", 403), ("off", "/api/ledger/export", 403),
+    ("insp", "/api/ledger/export", 200), ("acme1", "/api/sites", 403), ("ann", "/metrics", 403),
+    ("off", "/metrics", 200), (None, "/metrics", 401), ("acme1", "/api/overview", 403),
+]
+
+
+def test_roles(api):
+    client, _ = api
+    tokens = {u: login(client, u) for u in USERS}
+    for username, path, expected in ROLE_CASES:
+        headers = tokens[username] if username else {}
+        got = client.get(path, headers=headers).status_code
+        assert got == expected, f"{username} GET {path}: {got}, expected {expected}"
+
+
+def test_only_admin_changes_roles_and_it_is_ledgered(api):
+    client, ids = api
+    off, adm = login(client, "off"), login(client, "adm")
+    users = {u["username"]: u for u in client.get("/api/users", headers=adm).json()}
+    assert client.patch(f"/api/users/{users['ann']['id']}", json={"role": "admin"}, headers=off).status_code == 403
+    before = client.app.state.ledger.size
+    r = client.patch(f"/api/users/{users['ann']['id']}", json={"role": "officer"}, headers=adm)
+    assert r.status_code == 200 and r.json()["role"] == "officer"
+    assert client.app.state.ledger.size == before + 1
+    bad = client.patch(f"/api/users/{users['ann']['id']}", json={"role": "customer"}, headers=adm)
+    assert bad.status_code == 422  # a customer user must be scoped to a customer
+
+
+def test_bad_tokens_and_hostile_input(api):
+    client, _ = api
+    for header in ["Bearer nope", "Basic abc", "Bearer ", "bearer sg_" + "A" * 500]:
+        assert client.get("/api/agents", headers={"Authorization": header}).status_code == 401
+    assert client.post("/api/auth/token", json={"username": "adm", "password": "wrong"}).status_code == 401
+    assert client.post("/api/auth/token", content=b"\xff{", headers={"content-type": "application/json"}).status_code in (400, 422)
+    adm = login(client, "adm")
+    assert client.get("/api/events?limit=100000", headers=adm).status_code == 422
+    assert client.get("/api/events/not-a-number", headers=adm).status_code == 422
+    assert client.get("/api/events/999999999", headers=adm).status_code == 404
+    r = client.post("/api/users", headers=adm, json={"username": "x y", "password": "longenough", "role": "officer"})
+    assert r.status_code == 422
+    r = client.post("/api/agents", headers=adm, json={"name": "e", "site": "demo-floor3", "public_key": "~" * 40})
+    assert r.status_code == 422 and "Z85" in r.text
+
+
+def test_session_cookie_requests_need_csrf(api):
+    client, _ = api
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": "adm", "password": "adm-pass", "csrf": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    users = client.get("/api/users").json()  # the cookie works for reads
+    ann = next(u for u in users if u["username"] == "ann")
+    assert client.patch(f"/api/users/{ann['id']}", json={"active": False}).status_code == 403
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+    r = client.patch(f"/api/users/{ann['id']}", json={"active": False}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and r.json()["active"] is False
