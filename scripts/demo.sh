@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh) and runs the whole simulated site on embedded defaults:
+# the controller with its pages on http://127.0.0.1:8000 and the site's edge agent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/siteguard demo "$@"

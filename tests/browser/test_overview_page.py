@@ -1,0 +1,40 @@
+"""An officer logs in with a real browser and watches the agent come online, live."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import ControllerRig, make_agent
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_officer_logs_in_and_sees_agent_online(tmp_path, page):
+    rig = ControllerRig(tmp_path, f"sqlite:///{tmp_path / 'controller.db'}").start()
+    agent = make_agent(tmp_path, rig, name="edge-floor3")
+    try:
+        rig.seed_users({"off": ("officer", None)})
+        page.goto(rig.url + "/")
+        expect(page).to_have_url(rig.url + "/login")
+        page.fill("input[name=username]", "off")
+        page.fill("input[name=password]", "wrong-password")
+        page.click("button[type=submit]")
+        expect(page.get_by_role("alert")).to_contain_text("Wrong username or password")
+        page.fill("input[name=username]", "off")
+        page.fill("input[name=password]", "off-pass")
+        page.click("button[type=submit]")
+        expect(page).to_have_url(rig.url + "/")
+        row = page.locator("#agents tr[data-agent=edge-floor3]")
+        expect(row.locator(".state")).to_have_text("offline")  # enrolled, never connected
+        agent.start()  # no reload: the page updates itself
+        expect(row.locator(".state")).to_have_text("online", timeout=20_000)
+        expect(page.locator("#events")).to_contain_text("agent.started", timeout=10_000)
+        page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+        agent.stop()
+        expect(row.locator(".state")).to_have_text("offline", timeout=20_000)
+        expect(page.locator("#alarms")).to_contain_text("agent.offline", timeout=10_000)
+        page.click("text=Log out")
+        expect(page).to_have_url(rig.url + "/login")
+    finally:
+        agent.stop()
+        rig.proc.stop()
