@@ -7,10 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from controller.alarms import raise_alarm
+from controller.alarms import clear_alarms, raise_alarm
 from controller.models import Alarm, Customer, Event, utcnow
+from controller.projections import LEDGERED_KINDS, project
 from edge_agent.wire.messages import Event as WireEvent
 
+# An event "alarm.<kind>" raises that alarm for data["source"]; with data["state"] == "cleared"
+# it clears it.
 ALARM_PREFIX = "alarm."
 
 
@@ -19,6 +22,8 @@ class IngestResult:
     stored: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
+    cleared: list[Alarm] = field(default_factory=list)
+    ledger: list[tuple[str, dict]] = field(default_factory=list)  # to append after commit
 
 
 def _insert(s: Session):
@@ -46,7 +51,13 @@ def store_events(
             "data": e.data, "customer_id": customer_ids.get(customer) if isinstance(customer, str) else None,
         })
         result.stored.append(e.seq)
-        if e.kind.startswith(ALARM_PREFIX):
+        project(s, agent_id, site_id, e.kind, e.data)
+        if e.kind in LEDGERED_KINDS:
+            result.ledger.append((e.kind, {"agent": agent_id, "seq": e.seq, **e.data}))
+        if e.kind.startswith(ALARM_PREFIX) and e.data.get("state") == "cleared":
+            source = str(e.data.get("source", f"agent:{agent_id}"))[:120]
+            result.cleared.extend(clear_alarms(s, e.kind[len(ALARM_PREFIX):], source))
+        elif e.kind.startswith(ALARM_PREFIX):
             alarm = raise_alarm(
                 s, e.kind[len(ALARM_PREFIX):], str(e.data.get("message", e.kind))[:2000],
                 source=str(e.data.get("source", f"agent:{agent_id}"))[:120],

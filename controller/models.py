@@ -146,3 +146,34 @@ class LedgerCheckpoint(Base):
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Segment(Base):
+    """A recorded video segment as the edge reported it: the index the inspectors audit."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("site_id", "camera", "seq", name="uq_segments_camera_seq"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    camera: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    link: Mapped[str] = mapped_column(String(64))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    deletion_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class CameraState(Base):
+    """Latest health of each camera, as reported by its site's edge agent."""
+
+    __tablename__ = "camera_states"
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    health: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -120,6 +120,13 @@ class WireServer(threading.Thread):
     def connected(self, agent_id: int) -> bool:
         return agent_id in self._conns
 
+    def agent_for_site(self, site_id: int) -> int | None:
+        """A connected agent of that site (the most recently heard one), or None."""
+        for agent_id, conn in reversed(list(self._conns.items())):
+            if conn.site_id == site_id:
+                return agent_id
+        return None
+
     def send_command(self, agent_id: int, name: str, args: dict[str, Any], timeout: float) -> dict:
         """Run a command on an agent and wait for its reply; raises CommandError."""
         if agent_id not in self._conns:
@@ -281,6 +288,10 @@ class WireServer(threading.Thread):
         self._send(sock, conn.identity, m.encode(m.Ack(seqs=[e.seq for e in msg.events])))
         for alarm in result.alarms:
             self.ledger.append("alarm.raised", ledger_record(alarm))
+        for alarm in result.cleared:
+            self.ledger.append("alarm.cleared", ledger_record(alarm))
+        for kind, data in result.ledger:
+            self.ledger.append(kind, data)
         self._seen(conn.agent_id)
 
     def _seen(self, agent_id: int, **fields: Any) -> None:

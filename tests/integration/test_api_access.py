@@ -56,7 +56,8 @@ def api(tmp_path, database_url):
                 "event_id": s.scalar(select(Event.id).where(Event.customer_id == cid)),
                 "alarm_id": s.scalar(select(Alarm.id).where(Alarm.customer_id == cid)),
             }
-        ids["other"] = {"agent_id": agent.id, "site_id": site.id, "user_id": 1, "index": 0}
+        ids["other"] = {"agent_id": agent.id, "site_id": site.id, "user_id": 1, "index": 0,
+                        "camera": "cam-01", "segment_id": 1}
     with TestClient(app) as client:
         yield client, ids
 
