@@ -194,7 +194,7 @@ def cmd_edge(args) -> int:
     key_file = Path(args.controller_key or config.controller.public_key_file or data / "controller.key")
     try:
         agent = EdgeAgent(config, AgentOptions(data_dir=data, controller_key_file=key_file,
-                                               endpoint=args.endpoint))
+                                               endpoint=args.endpoint, video=not args.no_video))
     except KeyFileError as exc:
         print(f"controller public key: {exc}", file=sys.stderr)
         return 2
@@ -307,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--controller-key", help="controller's CurveZMQ public key file")
     e.add_argument("--endpoint", help="override the site file's controller.endpoint")
     e.add_argument("--print-key", action="store_true", help="print this agent's public key first")
+    e.add_argument("--no-video", action="store_true", help="run without cameras and recording")
     e.set_defaults(func=cmd_edge)
 
     k = sub.add_parser("agent-key", help="print (creating if needed) the edge agent's public key")

@@ -29,6 +29,7 @@ class AgentOptions:
     endpoint: str | None = None  # default: the site file's controller.endpoint
     heartbeat_s: float = 2.0
     ack_timeout_s: float = 5.0
+    video: bool = True  # cameras, recording and retention; off for link-only deployments/tests
 
 
 class EdgeAgent:
@@ -67,16 +68,28 @@ class EdgeAgent:
                                             "config_hash": self.config.config_hash()})
         log.info("edge agent for site %s started; key %s", self.config.site.id,
                  self.public_key.decode())
+        self._start_video()
         try:
             while not self._stop.is_set():
                 self.link.poll(50, self._on_message, self.status)
         finally:
+            if self.video is not None:
+                self.video.stop()
             self.link.close()
             self.store.close()
 
+    def _start_video(self) -> None:
+        self.video = None
+        if self.options.video and self.config.cameras:
+            from edge_agent.video import VideoService  # OpenCV and ffmpeg only where video runs
+
+            self.video = VideoService(self.config, self.options.data_dir, self.store)
+            self.video.start()
+
     def status(self) -> dict[str, Any]:
         s = self.link.state
-        return {"uptime_s": round(time.monotonic() - self.started, 1), "site": self.config.site.id,
+        video = getattr(self, "video", None)
+        return {"video": video.status() if video else {},"uptime_s": round(time.monotonic() - self.started, 1), "site": self.config.site.id,
                 "cameras": len(self.config.cameras), "gates": len(self.config.gates),
                 "switches": len(self.config.switches), "sent_events": s.sent_events,
                 "acked_events": s.acked_events}
@@ -122,6 +135,17 @@ class EdgeAgent:
             elif cmd.name == "reload_config":
                 self.link.state.connected = False  # the next hello fetches the config again
                 result = {"reloading": True}
+            elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings"):
+                if getattr(self, "video", None) is None:
+                    raise RuntimeError("video is not running on this agent")
+                if cmd.name == "snapshot":
+                    result = self.video.snapshot(str(cmd.args.get("camera", "")))
+                elif cmd.name == "segment_chunk":
+                    a = cmd.args
+                    result = self.video.segment_chunk(str(a.get("camera", "")), int(a.get("seq", -1)),
+                                                      int(a.get("offset", 0)), int(a.get("length", 0)))
+                else:
+                    result = self.video.audit()
             else:
                 raise ValueError(f"unknown command {cmd.name!r}")
             reply = m.Reply(id=cmd.id, ok=True, result=json.loads(json.dumps(result)))

@@ -106,7 +106,7 @@ class Proc:
 class ControllerRig:
     """A controller process on free ports with the demo site registered and users made."""
 
-    def __init__(self, tmp: Path, database_url: str) -> None:
+    def __init__(self, tmp: Path, database_url: str, site: Path = DEMO_SITE) -> None:
         self.data = tmp / "controller"
         self.http_port, self.wire_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -117,7 +117,7 @@ class ControllerRig:
                     "SITEGUARD_WIRE_BIND": self.wire,
                     "SITEGUARD_AGENT_OFFLINE_AFTER_S": "6",
                     "SITEGUARD_CHECKPOINT_EVERY_S": "1"}
-        self.proc = Proc(["controller", "--site", str(DEMO_SITE)], self.env, tmp / "controller.log")
+        self.proc = Proc(["controller", "--site", str(site)], self.env, tmp / "controller.log")
         self.key_file = self.data / "keys" / "controller.key"
 
     def start(self) -> "ControllerRig":
@@ -173,7 +173,7 @@ class ControllerRig:
 
 
 def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool = True,
-               extra_env: dict | None = None) -> Proc:
+               extra_env: dict | None = None, video: bool = False, site: Path = DEMO_SITE) -> Proc:
     data = tmp / name
     key = cli("agent-key", "--data", str(data)).stdout.strip()
     if enroll:
@@ -181,8 +181,9 @@ def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool
         rig.siteguard("enroll-agent", "--name", name, "--site", "demo-floor3",
                       "--public-key", str(tmp / f"{name}.pub"))
     env = {**os.environ, **(extra_env or {})}
-    return Proc(["edge", "--site", str(DEMO_SITE), "--data", str(data), "--controller-key",
-                 str(rig.key_file), "--endpoint", rig.wire], env, tmp / f"{name}.log")
+    args = ["edge", "--site", str(site), "--data", str(data), "--controller-key",
+            str(rig.key_file), "--endpoint", rig.wire]
+    return Proc(args + ([] if video else ["--no-video"]), env, tmp / f"{name}.log")
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from controller.auth import DB, SITE_READERS, csrf_token, optional_user, require
-from controller.models import Role, User
+from controller.models import Role, Site, User
 from controller.routers.agents import list_agent_views
 from controller.routers.auth_api import authenticate
 from controller.routers.events import alarm_view, list_alarm_rows, recent_events
@@ -19,6 +19,16 @@ router = APIRouter(tags=["pages"])
 
 def render(request: Request, name: str, user: User | None, **ctx) -> HTMLResponse:
     return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf_token(request), **ctx})
+
+
+def site_reader_or_redirect(request: Request, db) -> tuple[User | None, HTMLResponse | None]:
+    """The logged-in officer/inspector/admin, or the response to send anyone else."""
+    user = optional_user(request, db)
+    if user is None:
+        return None, RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if user.role not in {r.value for r in SITE_READERS}:
+        return user, render(request, "welcome.html", user)
+    return user, None
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -51,11 +61,9 @@ def logout(request: Request, csrf: str = Form("")):
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def overview_page(request: Request, db: DB):
-    user = optional_user(request, db)
-    if user is None:
-        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    if user.role not in {r.value for r in SITE_READERS}:
-        return render(request, "welcome.html", user)
+    user, redirect = site_reader_or_redirect(request, db)
+    if redirect is not None:
+        return redirect
     return render(request, "overview.html", user)
 
 
@@ -67,3 +75,22 @@ def overview_data(request: Request, db: DB, user: User = require(*SITE_READERS))
         "alarms": [alarm_view(a) for a in list_alarm_rows(db, user, "active", 50)],
         "ledger_size": request.app.state.ledger.size,
     }
+
+
+@router.get("/cameras", response_class=HTMLResponse, include_in_schema=False)
+def cameras_page(request: Request, db: DB):
+    user, redirect = site_reader_or_redirect(request, db)
+    if redirect is not None:
+        return redirect
+    return render(request, "cameras.html", user)
+
+
+@router.get("/cameras/{site_id}/{camera}", response_class=HTMLResponse, include_in_schema=False)
+def camera_page(site_id: int, camera: str, request: Request, db: DB):
+    user, redirect = site_reader_or_redirect(request, db)
+    if redirect is not None:
+        return redirect
+    site = db.get(Site, site_id)
+    if site is None:
+        return HTMLResponse("no such site", status_code=404)
+    return render(request, "camera.html", user, site_id=site_id, site_slug=site.slug, camera=camera)

@@ -1,0 +1,276 @@
+"""One worker per camera on the edge: ONVIF discovery of its streams, recording of the main
+stream, tamper analysis of the sub stream, health, and the events that report all of it."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from camera.onvif_client import CameraEndpoints, CameraError, probe_camera, with_credentials
+from camera.recorder import FinishedSegment, SegmentRecorder
+from camera.tamper import TamperDetector, TamperThresholds
+from edge_agent.store import EdgeStore
+from edge_agent.wire.site import Camera
+from retention.segments import SegmentStore
+
+log = logging.getLogger("siteguard.edge.cameras")
+
+GAP_TOLERANCE_S = 3.0     # keyframe-aligned cuts make segment edges wobble by up to a GOP
+REPROBE_EVERY_S = 30.0
+HEALTH_EVERY_S = 30.0
+THUMB_WIDTH = 320
+
+
+def iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def camera_password(cam: Camera) -> str:
+    if cam.password is not None:
+        return cam.password
+    return os.environ.get(cam.password_env or "", "")
+
+
+def jpeg(frame: np.ndarray, width: int | None = None, quality: int = 80) -> bytes:
+    if width and frame.shape[1] > width:
+        frame = cv2.resize(frame, (width, int(frame.shape[0] * width / frame.shape[1])))
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else b""
+
+
+@dataclass
+class Health:
+    state: str = "connecting"
+    detail: str = ""
+    fps: float = 0.0
+    bitrate_bps: float = 0.0
+    last_frame_at: str | None = None
+    recorder: str = "stopped"
+    recorder_restarts: int = 0
+    tamper: list[str] = field(default_factory=list)
+    model: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fps": round(self.fps, 2), "bitrate_bps": round(self.bitrate_bps),
+                "last_frame_at": self.last_frame_at, "recorder": self.recorder,
+                "recorder_restarts": self.recorder_restarts, "tamper": sorted(self.tamper),
+                "model": self.model}
+
+
+class CameraWorker:
+    def __init__(self, cam: Camera, segment_seconds: int, store: SegmentStore, outbox: EdgeStore,
+                 work_root: Path, evidence_root: Path, analyze_every_s: float = 1.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cam, self.segment_seconds = cam, segment_seconds
+        self.store, self.outbox = store, outbox
+        self.work_dir = work_root / cam.id
+        self.evidence_dir = evidence_root / cam.id
+        self.analyze_every_s = analyze_every_s
+        self.clock = clock
+        self.health = Health()
+        self.endpoints: CameraEndpoints | None = None
+        self.recorder: SegmentRecorder | None = None
+        self.latest_frame: np.ndarray | None = None
+        self._halt = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._reported = ("", "")
+        self._active_alarms: set[str] = set()
+        self._last_health_event = 0.0
+        t = cam.tamper
+        self.detector = TamperDetector(cam.id, TamperThresholds(
+            blackout_luma=t.blackout_luma, defocus_ratio=t.defocus_ratio, moved_px=t.moved_px), clock)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for target, name in ((self._supervise, "sup"), (self._analyze, "ana")):
+            th = threading.Thread(target=target, name=f"{name}-{self.cam.id}", daemon=True)
+            th.start()
+            self._threads.append(th)
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self.recorder:
+            self.recorder.stop()
+        for th in self._threads:
+            th.join(10)
+
+    # --- ONVIF supervision and recording -----------------------------------------------------
+
+    def _supervise(self) -> None:
+        backoff = 2.0
+        while not self._halt.is_set():
+            try:
+                self.endpoints = probe_camera(self.cam.host, self.cam.onvif_port, self.cam.username,
+                                              camera_password(self.cam))
+                self.health.model = f"{self.endpoints.manufacturer} {self.endpoints.model}"
+                backoff = 2.0
+                self._clear_alarm("camera_offline")
+                if self.recorder is None:
+                    self._start_recorder(self.endpoints)
+                wait = REPROBE_EVERY_S
+            except CameraError as exc:
+                state = "unauthorized" if exc.kind == "unauthorized" else (
+                    "offline" if exc.kind == "unreachable" else "error")
+                self._set_state(state, str(exc))
+                self._raise_alarm("camera_offline", f"camera {self.cam.id} {state}: {exc}", "critical")
+                wait, backoff = backoff, min(backoff * 2, 30.0)
+            self._report_health()
+            self._halt.wait(wait)
+
+    def _start_recorder(self, ep: CameraEndpoints) -> None:
+        uri = with_credentials(ep.main.uri, self.cam.username, camera_password(self.cam))
+        self.recorder = SegmentRecorder(self.cam.id, uri, self.work_dir, self.segment_seconds,
+                                        on_segment=self._on_segment, on_state=self._on_recorder_state)
+        self.recorder.start()
+
+    def _on_recorder_state(self, state: str, detail: str) -> None:
+        self.health.recorder = state
+        self.health.recorder_restarts = self.recorder.restarts if self.recorder else 0
+        if state in ("stalled", "reconnecting"):
+            self._raise_alarm("recorder_stalled", f"recorder of {self.cam.id} {state}: {detail}", "warning")
+        elif state == "recording":
+            self._clear_alarm("recorder_stalled")
+        self._derive_state()
+
+    def _on_segment(self, seg: FinishedSegment) -> None:
+        if not seg.probe.ok:
+            quarantine = self.work_dir.parent / "quarantine" / self.cam.id
+            quarantine.mkdir(parents=True, exist_ok=True)
+            seg.path.rename(quarantine / seg.path.name)
+            self.outbox.append("alarm.segment_corrupt", {
+                "camera": self.cam.id, "source": f"camera:{self.cam.id}:corrupt:{seg.path.name}",
+                "severity": "warning", "file": seg.path.name, "error": seg.probe.error,
+                "message": f"{self.cam.id}: segment {seg.path.name} unreadable ({seg.probe.error[:120]})"})
+            return
+        previous = self.store.index.records(self.cam.id)
+        prev_end = previous[-1].end if previous else None
+        record = self.store.ingest(self.cam.id, seg.start, seg.end, seg.path)
+        self.health.bitrate_bps = seg.bytes * 8 / max(seg.probe.duration_s, 0.001)
+        self.outbox.append("segment.recorded", {
+            "camera": self.cam.id, "seq": record.seq, "start": iso(record.start), "end": iso(record.end),
+            "bytes": record.bytes, "sha256": record.sha256.hex(), "link": record.link.hex(),
+            "codec": seg.probe.codec, "width": seg.probe.width, "height": seg.probe.height,
+            "frames": seg.probe.frames})
+        if prev_end is not None and (seg.start - prev_end).total_seconds() > GAP_TOLERANCE_S:
+            seconds = (seg.start - prev_end).total_seconds()
+            self.outbox.append("alarm.recording_gap", {
+                "camera": self.cam.id, "source": f"camera:{self.cam.id}:gap:{iso(prev_end)}",
+                "severity": "critical", "gap_start": iso(prev_end), "gap_end": iso(seg.start),
+                "seconds": round(seconds, 1),
+                "message": f"{self.cam.id}: no recording from {prev_end:%Y-%m-%d %H:%M:%S} to "
+                           f"{seg.start:%H:%M:%S} UTC ({seconds:.0f} s)"})
+
+    # --- analysis of the sub stream ----------------------------------------------------------
+
+    def _analyze(self) -> None:
+        while not self._halt.is_set():
+            ep = self.endpoints
+            if ep is None:
+                self._halt.wait(1)
+                continue
+            uri = with_credentials(ep.sub.uri, self.cam.username, camera_password(self.cam))
+            cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000,
+                                                         cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000])
+            try:
+                self._read_frames(cap)
+            finally:
+                cap.release()
+            if not self._halt.is_set():
+                self.health.fps = 0.0
+                self._derive_state(no_video=True)
+                self._halt.wait(2)
+
+    def _read_frames(self, cap) -> None:
+        next_analysis, window_start, frames = 0.0, time.monotonic(), 0
+        while not self._halt.is_set():
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                return
+            frames += 1
+            now = time.monotonic()
+            if now - window_start >= 5:
+                self.health.fps, window_start, frames = frames / (now - window_start), now, 0
+            self.latest_frame = frame
+            self.health.last_frame_at = iso(dt.datetime.now(dt.timezone.utc))
+            if now >= next_analysis:
+                next_analysis = now + self.analyze_every_s
+                for ev in self.detector.observe(frame):
+                    self._on_tamper(ev, frame)
+                self._derive_state()
+
+    def _on_tamper(self, ev, frame: np.ndarray) -> None:
+        kind = f"camera_{ev.kind}"
+        if ev.state == "raised":
+            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+            self.evidence_dir.mkdir(parents=True, exist_ok=True)
+            evidence = self.evidence_dir / f"{stamp}_{ev.kind}.jpg"
+            evidence.write_bytes(jpeg(frame, quality=90))
+            self.health.tamper = sorted(set(self.health.tamper) | {ev.kind})
+            self._raise_alarm(kind, ev.message, "critical", metrics=ev.metrics,
+                              evidence=str(evidence.name),
+                              frame_jpeg_b64=base64.b64encode(jpeg(frame, THUMB_WIDTH, 70)).decode())
+        else:
+            self.health.tamper = [k for k in self.health.tamper if k != ev.kind]
+            self._clear_alarm(kind, metrics=ev.metrics)
+
+    # --- state and events --------------------------------------------------------------------
+
+    def _derive_state(self, no_video: bool = False) -> None:
+        if self.health.state in ("unauthorized", "error") and self.recorder is None:
+            return
+        if no_video and self.health.recorder != "recording":
+            self._set_state("offline", "no video from the camera")
+        elif self.health.tamper:
+            self._set_state("tampered", ", ".join(self.health.tamper))
+        elif self.health.recorder in ("stalled", "reconnecting"):
+            self._set_state(self.health.recorder, self.recorder.last_error if self.recorder else "")
+        elif self.health.recorder == "recording":
+            self._set_state("recording", "")
+
+    def _set_state(self, state: str, detail: str) -> None:
+        self.health.state, self.health.detail = state, detail
+        if (state, detail) != self._reported:
+            self._reported = (state, detail)
+            self._report_health(force=True)
+
+    def _report_health(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_health_event < HEALTH_EVERY_S:
+            return
+        self._last_health_event = now
+        self.outbox.append("camera.state", {"camera": self.cam.id, "state": self.health.state,
+                                            "detail": self.health.detail[:2000],
+                                            "health": self.health.as_dict()})
+
+    def _raise_alarm(self, kind: str, message: str, severity: str, **extra: Any) -> None:
+        if kind in self._active_alarms:
+            return
+        self._active_alarms.add(kind)
+        self.outbox.append(f"alarm.{kind}", {"camera": self.cam.id, "source": f"camera:{self.cam.id}",
+                                             "severity": severity, "message": message[:2000], **extra})
+
+    def _clear_alarm(self, kind: str, **extra: Any) -> None:
+        if kind not in self._active_alarms:
+            return
+        self._active_alarms.discard(kind)
+        self.outbox.append(f"alarm.{kind}", {"camera": self.cam.id, "source": f"camera:{self.cam.id}",
+                                             "state": "cleared", **extra})
+
+    # --- on demand ---------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """The newest analysed frame as JPEG (the sub stream: cheap, and proves video flows)."""
+        frame = self.latest_frame
+        if frame is None:
+            raise RuntimeError(f"no picture from {self.cam.id} yet")
+        return jpeg(frame, quality=80)

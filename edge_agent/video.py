@@ -1,0 +1,141 @@
+"""The edge's video service: camera workers, the segment store, and the one retention loop."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from edge_agent.cameras import CameraWorker, iso
+from edge_agent.store import EdgeStore
+from edge_agent.wire.site import SiteConfig
+from retention.capacity import disk_pressure, forecast, startup_check
+from retention.policy import RetentionPolicy
+from retention.segments import SegmentIndex, SegmentStore
+
+log = logging.getLogger("siteguard.edge.video")
+
+MAX_CHUNK = 512 * 1024
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class VideoService:
+    def __init__(self, config: SiteConfig, data_dir: Path, outbox: EdgeStore,
+                 clock: Callable[[], dt.datetime] = utcnow, purge_every_s: float = 3600.0) -> None:
+        self.config, self.outbox, self.clock = config, outbox, clock
+        r = config.retention
+        root = Path(r.storage_path)
+        self.root = root if root.is_absolute() else data_dir / root
+        self.policy = RetentionPolicy(min_months=r.min_months, max_months=r.max_months,
+                                      timezone=config.site.timezone)
+        self.index = SegmentIndex(data_dir / "segments.db")
+        self.store = SegmentStore(self.root, self.index, self.policy, clock)
+        self.reserve_percent = r.reserve_percent
+        self.purge_every_s = purge_every_s
+        self.workers = {
+            cam.id: CameraWorker(cam, r.segment_seconds, self.store, outbox,
+                                 work_root=self.root / ".incoming", evidence_root=data_dir / "evidence")
+            for cam in config.cameras
+        }
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._disk_alarm = False
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for w in self.workers.values():
+            w.start()
+        self._thread = threading.Thread(target=self._retention_loop, name="retention", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._halt.set()
+        for w in self.workers.values():
+            w.stop()
+        if self._thread:
+            self._thread.join(10)
+
+    # --- retention ---------------------------------------------------------------------------
+
+    def bitrates(self) -> dict[str, float]:
+        measured = {cid: w.health.bitrate_bps for cid, w in self.workers.items() if w.health.bitrate_bps}
+        default = max(measured.values(), default=4_000_000.0)  # until measured: a typical 1080p
+        return {cid: measured.get(cid, default) for cid in self.workers}
+
+    def _retention_loop(self) -> None:
+        self._capacity_check()
+        while not self._halt.wait(self.purge_every_s):
+            try:
+                self.run_retention()
+            except Exception:  # keep the loop; the next round tries again
+                log.exception("retention round failed")
+
+    def _capacity_check(self) -> None:
+        du = shutil.disk_usage(self.root)
+        report = startup_check(du.total, du.used - self.store.usage(), self.reserve_percent,
+                               self.policy, self.bitrates(), self.clock())
+        self.outbox.append("retention.capacity", {"ok": report.ok, "message": report.message,
+                                                  "needed_bytes": report.needed_bytes,
+                                                  "available_bytes": report.available_bytes})
+        if not report.ok:
+            self.outbox.append("alarm.retention_capacity", {
+                "source": "retention:capacity", "severity": "warning", "message": report.message})
+
+    def run_retention(self) -> list[Any]:
+        now = self.clock()
+        deleted = self.store.purge(now)
+        for rec in deleted:
+            self.outbox.append("segment.deleted", {"camera": rec.camera, "seq": rec.seq,
+                                                   "deleted_at": iso(rec.deleted_at or now),
+                                                   "reason": rec.deletion_reason or "retention"})
+        du = shutil.disk_usage(self.root)
+        reserve = int(du.total * self.reserve_percent / 100)
+        fc = forecast(du.free, reserve, self.bitrates())
+        decision = disk_pressure(du.free, reserve, 0, fc)
+        critical = getattr(decision, "critical", False)
+        if critical and not self._disk_alarm:
+            self._disk_alarm = True
+            self.outbox.append("alarm.retention_disk_critical", {
+                "source": "retention:disk", "severity": "critical",
+                "days_left": round(fc.days_left, 1), "message": getattr(decision, "message", str(decision))})
+        elif not critical and self._disk_alarm:
+            self._disk_alarm = False
+            self.outbox.append("alarm.retention_disk_critical", {"source": "retention:disk",
+                                                                 "state": "cleared"})
+        return deleted
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def snapshot(self, camera: str) -> dict[str, Any]:
+        worker = self._worker(camera)
+        return {"jpeg_b64": base64.b64encode(worker.snapshot()).decode()}
+
+    def segment_chunk(self, camera: str, seq: int, offset: int, length: int) -> dict[str, Any]:
+        self._worker(camera)
+        path = self.store.path_of(camera, int(seq))
+        if path is None or not path.exists():
+            raise FileNotFoundError(f"{camera} segment {seq} is not on this appliance")
+        length = max(0, min(int(length), MAX_CHUNK))
+        with open(path, "rb") as f:
+            f.seek(max(0, int(offset)))
+            data = f.read(length)
+        return {"data_b64": base64.b64encode(data).decode(), "size": path.stat().st_size}
+
+    def audit(self) -> dict[str, Any]:
+        report = self.store.audit(self.clock())
+        return {"ok": report.ok, "problems": [str(p) for p in report.problems]}
+
+    def status(self) -> dict[str, Any]:
+        return {cid: {"state": w.health.state, **w.health.as_dict()} for cid, w in self.workers.items()}
+
+    def _worker(self, camera: str) -> CameraWorker:
+        worker = self.workers.get(camera)
+        if worker is None:
+            raise KeyError(f"no camera {camera!r} on this site")
+        return worker
