@@ -105,7 +105,7 @@ class SegmentRecorder:
         self.camera, self.uri, self.segment_seconds = camera, uri, segment_seconds
         self.work_dir = Path(work_dir)
         self.on_segment, self.on_state = on_segment, on_state
-        self.stall_after_s = stall_after_s or max(15.0, segment_seconds * 2.5)
+        self.stall_after_s = stall_after_s or max(30.0, segment_seconds * 3.0)
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self._proc: subprocess.Popen | None = None

@@ -26,6 +26,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def aware(t: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
+
+
+def iso(t: dt.datetime | None) -> str | None:
+    return aware(t).isoformat() if t is not None else None
+
+
 class Role(str, Enum):
     admin = "admin"
     officer = "officer"

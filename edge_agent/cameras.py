@@ -26,7 +26,7 @@ log = logging.getLogger("siteguard.edge.cameras")
 
 GAP_TOLERANCE_S = 3.0     # keyframe-aligned cuts make segment edges wobble by up to a GOP
 REPROBE_EVERY_S = 30.0
-HEALTH_EVERY_S = 30.0
+HEALTH_EVERY_S = 10.0
 THUMB_WIDTH = 320
 
 
@@ -207,6 +207,7 @@ class CameraWorker:
                 for ev in self.detector.observe(frame):
                     self._on_tamper(ev, frame)
                 self._derive_state()
+                self._report_health()
 
     def _on_tamper(self, ev, frame: np.ndarray) -> None:
         kind = f"camera_{ev.kind}"

@@ -1,7 +1,6 @@
 """Edge agents: enrolment, liveness, commands."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -10,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller.auth import DB, SITE_READERS, STAFF, require
-from controller.models import Agent, Role, Site, User, utcnow
+from controller.models import Agent, Role, Site, User, aware, utcnow
 from controller.wire_server import CommandError
 from edge_agent.wire.keys import KeyFileError, parse_public_key
 
@@ -18,9 +17,7 @@ router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 
 def agent_view(a: Agent, site_slug: str | None, offline_after_s: float) -> dict[str, Any]:
-    seen = a.last_seen_at
-    if seen is not None and seen.tzinfo is None:
-        seen = seen.replace(tzinfo=dt.timezone.utc)
+    seen = aware(a.last_seen_at)
     online = bool(seen and (utcnow() - seen).total_seconds() < offline_after_s and not a.revoked)
     return {
         "id": a.id, "name": a.name, "site": site_slug, "public_key": a.public_key,

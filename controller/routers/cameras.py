@@ -15,16 +15,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from controller.auth import DB, SITE_READERS, require
-from controller.models import CameraState, Segment, Site
+from controller.models import CameraState, Segment, Site, aware, iso
 from controller.wire_server import CommandError
 
 router = APIRouter(prefix="/api", tags=["cameras"])
 CHUNK = 512 * 1024  # well under the wire's message limit once base64-encoded
 GAP_TOLERANCE_S = 2.0
-
-
-def _aware(t: dt.datetime | None) -> dt.datetime | None:
-    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
 
 
 def camera_views(db, site: Site) -> list[dict[str, Any]]:
@@ -35,13 +31,13 @@ def camera_views(db, site: Site) -> list[dict[str, Any]]:
     out = []
     for cam in config.get("cameras", []):
         st = states.get(cam["id"])
-        last_end = _aware(last.get(cam["id"]))
+        last_end = aware(last.get(cam["id"]))
         out.append({
             "site_id": site.id, "site": site.slug, "camera": cam["id"], "name": cam["name"],
             "resolution": cam.get("resolution"), "location": cam.get("location"),
             "state": st.state if st else "unknown", "detail": st.detail if st else "",
             "health": st.health if st else {},
-            "updated_at": _aware(st.updated_at).isoformat() if st else None,
+            "updated_at": iso(st.updated_at) if st else None,
             "last_segment_end": last_end.isoformat() if last_end else None,
         })
     return out
@@ -63,9 +59,9 @@ def _site(db, site_id: int, camera: str) -> Site:
 
 
 def segment_view(s: Segment) -> dict[str, Any]:
-    return {"id": s.id, "camera": s.camera, "seq": s.seq, "start": _aware(s.start).isoformat(),
-            "end": _aware(s.end).isoformat(), "bytes": s.bytes, "sha256": s.sha256,
-            "deleted_at": _aware(s.deleted_at).isoformat() if s.deleted_at else None,
+    return {"id": s.id, "camera": s.camera, "seq": s.seq, "start": iso(s.start),
+            "end": iso(s.end), "bytes": s.bytes, "sha256": s.sha256,
+            "deleted_at": iso(s.deleted_at),
             "deletion_reason": s.deletion_reason}
 
 
@@ -73,7 +69,7 @@ def find_gaps(segments: list[Segment], start: dt.datetime, end: dt.datetime) -> 
     """Spans inside [start, end] that no segment covers (segments sorted by start)."""
     gaps, cursor = [], start
     for s in segments:
-        s_start, s_end = _aware(s.start), _aware(s.end)
+        s_start, s_end = aware(s.start), aware(s.end)
         if (s_start - cursor).total_seconds() > GAP_TOLERANCE_S:
             gaps.append({"start": cursor.isoformat(), "end": s_start.isoformat(),
                          "seconds": round((s_start - cursor).total_seconds(), 1)})
@@ -89,8 +85,8 @@ def camera_segments(site_id: int, camera: str, db: DB,
                     start: dt.datetime | None = None, end: dt.datetime | None = None,
                     limit: int = Query(2000, ge=1, le=20000)) -> dict:
     _site(db, site_id, camera)
-    end = _aware(end) or dt.datetime.now(dt.timezone.utc)
-    start = _aware(start) or end - dt.timedelta(hours=1)
+    end = aware(end) or dt.datetime.now(dt.timezone.utc)
+    start = aware(start) or end - dt.timedelta(hours=1)
     if start >= end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
     rows = list(db.scalars(

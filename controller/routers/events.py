@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from controller.alarms import ledger_record
 from controller.auth import DB, STAFF, CurrentUser, check_customer_scope, require
-from controller.models import Agent, Alarm, Event, Role, User, utcnow
+from controller.models import Agent, Alarm, Event, Role, User, iso, utcnow
 
 router = APIRouter(prefix="/api", tags=["events"])
 READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
@@ -16,15 +16,15 @@ READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
 
 def event_view(e: Event, agent_name: str | None = None) -> dict[str, Any]:
     return {"id": e.id, "agent_id": e.agent_id, "agent": agent_name, "seq": e.seq, "ts": e.ts,
-            "received_at": e.received_at.isoformat(), "kind": e.kind, "data": e.data,
+            "received_at": iso(e.received_at), "kind": e.kind, "data": e.data,
             "customer_id": e.customer_id}
 
 
 def alarm_view(a: Alarm) -> dict[str, Any]:
     return {"id": a.id, "kind": a.kind, "severity": a.severity, "message": a.message,
             "state": a.state, "source": a.source, "site_id": a.site_id, "agent_id": a.agent_id,
-            "customer_id": a.customer_id, "raised_at": a.raised_at.isoformat(),
-            "cleared_at": a.cleared_at.isoformat() if a.cleared_at else None,
+            "customer_id": a.customer_id, "raised_at": iso(a.raised_at),
+            "cleared_at": iso(a.cleared_at),
             "acknowledged_by": a.acknowledged_by, "details": a.details}
 
 

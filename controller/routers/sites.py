@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, HTTPException, Request, status
 from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, require
-from controller.models import Role, Site, User
+from controller.models import Role, Site, User, iso
 from controller.sites import apply_site_config
 from edge_agent.wire.site import SiteFileError, parse_site_text
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/sites", tags=["sites"])
 
 def site_view(s: Site, with_config: bool = False) -> dict:
     view = {"id": s.id, "slug": s.slug, "name": s.name, "version": s.version,
-            "config_hash": s.config_hash, "updated_at": s.updated_at.isoformat()}
+            "config_hash": s.config_hash, "updated_at": iso(s.updated_at)}
     if with_config:
         view["config"] = json.loads(s.config_json)
     return view
