@@ -167,16 +167,16 @@ class SegmentRecorder:
     def _watch(self) -> None:
         proc = self._proc
         assert proc is not None
-        last_growth, last_size = time.monotonic(), -1
+        last_growth, last_mark = time.monotonic(), None
         while not self._halt.wait(0.5):
             self._collect(final=False)
             if proc.poll() is not None:
                 self.last_error = " | ".join(self._stderr[-3:]) or f"ffmpeg exited {proc.returncode}"
                 return
-            size = self._current_size()
-            if size != last_size:
-                last_size, last_growth = size, time.monotonic()
-                if size > 0:
+            mark = self._progress_mark()
+            if mark != last_mark:
+                last_mark, last_growth = mark, time.monotonic()
+                if mark is not None:
                     self._set_state("recording")
             elif time.monotonic() - last_growth > self.stall_after_s:
                 self.last_error = f"no data for {self.stall_after_s:.0f} s"
@@ -193,9 +193,18 @@ class SegmentRecorder:
                 proc.kill()
                 proc.wait(5)
 
-    def _current_size(self) -> int:
+    def _progress_mark(self) -> tuple[str, int] | None:
+        """(newest file, its size): changes whenever ffmpeg writes or starts a segment.
+
+        The segment muxer may hold a whole segment in memory, so a new file counts as much as
+        a growing one."""
         files = sorted(self.work_dir.glob("*.mp4"))
-        return files[-1].stat().st_size if files else 0
+        if not files:
+            return None
+        try:
+            return files[-1].name, files[-1].stat().st_size
+        except FileNotFoundError:
+            return None
 
     def _collect(self, final: bool) -> None:
         """Hand over every finished segment: all but the newest file, or all when ffmpeg is gone."""

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from edge_agent.cameras import CameraWorker, iso
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
-from retention.capacity import disk_pressure, forecast, startup_check
+from retention.capacity import Pressure, disk_pressure, forecast, startup_check
 from retention.policy import RetentionPolicy
 from retention.segments import SegmentIndex, SegmentStore
 
@@ -97,13 +97,13 @@ class VideoService:
         du = shutil.disk_usage(self.root)
         reserve = int(du.total * self.reserve_percent / 100)
         fc = forecast(du.free, reserve, self.bitrates())
-        decision = disk_pressure(du.free, reserve, 0, fc)
-        critical = getattr(decision, "critical", False)
+        decision = disk_pressure(du.free, reserve, 0, fc)  # purge above already took what it may
+        critical = decision.level == Pressure.CRITICAL
         if critical and not self._disk_alarm:
             self._disk_alarm = True
             self.outbox.append("alarm.retention_disk_critical", {
                 "source": "retention:disk", "severity": "critical",
-                "days_left": round(fc.days_left, 1), "message": getattr(decision, "message", str(decision))})
+                "days_left": round(decision.days_left, 1), "message": decision.message})
         elif not critical and self._disk_alarm:
             self._disk_alarm = False
             self.outbox.append("alarm.retention_disk_critical", {"source": "retention:disk",
@@ -118,7 +118,8 @@ class VideoService:
 
     def segment_chunk(self, camera: str, seq: int, offset: int, length: int) -> dict[str, Any]:
         self._worker(camera)
-        path = self.store.path_of(camera, int(seq))
+        rel = self.index.paths(camera).get(int(seq))
+        path = self.root / rel if rel else None
         if path is None or not path.exists():
             raise FileNotFoundError(f"{camera} segment {seq} is not on this appliance")
         length = max(0, min(int(length), MAX_CHUNK))
@@ -129,7 +130,8 @@ class VideoService:
 
     def audit(self) -> dict[str, Any]:
         report = self.store.audit(self.clock())
-        return {"ok": report.ok, "problems": [str(p) for p in report.problems]}
+        return {"ok": report.ok, "records_checked": report.records_checked,
+                "problems": report.messages()}
 
     def status(self) -> dict[str, Any]:
         return {cid: {"state": w.health.state, **w.health.as_dict()} for cid, w in self.workers.items()}
