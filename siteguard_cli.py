@@ -265,11 +265,16 @@ def cmd_demo(args) -> int:
             print("controller failed to start", file=sys.stderr)
             return 1
         time.sleep(0.2)
+    # The site's hardware: 8 simulated ONVIF cameras (RTSP on ONVIF port + 10000).
+    procs.append(subprocess.Popen([sys.executable, "-m", "simulators.camera", "--site", site_file,
+                                   "--control-port", str(args.camera_control_port)], env=env))
     procs.append(subprocess.Popen([
         sys.executable, "-m", "siteguard_cli", "edge", "--site", site_file, "--data", str(edge_data),
         "--controller-key", str(server_public_key_file(settings))], env=env))
     print("\nSiteGuard demo is running.")
     print(f"  open {url}/  (API docs at {url}/docs)")
+    print(f"  camera simulators: fault control at http://127.0.0.1:{args.camera_control_port}/cameras"
+          " (POST /cameras/cam-01/fault {\"fault\": \"blackout\"})")
     print("  logins (username / password):")
     for username, role, customer in DEMO_USERS:
         print(f"    {username:10} / {username}-demo   ({role}{' of ' + customer if customer else ''})")
@@ -318,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data", default="var/demo")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--camera-control-port", type=int, default=8790)
     d.set_defaults(func=cmd_demo)
 
     u = sub.add_parser("create-user", help="create a user in the controller database")

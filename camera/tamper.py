@@ -16,6 +16,7 @@ hidden view).
 from __future__ import annotations
 
 import math
+import warnings
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -179,11 +180,41 @@ def frame_metrics(frame_bgr: Any, dark_luma: float = 20.0, work_size: int = 320)
     return _metrics(_downscale(_to_grey(frame_bgr), work_size), dark_luma)
 
 
-def _focus(m: FrameMetrics) -> float:
-    # Sharpness divided by contrast: a light switched off halves both the
-    # Laplacian's and the picture's amplitude, which must not look like blur;
-    # blur removes fine detail (Laplacian) while the coarse contrast stays.
-    return m.sharpness / max(m.luma_std**2, 1.0)
+_TILES = (6, 8)  # rows, columns
+_MIN_TILE_VAR = 25.0  # a tile flatter than this says nothing about focus
+_MIN_TILES = 4
+
+
+def _tile_focus(small: np.ndarray) -> np.ndarray:
+    """Per-tile sharpness over contrast (Laplacian variance / luma variance); NaN where flat.
+
+    Over contrast: a light switched off halves both the Laplacian's and the picture's amplitude,
+    which must not look like blur. Per tile, then the median of the ratios to the baseline: a
+    person sitting down or leaving changes a few tiles, blur changes all of them.
+    """
+    img = small.astype(np.float32)
+    lap = cv2.Laplacian(img, cv2.CV_32F)
+    rows, cols = _TILES
+    h, w = img.shape
+    out = np.full(_TILES, np.nan, dtype=np.float64)
+    for r in range(rows):
+        for c in range(cols):
+            ys, xs = slice(r * h // rows, (r + 1) * h // rows), slice(c * w // cols, (c + 1) * w // cols)
+            var = float(img[ys, xs].var())
+            if var >= _MIN_TILE_VAR:
+                out[r, c] = float(lap[ys, xs].var()) / var
+    return out
+
+
+def _focus_ratio(tiles: np.ndarray, baseline: np.ndarray) -> float | None:
+    use = np.isfinite(tiles) & np.isfinite(baseline) & (baseline > 0)
+    if int(use.sum()) < _MIN_TILES:
+        # Too little texture left to judge: count the tiles that went flat as blurred.
+        known = np.isfinite(baseline) & (baseline > 0)
+        if int(known.sum()) < _MIN_TILES:
+            return None
+        return float(np.median(np.where(np.isfinite(tiles[known]), tiles[known] / baseline[known], 0.0)))
+    return float(np.median(tiles[use] / baseline[use]))
 
 
 # --- displacement ------------------------------------------------------------
@@ -349,9 +380,9 @@ class TamperDetector:
         self._clock = clock
         self._learn_frames = learn_frames
         self._alarms = {kind: _Alarm() for kind in KINDS}
-        self._learning: list[tuple[float, np.ndarray]] = []
+        self._learning: list[tuple[np.ndarray, np.ndarray]] = []
         self._shape: tuple[int, int] | None = None  # working shape of the reference
-        self._baseline: float | None = None
+        self._baseline: np.ndarray | None = None  # per-tile focus of the healthy view
         self._baseline_response = 1.0  # the camera's usual phase-correlation peak
         self._reference: _Reference | None = None
         self._last_at: float | None = None
@@ -364,8 +395,11 @@ class TamperDetector:
 
     @property
     def baseline_focus(self) -> float | None:
-        """Sharpness over contrast of the healthy view (what `defocus_ratio` is relative to)."""
-        return self._baseline
+        """Median per-tile sharpness over contrast of the healthy view (`defocus_ratio` is
+        relative to the tiles of this baseline)."""
+        if self._baseline is None or not np.isfinite(self._baseline).any():
+            return None
+        return float(np.nanmedian(self._baseline))
 
     @property
     def active(self) -> frozenset[Kind]:
@@ -405,7 +439,7 @@ class TamperDetector:
             raise ValueError(f"{self.camera_id}: cannot take a black or covered picture as reference")
         self._shape = small.shape
         self._learning = []
-        self._baseline = _focus(m)
+        self._baseline = _tile_focus(small)
         self._reference = _Reference(small, self.tuning)
         self._baseline_response = 1.0  # relearnt by the EMA from the frames that follow
         events = []
@@ -458,13 +492,16 @@ class TamperDetector:
         if covered or self._reference is None or self._baseline is None:
             return conditions, detail
 
-        ratio = _focus(m) / max(self._baseline, 1e-9)
-        detail["sharpness_ratio"] = ratio
-        detail["baseline_focus"] = self._baseline
-        defocus = ratio < self.thresholds.defocus_ratio
-        conditions["defocus"] = defocus
-        if defocus:
-            return conditions, detail
+        ratio = _focus_ratio(_tile_focus(small), self._baseline)
+        if ratio is not None:
+            detail["sharpness_ratio"] = ratio
+            detail["baseline_focus"] = self.baseline_focus
+            defocus = ratio < self.thresholds.defocus_ratio
+            conditions["defocus"] = defocus
+            if defocus:
+                return conditions, detail
+        else:
+            conditions["defocus"] = False  # a view with no texture cannot be judged for focus
 
         weak_below = min(self.tuning.min_response, self.tuning.response_ratio * self._baseline_response)
         d = self._reference.compare(small, scale, weak_below)
@@ -492,11 +529,17 @@ class TamperDetector:
             if conditions["blackout"] or conditions["covered"]:
                 return
             # a copy: small frames arrive undownscaled, and capture loops reuse their buffers
-            self._learning.append((_focus(m), small.copy()))
+            self._learning.append((_tile_focus(small), small.copy()))
             if len(self._learning) >= self._learn_frames:
                 # Median focus and mean image: one odd frame (someone passing)
                 # does not set the baseline.
-                self._baseline = float(np.median([f for f, _ in self._learning]))
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tiles: flat, unknown
+                    stack = np.stack([f for f, _ in self._learning])
+                    # Median per tile; a tile flat in most learning frames stays unknown (NaN).
+                    self._baseline = np.where(np.isfinite(stack).sum(axis=0) * 2 > len(stack),
+                                              np.nanmedian(np.where(np.isfinite(stack), stack, np.nan), axis=0),
+                                              np.nan)
                 mean = np.mean([s.astype(np.float32) for _, s in self._learning], axis=0)
                 self._reference = _Reference(mean, self.tuning)
                 peaks = [self._reference.compare(s, (1.0, 1.0), 0.0).response for _, s in self._learning]
@@ -508,7 +551,9 @@ class TamperDetector:
         tu = self.tuning
         dt = 0.0 if self._last_at is None else min(max(now - self._last_at, 0.0), tu.max_adapt_step_s)
         alpha = 1.0 - math.exp(-dt / tu.baseline_tau_s)
-        self._baseline += alpha * (_focus(m) - self._baseline)
+        tiles = _tile_focus(small)
+        both = np.isfinite(tiles) & np.isfinite(self._baseline)
+        self._baseline[both] += alpha * (tiles[both] - self._baseline[both])
         response = detail.get("response")
         if isinstance(response, float):
             self._baseline_response += alpha * (response - self._baseline_response)
