@@ -74,7 +74,7 @@ def _classify(exc: BaseException) -> CameraError:
     text = f"{type(exc).__name__}: {exc}"
     low = text.lower()
     if any(w in low for w in ("notauthorized", "not authorized", "unauthorized", "401",
-                              "authentication", "sender not authorized")):
+                              "authentication", "username or password", "password is not valid")):
         return CameraError("unauthorized", f"camera refused the credentials ({text[:200]})")
     if any(w in low for w in ("connection", "timed out", "timeout", "refused", "unreachable",
                               "max retries", "reset by peer")):

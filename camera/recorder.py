@@ -160,7 +160,7 @@ class SegmentRecorder:
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         for line in proc.stderr:  # type: ignore[union-attr]
-            text = line.decode(errors="replace").strip()
+            text = line.decode(errors="replace").strip().replace(self.uri, redact(self.uri))
             if text:
                 self._stderr = (self._stderr + [text])[-20:]
 
@@ -171,7 +171,8 @@ class SegmentRecorder:
         while not self._halt.wait(0.5):
             self._collect(final=False)
             if proc.poll() is not None:
-                self.last_error = " | ".join(self._stderr[-3:]) or f"ffmpeg exited {proc.returncode}"
+                # ffmpeg's last line is the reason it stopped (earlier ones are warnings)
+                self.last_error = (self._stderr[-1] if self._stderr else "") or f"ffmpeg exited {proc.returncode}"
                 return
             mark = self._progress_mark()
             if mark != last_mark:

@@ -25,7 +25,7 @@ from retention.segments import SegmentStore
 log = logging.getLogger("siteguard.edge.cameras")
 
 GAP_TOLERANCE_S = 3.0     # keyframe-aligned cuts make segment edges wobble by up to a GOP
-REPROBE_EVERY_S = 30.0
+REPROBE_EVERY_S = 15.0
 HEALTH_EVERY_S = 10.0
 THUMB_WIDTH = 320
 
@@ -81,6 +81,7 @@ class CameraWorker:
         self.recorder: SegmentRecorder | None = None
         self.latest_frame: np.ndarray | None = None
         self._halt = threading.Event()
+        self._wake = threading.Event()  # stream trouble: ask ONVIF now rather than at the next round
         self._threads: list[threading.Thread] = []
         self._reported = ("", "")
         self._active_alarms: set[str] = set()
@@ -99,6 +100,7 @@ class CameraWorker:
 
     def stop(self) -> None:
         self._halt.set()
+        self._wake.set()
         if self.recorder:
             self.recorder.stop()
         for th in self._threads:
@@ -125,7 +127,8 @@ class CameraWorker:
                 self._raise_alarm("camera_offline", f"camera {self.cam.id} {state}: {exc}", "critical")
                 wait, backoff = backoff, min(backoff * 2, 30.0)
             self._report_health()
-            self._halt.wait(wait)
+            self._wake.wait(wait)
+            self._wake.clear()
 
     def _start_recorder(self, ep: CameraEndpoints) -> None:
         uri = with_credentials(ep.main.uri, self.cam.username, camera_password(self.cam))
@@ -137,6 +140,7 @@ class CameraWorker:
         self.health.recorder = state
         self.health.recorder_restarts = self.recorder.restarts if self.recorder else 0
         if state in ("stalled", "reconnecting"):
+            self._wake.set()
             self._raise_alarm("recorder_stalled", f"recorder of {self.cam.id} {state}: {detail}", "warning")
         elif state == "recording":
             self._clear_alarm("recorder_stalled")
@@ -187,6 +191,7 @@ class CameraWorker:
                 cap.release()
             if not self._halt.is_set():
                 self.health.fps = 0.0
+                self._wake.set()
                 self._derive_state(no_video=True)
                 self._halt.wait(2)
 

@@ -6,9 +6,12 @@ import datetime as dt
 import logging
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
+from camera.discovery import PORT as DISCOVERY_PORT
+from camera.discovery import discover, unregistered
 from edge_agent.cameras import CameraWorker, iso
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
@@ -27,7 +30,8 @@ def utcnow() -> dt.datetime:
 
 class VideoService:
     def __init__(self, config: SiteConfig, data_dir: Path, outbox: EdgeStore,
-                 clock: Callable[[], dt.datetime] = utcnow, purge_every_s: float = 3600.0) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, purge_every_s: float = 3600.0,
+                 discovery_port: int = DISCOVERY_PORT) -> None:
         self.config, self.outbox, self.clock = config, outbox, clock
         r = config.retention
         root = Path(r.storage_path)
@@ -38,9 +42,13 @@ class VideoService:
         self.store = SegmentStore(self.root, self.index, self.policy, clock)
         self.reserve_percent = r.reserve_percent
         self.purge_every_s = purge_every_s
+        self.discovery_port = discovery_port  # 0: no WS-Discovery
         self.workers = {
             cam.id: CameraWorker(cam, r.segment_seconds, self.store, outbox,
-                                 work_root=self.root / ".incoming", evidence_root=data_dir / "evidence")
+                                 # beside the store (same disk: segments move in by rename),
+                                 # not inside it, where the audit would see them as strays
+                                 work_root=self.root.with_name(self.root.name + ".incoming"),
+                                 evidence_root=data_dir / "evidence")
             for cam in config.cameras
         }
         self._halt = threading.Event()
@@ -53,6 +61,8 @@ class VideoService:
             w.start()
         self._thread = threading.Thread(target=self._retention_loop, name="retention", daemon=True)
         self._thread.start()
+        if self.discovery_port:
+            threading.Thread(target=self._discovery_loop, name="discovery", daemon=True).start()
 
     def stop(self) -> None:
         self._halt.set()
@@ -69,12 +79,45 @@ class VideoService:
         return {cid: measured.get(cid, default) for cid in self.workers}
 
     def _retention_loop(self) -> None:
-        self._capacity_check()
-        while not self._halt.wait(self.purge_every_s):
+        # The capacity check needs real bitrates: wait for a first segment of every camera
+        # (or a quarter of an hour), then check, then purge on schedule.
+        started = time.monotonic()
+        while not self._halt.wait(5):
+            if all(w.health.bitrate_bps for w in self.workers.values()) or time.monotonic() - started > 900:
+                break
+        if not self._halt.is_set():
+            self._capacity_check()
+        while not self._halt.is_set():
             try:
                 self.run_retention()
             except Exception:  # keep the loop; the next round tries again
                 log.exception("retention round failed")
+            self._halt.wait(self.purge_every_s)
+
+    def _discovery_loop(self) -> None:
+        """WS-Discovery now and then: a camera on the network that the site file does not
+        name is reported (it may be a rogue or forgotten device)."""
+        registered = {(c.host, c.onvif_port) for c in self.config.cameras}
+        reported: set[str] = set()
+        while not self._halt.is_set():
+            try:
+                found = discover(timeout=3.0, port=self.discovery_port)
+            except OSError as exc:
+                log.warning("WS-Discovery probe failed: %s", exc)
+                found = []
+            for dev in unregistered(found, registered):
+                if dev.endpoint in reported:
+                    continue
+                reported.add(dev.endpoint)
+                host, port = dev.host_port or ("?", 0)
+                self.outbox.append("camera.discovered", {"endpoint": dev.endpoint, "xaddrs": list(dev.xaddrs),
+                                                         "scopes": list(dev.scopes)})
+                self.outbox.append("alarm.camera_unregistered", {
+                    "source": f"discovery:{dev.endpoint}", "severity": "warning",
+                    "xaddrs": list(dev.xaddrs),
+                    "message": f"ONVIF device {dev.scope('name') or dev.endpoint} at {host}:{port} "
+                               "answers on the network but is not in the site file"})
+            self._halt.wait(600)
 
     def _capacity_check(self) -> None:
         du = shutil.disk_usage(self.root)

@@ -94,8 +94,12 @@ def camera_segments(site_id: int, camera: str, db: DB,
                               Segment.end > start, Segment.start < end)
         .order_by(Segment.start).limit(limit)))
     live = [r for r in rows if r.deleted_at is None]
+    # Before the camera's first segment ever there was nothing to record: not a gap.
+    first = aware(db.scalar(select(func.min(Segment.start)).where(Segment.site_id == site_id,
+                                                                 Segment.camera == camera)))
+    gaps = find_gaps(live, max(start, first), end) if first is not None and first < end else []
     return {"camera": camera, "start": start.isoformat(), "end": end.isoformat(),
-            "segments": [segment_view(r) for r in rows], "gaps": find_gaps(live, start, end)}
+            "segments": [segment_view(r) for r in rows], "gaps": gaps}
 
 
 def _agent_command(request: Request, site_id: int, name: str, args: dict, timeout: float | None = None) -> dict:
@@ -170,3 +174,15 @@ def segment_video(segment_id: int, request: Request, db: DB,
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return StreamingResponse(body(), status_code=206 if span else 200, media_type="video/mp4",
                              headers=headers)
+
+
+@router.get("/sites/{site_id}/recordings/audit", dependencies=[require(*SITE_READERS)])
+def recordings_audit(site_id: int, request: Request, db: DB) -> dict:
+    """Re-hash every recording on the site's appliance and check each camera's hash chain,
+    deletions against the retention policy and legal holds."""
+    if db.get(Site, site_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    report = _agent_command(request, site_id, "audit_recordings", {}, timeout=120)
+    request.app.state.ledger.append("recordings.audited", {"site_id": site_id, "ok": report.get("ok"),
+                                                          "problems": len(report.get("problems", []))})
+    return report

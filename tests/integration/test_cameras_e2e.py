@@ -9,82 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
-import yaml
 
 from camera.recorder import ffprobe
-from tests.conftest import DEMO_SITE, ROOT, ControllerRig, free_port, make_agent, wait_for
+from tests.camera_site import CAMERAS, start_camera_site, stop_camera_site
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.slow
-CAMERAS = ("cam-01", "cam-02")
-
-
-def small_site(tmp: Path) -> Path:
-    """The demo site cut to two cameras on free ports, 4-second segments, storage in tmp."""
-    doc = yaml.safe_load(DEMO_SITE.read_text())
-    doc["cameras"] = [c for c in doc["cameras"] if c["id"] in CAMERAS]
-    for c in doc["cameras"]:
-        c["onvif_port"] = free_port()
-    doc["seats"] = [s for s in doc["seats"] if all(v["camera"] in CAMERAS for v in s["views"])]
-    doc["retention"]["segment_seconds"] = 4
-    doc["retention"]["storage_path"] = str(tmp / "recordings")
-    path = tmp / "site.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
-class Fleet:
-    def __init__(self, tmp: Path, site: Path) -> None:
-        self.control = f"http://127.0.0.1:{free_port()}"
-        port = self.control.rsplit(":", 1)[1]
-        self.log = open(tmp / "cameras.log", "ab")
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "simulators.camera", "--site", str(site), "--control-port", port,
-             "--rtsp-port-offset", "-10000", "--no-discovery"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(self._up, timeout=60, what="camera simulators ready")
-
-    def _up(self) -> bool:
-        if self.p.poll() is not None:
-            raise AssertionError("camera simulator exited")
-        try:
-            return httpx.get(self.control + "/cameras", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def fault(self, camera: str, fault: str | None) -> None:
-        r = httpx.post(f"{self.control}/cameras/{camera}/fault", json={"fault": fault}, timeout=5)
-        assert r.status_code == 200, r.text
-
-    def stop(self) -> None:
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cams")
-    site_file = small_site(tmp)
-    fleet = Fleet(tmp, site_file)
-    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}", site=site_file).start()
-    rig.seed_users({"off": ("officer", None)})
-    agent = make_agent(tmp, rig, video=True, site=site_file).start()
-    officer = rig.client("off", "off-pass")
-    yield {"tmp": tmp, "fleet": fleet, "rig": rig, "agent": agent, "officer": officer,
-           "site_id": officer.get("/api/sites").json()[0]["id"]}
-    agent.stop()
-    rig.proc.stop()
-    fleet.stop()
+    ctx = start_camera_site(tmp_path_factory.mktemp("cams"))
+    yield ctx
+    stop_camera_site(ctx)
 
 
 def segments(ctx, camera: str, minutes: int = 30) -> dict:
@@ -151,3 +91,62 @@ def test_frame_faults_raise_and_clear_the_right_alarm(site, fault, kind):
         site["fleet"].fault(cam, None)
     wait_for(lambda: not alarms(site, kind, cam, "active") and alarms(site, kind, cam, "cleared"),
              timeout=40, what=f"{kind} cleared")
+
+
+def _latest(ctx, kind: str, camera: str, after: dt.datetime) -> list[dict]:
+    return [a for a in alarms(ctx, kind, camera)
+            if dt.datetime.fromisoformat(a["raised_at"]) >= after]
+
+
+@pytest.mark.parametrize("fault,kind,words", [
+    ("offline", "camera_offline", "offline"),
+    ("wrong_credentials", "camera_offline", "unauthorized"),
+    ("malformed_soap", "camera_offline", "malformed"),
+    ("stall", "recorder_stalled", "timed out"),
+])
+def test_camera_faults_raise_the_right_alarm_and_recover(site, fault, kind, words):
+    cam = "cam-01"
+    wait_for(lambda: len(segments(site, cam)["segments"]) >= 2, timeout=90, what="recording", interval=1)
+    injected = dt.datetime.now(dt.timezone.utc)
+    site["fleet"].fault(cam, fault)
+    try:
+        raised = wait_for(lambda: _latest(site, kind, cam, injected), timeout=60, what=f"{kind} alarm")
+        assert words in raised[0]["message"], raised[0]["message"]
+        assert "demo-camera" not in json.dumps(raised[0])  # no camera password in alarms
+        assert dt.datetime.fromisoformat(raised[0]["raised_at"]) <= injected + dt.timedelta(seconds=45)
+    finally:
+        site["fleet"].fault(cam, None)
+    recovered = dt.datetime.now(dt.timezone.utc)
+    wait_for(lambda: not alarms(site, kind, cam, "active"), timeout=60, what=f"{kind} cleared")
+    # Recording resumes, and a fault that cut the stream shows as a gap with its exact span.
+    wait_for(lambda: any(dt.datetime.fromisoformat(s["start"]) > recovered
+                         for s in segments(site, cam)["segments"]), timeout=60, what="recording resumed")
+    if fault in ("offline", "stall"):
+        gaps = wait_for(lambda: _latest(site, "recording_gap", cam, injected), timeout=30, what="gap alarm")
+        g = gaps[0]["details"]
+        start, end = dt.datetime.fromisoformat(g["gap_start"]), dt.datetime.fromisoformat(g["gap_end"])
+        assert injected - dt.timedelta(seconds=10) <= start <= injected + dt.timedelta(seconds=10)
+        assert recovered - dt.timedelta(seconds=5) <= end <= recovered + dt.timedelta(seconds=30)
+        assert g["seconds"] == pytest.approx((end - start).total_seconds(), abs=0.2)
+
+
+def test_an_edited_and_a_deleted_recording_are_caught_by_the_audit(site):
+    cam = "cam-02"
+    wait_for(lambda: len(segments(site, cam)["segments"]) >= 4, timeout=90, what="segments", interval=1)
+    audit = site["officer"].get(f"/api/sites/{site['site_id']}/recordings/audit", timeout=120).json()
+    assert audit["ok"], audit["problems"]
+    by_hash = {s["sha256"]: s["seq"] for s in segments(site, cam)["segments"]}
+    files = {by_hash[hashlib.sha256(f.read_bytes()).hexdigest()]: f
+             for f in (site["tmp"] / "recordings" / cam).rglob("*.mp4")
+             if hashlib.sha256(f.read_bytes()).hexdigest() in by_hash}
+    edited_seq, deleted_seq = sorted(files)[:2]
+    raw = bytearray(files[edited_seq].read_bytes())
+    raw[len(raw) // 2] ^= 0x01  # one bit in the middle of the picture data
+    files[edited_seq].write_bytes(bytes(raw))
+    files[deleted_seq].unlink()
+    audit = site["officer"].get(f"/api/sites/{site['site_id']}/recordings/audit", timeout=120).json()
+    assert not audit["ok"]
+    assert len(audit["problems"]) == 2, audit["problems"]
+    text = "\n".join(audit["problems"])
+    assert f"{cam} segment {edited_seq}" in text and "changed" in text
+    assert f"{cam} segment {deleted_seq}" in text and "missing" in text
