@@ -18,7 +18,8 @@ from controller.models import CameraState, Segment, utcnow
 log = logging.getLogger("siteguard.controller.projections")
 
 # Event kinds whose content is also appended to the evidence ledger.
-LEDGERED_KINDS = {"segment.recorded", "segment.deleted", "segment.quarantined"}
+LEDGERED_KINDS = {"segment.recorded", "segment.deleted", "segment.quarantined",
+                  "retention.hold_placed", "retention.hold_released", "camera.discovered"}
 
 
 class _Data(BaseModel):

@@ -135,7 +135,7 @@ class EdgeAgent:
             elif cmd.name == "reload_config":
                 self.link.state.connected = False  # the next hello fetches the config again
                 result = {"reloading": True}
-            elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings"):
+            elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings", "legal_hold"):
                 if getattr(self, "video", None) is None:
                     raise RuntimeError("video is not running on this agent")
                 if cmd.name == "snapshot":
@@ -144,6 +144,8 @@ class EdgeAgent:
                     a = cmd.args
                     result = self.video.segment_chunk(str(a.get("camera", "")), int(a.get("seq", -1)),
                                                       int(a.get("offset", 0)), int(a.get("length", 0)))
+                elif cmd.name == "legal_hold":
+                    result = self.video.legal_hold(dict(cmd.args))
                 else:
                     result = self.video.audit()
             else:

@@ -16,7 +16,7 @@ from edge_agent.cameras import CameraWorker, iso
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
 from retention.capacity import Pressure, disk_pressure, forecast, startup_check
-from retention.policy import RetentionPolicy
+from retention.policy import LegalHold, RetentionPolicy
 from retention.segments import SegmentIndex, SegmentStore
 
 log = logging.getLogger("siteguard.edge.video")
@@ -26,6 +26,12 @@ MAX_CHUNK = 512 * 1024
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def hold_view(h: LegalHold) -> dict[str, Any]:
+    return {"id": h.id, "camera": h.camera, "start": iso(h.start), "end": iso(h.end),
+            "reason": h.reason, "placed_at": iso(h.placed_at) if h.placed_at else None,
+            "released_at": iso(h.released_at) if h.released_at else None}
 
 
 class VideoService:
@@ -170,6 +176,29 @@ class VideoService:
             f.seek(max(0, int(offset)))
             data = f.read(length)
         return {"data_b64": base64.b64encode(data).decode(), "size": path.stat().st_size}
+
+    def legal_hold(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Place, release or list legal holds; every change is also an event (and so ledgered)."""
+        action = args.get("action")
+        if action == "list":
+            return {"holds": [hold_view(h) for h in self.index.list_holds()]}
+        now = self.clock()
+        if action == "place":
+            camera = args.get("camera") or None
+            if camera is not None:
+                self._worker(str(camera))
+            hold = LegalHold(id=str(args["id"]), camera=camera,
+                             start=dt.datetime.fromisoformat(str(args["start"])),
+                             end=dt.datetime.fromisoformat(str(args["end"])),
+                             reason=str(args.get("reason", "")), placed_at=now)
+            self.index.add_hold(hold)
+            self.outbox.append("retention.hold_placed", {**hold_view(hold), "by": str(args.get("by", ""))})
+        elif action == "release":
+            hold = self.index.release_hold(str(args["id"]), now)
+            self.outbox.append("retention.hold_released", {**hold_view(hold), "by": str(args.get("by", ""))})
+        else:
+            raise ValueError("action must be place, release or list")
+        return hold_view(hold)
 
     def audit(self) -> dict[str, Any]:
         report = self.store.audit(self.clock())

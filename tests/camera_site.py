@@ -66,6 +66,8 @@ def start_camera_site(tmp: Path) -> dict:
     rig.seed_users({"off": ("officer", None)})
     agent = make_agent(tmp, rig, video=True, site=site_file).start()
     officer = rig.client("off", "off-pass")
+    wait_for(lambda: any(a["online"] for a in officer.get("/api/agents").json()), timeout=60,
+             what="edge agent online")
     return {"tmp": tmp, "fleet": fleet, "rig": rig, "agent": agent, "officer": officer,
             "site_id": officer.get("/api/sites").json()[0]["id"]}
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import uuid
 from typing import Any, Iterator
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from controller.auth import DB, SITE_READERS, require
-from controller.models import CameraState, Segment, Site, aware, iso
+from controller.models import CameraState, Role, Segment, Site, User, aware, iso
 from controller.wire_server import CommandError
 
 router = APIRouter(prefix="/api", tags=["cameras"])
@@ -186,3 +188,41 @@ def recordings_audit(site_id: int, request: Request, db: DB) -> dict:
     request.app.state.ledger.append("recordings.audited", {"site_id": site_id, "ok": report.get("ok"),
                                                           "problems": len(report.get("problems", []))})
     return report
+
+
+class HoldRequest(BaseModel):
+    camera: str | None = Field(default=None, max_length=64)
+    start: dt.datetime
+    end: dt.datetime
+    reason: str = Field(min_length=3, max_length=500)
+
+
+@router.get("/sites/{site_id}/holds", dependencies=[require(*SITE_READERS)])
+def list_holds(site_id: int, request: Request, db: DB) -> list[dict]:
+    if db.get(Site, site_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    return _agent_command(request, site_id, "legal_hold", {"action": "list"})["holds"]
+
+
+@router.post("/sites/{site_id}/holds", status_code=201)
+def place_hold(site_id: int, body: HoldRequest, request: Request, db: DB,
+               user: User = require(Role.admin, Role.officer)) -> dict:
+    """Keep the recordings of a camera (or all) in a time span past their retention."""
+    if db.get(Site, site_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    start, end = aware(body.start), aware(body.end)
+    if end < start:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "end must not be before start")
+    hold_id = f"hold-{uuid.uuid4().hex[:12]}"
+    return _agent_command(request, site_id, "legal_hold", {
+        "action": "place", "id": hold_id, "camera": body.camera, "start": start.isoformat(),
+        "end": end.isoformat(), "reason": body.reason, "by": user.username})
+
+
+@router.post("/sites/{site_id}/holds/{hold_id}/release")
+def release_hold(site_id: int, hold_id: str, request: Request, db: DB,
+                 user: User = require(Role.admin, Role.officer)) -> dict:
+    if db.get(Site, site_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    return _agent_command(request, site_id, "legal_hold", {"action": "release", "id": hold_id[:64],
+                                                          "by": user.username})

@@ -150,3 +150,21 @@ def test_an_edited_and_a_deleted_recording_are_caught_by_the_audit(site):
     text = "\n".join(audit["problems"])
     assert f"{cam} segment {edited_seq}" in text and "changed" in text
     assert f"{cam} segment {deleted_seq}" in text and "missing" in text
+
+
+def test_legal_holds_are_placed_listed_released_and_ledgered(site):
+    off, sid = site["officer"], site["site_id"]
+    now = dt.datetime.now(dt.timezone.utc)
+    r = off.post(f"/api/sites/{sid}/holds", json={"camera": "cam-01", "start": (now - dt.timedelta(hours=1)).isoformat(),
+                                                  "end": now.isoformat(), "reason": "incident 42 under review"})
+    assert r.status_code == 201, r.text
+    hold = r.json()
+    assert [h["id"] for h in off.get(f"/api/sites/{sid}/holds").json()] == [hold["id"]]
+    bad = off.post(f"/api/sites/{sid}/holds", json={"camera": "cam-99", "start": now.isoformat(),
+                                                    "end": now.isoformat(), "reason": "nope nope"})
+    assert bad.status_code == 502 and "cam-99" in bad.text
+    r = off.post(f"/api/sites/{sid}/holds/{hold['id']}/release")
+    assert r.status_code == 200 and r.json()["released_at"]
+    kinds = wait_for(lambda: {e["kind"] for e in off.get("/api/events", params={"limit": 200}).json()}
+                     >= {"retention.hold_placed", "retention.hold_released"}, what="hold events")
+    assert kinds
