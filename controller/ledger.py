@@ -21,7 +21,7 @@ from controller.models import LedgerCheckpoint, LedgerEntry
 from retention.checkpoint import Checkpoint, NoteSigner, load_private_key, public_key_raw
 from retention.ledger import LedgerEntry as ExportEntry
 from retention.ledger import build_export, entry_leaf_bytes
-from retention.merkle import inclusion_proof, leaf_hash, root_from_leaf_hashes
+from retention.merkle import Frontier, inclusion_proof, leaf_hash
 
 
 def iso_now() -> str:
@@ -52,6 +52,8 @@ class Ledger:
             self._hashes: list[bytes] = list(
                 s.scalars(select(LedgerEntry.leaf_hash).order_by(LedgerEntry.index))
             )
+        # Kept beside the hashes so a checkpoint costs O(log n), not a pass over the whole log.
+        self._frontier = Frontier(self._hashes)
 
     @property
     def size(self) -> int:
@@ -61,7 +63,9 @@ class Ledger:
         """Pick up entries other processes (the CLI, a second worker) appended meanwhile."""
         newer = s.scalars(select(LedgerEntry.leaf_hash).where(LedgerEntry.index >= len(self._hashes))
                           .order_by(LedgerEntry.index))
-        self._hashes.extend(newer)
+        for h in newer:
+            self._hashes.append(h)
+            self._frontier.append(h)
 
     def append(self, kind: str, data: dict[str, Any]) -> int:
         with self._lock:
@@ -79,6 +83,7 @@ class Ledger:
                         s.rollback()
                         continue
                 self._hashes.append(h)
+                self._frontier.append(h)
                 return index
         raise RuntimeError("ledger append kept colliding with another writer")
 
@@ -90,7 +95,7 @@ class Ledger:
             size = len(self._hashes)
             if size == 0 or (last is not None and last.size == size):
                 return last.note if last else None
-            note = self._signer.sign(Checkpoint(self.origin, size, root_from_leaf_hashes(self._hashes)))
+            note = self._signer.sign(Checkpoint(self.origin, size, self._frontier.root()))
             s.add(LedgerCheckpoint(size=size, note=note))
             try:
                 s.commit()

@@ -85,6 +85,7 @@ class CameraWorker:
         self._threads: list[threading.Thread] = []
         self._reported = ("", "")
         self._active_alarms: set[str] = set()
+        self._onvif_problem: tuple[str, str] | None = None  # (state, detail) while ONVIF fails
         self._last_health_event = 0.0
         t = cam.tamper
         self.detector = TamperDetector(cam.id, TamperThresholds(
@@ -116,6 +117,7 @@ class CameraWorker:
                                               camera_password(self.cam))
                 self.health.model = f"{self.endpoints.manufacturer} {self.endpoints.model}"
                 backoff = 2.0
+                self._onvif_problem = None
                 self._clear_alarm("camera_offline")
                 if self.recorder is None:
                     self._start_recorder(self.endpoints)
@@ -123,7 +125,8 @@ class CameraWorker:
             except CameraError as exc:
                 state = "unauthorized" if exc.kind == "unauthorized" else (
                     "offline" if exc.kind == "unreachable" else "error")
-                self._set_state(state, str(exc))
+                self._onvif_problem = (state, str(exc))
+                self._derive_state()
                 self._raise_alarm("camera_offline", f"camera {self.cam.id} {state}: {exc}", "critical")
                 wait, backoff = backoff, min(backoff * 2, 30.0)
             self._report_health()
@@ -232,9 +235,10 @@ class CameraWorker:
     # --- state and events --------------------------------------------------------------------
 
     def _derive_state(self, no_video: bool = False) -> None:
-        if self.health.state in ("unauthorized", "error") and self.recorder is None:
-            return
-        if no_video and self.health.recorder != "recording":
+        """One state from the three views of the camera: ONVIF, the recorder, the analyser."""
+        if self._onvif_problem is not None:
+            self._set_state(*self._onvif_problem)  # e.g. wrong password while a stream lingers
+        elif no_video and self.health.recorder != "recording":
             self._set_state("offline", "no video from the camera")
         elif self.health.tamper:
             self._set_state("tampered", ", ".join(self.health.tamper))

@@ -64,6 +64,34 @@ def _fold_frontier(frontier: list[bytes]) -> bytes:
     return acc
 
 
+class Frontier:
+    """The right edge of a growing tree: O(log n) per appended leaf and per root.
+
+    frontier[i] is the root of a perfect subtree of 2**levels[i] leaves; sizes strictly
+    decrease along the list, like the binary digits of the leaf count.
+    """
+
+    def __init__(self, hashes: Iterable[bytes] = ()) -> None:
+        self._frontier: list[bytes] = []
+        self._levels: list[int] = []
+        self.size = 0
+        for h in hashes:
+            self.append(h)
+
+    def append(self, h: bytes) -> None:
+        level = 0
+        while self._levels and self._levels[-1] == level:
+            h = node_hash(self._frontier.pop(), h)
+            self._levels.pop()
+            level += 1
+        self._frontier.append(h)
+        self._levels.append(level)
+        self.size += 1
+
+    def root(self) -> bytes:
+        return _fold_frontier(self._frontier) if self._frontier else EMPTY_ROOT
+
+
 def roots_at(hashes: Sequence[bytes], sizes: Iterable[int]) -> dict[int, bytes]:
     """Roots of several prefixes of one tree in a single pass.
 
@@ -74,23 +102,11 @@ def roots_at(hashes: Sequence[bytes], sizes: Iterable[int]) -> dict[int, bytes]:
     if wanted and (wanted[0] < 0 or wanted[-1] > len(hashes)):
         raise ValueError(f"sizes must lie in 0..{len(hashes)}")
     out: dict[int, bytes] = {}
-    # frontier[i] is the root of a perfect subtree of 2**levels[i] leaves;
-    # sizes strictly decrease along the list, like the binary digits of count.
-    frontier: list[bytes] = []
-    levels: list[int] = []
-    count = 0
+    frontier = Frontier()
     for size in wanted:
-        while count < size:
-            h = hashes[count]
-            level = 0
-            while levels and levels[-1] == level:
-                h = node_hash(frontier.pop(), h)
-                levels.pop()
-                level += 1
-            frontier.append(h)
-            levels.append(level)
-            count += 1
-        out[size] = _fold_frontier(frontier) if frontier else EMPTY_ROOT
+        while frontier.size < size:
+            frontier.append(hashes[frontier.size])
+        out[size] = frontier.root()
     return out
 
 

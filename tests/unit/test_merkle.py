@@ -524,3 +524,15 @@ def test_property_consistency_rejects_wrong_sizes(pair, other):
         return
     with pytest.raises(ProofError):
         verify_consistency(a, b, TREE.root(a), TREE.root(b), proof)
+
+
+def test_frontier_root_matches_the_recursive_definition_at_every_size():
+    from retention.merkle import Frontier
+
+    hashes = [leaf_hash(i.to_bytes(4, "big")) for i in range(300)]
+    f = Frontier()
+    assert f.root() == root_from_leaf_hashes([])
+    for n, h in enumerate(hashes, start=1):
+        f.append(h)
+        assert f.size == n
+        assert f.root() == root_from_leaf_hashes(hashes[:n])
