@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -185,4 +186,69 @@ class CameraState(Base):
     state: Mapped[str] = mapped_column(String(30))
     detail: Mapped[str] = mapped_column(Text, default="")
     health: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Person(Base):
+    """Someone who may badge at a site's gates; from the site file, kept current by officers."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("site_id", "person", name="uq_people_site_person"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(64))  # the site file's person id
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    customers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    badges: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TrainingRecord(Base):
+    """Confidentiality training a person completed; access needs one not yet expired."""
+
+    __tablename__ = "training_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    course: Mapped[str] = mapped_column(String(100), default="confidentiality")
+    completed: Mapped[dt.date] = mapped_column(Date)
+    expires: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessEvent(Base):
+    """A gate decision or passage as the edge reported it: the officers' event log."""
+
+    __tablename__ = "access_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    gate: Mapped[str] = mapped_column(String(64), index=True)
+    person: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # decision, passage
+    direction: Mapped[str] = mapped_column(String(10))
+    granted: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(60), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Presence(Base):
+    """Where each person is now, from completed passages."""
+
+    __tablename__ = "presence"
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    person: Mapped[str] = mapped_column(String(64), primary_key=True)
+    area: Mapped[str] = mapped_column(String(64))
+    since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    gate: Mapped[str] = mapped_column(String(64))
+
+
+class GateState(Base):
+    __tablename__ = "gate_states"
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    gate: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(30))
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.models import CameraState, Segment, utcnow
+from controller.models import AccessEvent, CameraState, GateState, Presence, Segment, utcnow
 
 log = logging.getLogger("siteguard.controller.projections")
 
@@ -41,6 +41,29 @@ class SegmentDeleted(_Data):
     seq: int = Field(ge=0)
     deleted_at: dt.datetime
     reason: str = Field(max_length=200)
+
+
+class GateDecision(_Data):
+    gate: str = Field(min_length=1, max_length=64)
+    at: dt.datetime
+    direction: str = Field(pattern="^(entry|exit)$")
+    person: str | None = Field(default=None, max_length=64)
+    granted: bool
+    reason: str = Field(max_length=60)
+
+
+class GatePassage(_Data):
+    gate: str = Field(min_length=1, max_length=64)
+    at: dt.datetime
+    direction: str = Field(pattern="^(entry|exit)$")
+    person: str | None = Field(default=None, max_length=64)
+    area_to: str | None = Field(default=None, max_length=64)
+
+
+class GateStateData(_Data):
+    gate: str = Field(min_length=1, max_length=64)
+    state: str = Field(min_length=1, max_length=30)
+    online: bool = False
 
 
 class CameraStateData(_Data):
@@ -76,5 +99,31 @@ def project(s: Session, agent_id: int, site_id: int | None, kind: str, data: dic
                 row = CameraState(site_id=site_id, camera=d.camera)
                 s.add(row)
             row.state, row.detail, row.health, row.updated_at = d.state, d.detail, d.health, utcnow()
+        elif kind in ("gate.decision", "gate.passage"):
+            _access(s, site_id, kind, data)
+        elif kind == "gate.state":
+            d = GateStateData.model_validate(data)
+            row = s.get(GateState, (site_id, d.gate))
+            if row is None:
+                row = GateState(site_id=site_id, gate=d.gate)
+                s.add(row)
+            row.state, row.online, row.detail, row.updated_at = d.state, d.online, data, utcnow()
     except ValidationError as exc:
         log.warning("agent %s sent %s with bad data: %s", agent_id, kind, exc.errors()[0])
+
+
+def _access(s: Session, site_id: int, kind: str, data: dict[str, Any]) -> None:
+    if kind == "gate.decision":
+        d = GateDecision.model_validate(data)
+        s.add(AccessEvent(site_id=site_id, at=d.at, gate=d.gate, person=d.person, kind="decision",
+                          direction=d.direction, granted=d.granted, reason=d.reason, details=data))
+        return
+    p = GatePassage.model_validate(data)
+    s.add(AccessEvent(site_id=site_id, at=p.at, gate=p.gate, person=p.person, kind="passage",
+                      direction=p.direction, granted=None, reason="", details=data))
+    if p.person and p.area_to:
+        row = s.get(Presence, (site_id, p.person))
+        if row is None:
+            row = Presence(site_id=site_id, person=p.person)
+            s.add(row)
+        row.area, row.since, row.gate = p.area_to, p.at, p.gate

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.models import Customer, Site, Vlan, utcnow
+from controller.models import Customer, Person, Site, TrainingRecord, Vlan, utcnow
 from edge_agent.wire.site import SiteConfig
 
 
@@ -46,4 +46,30 @@ def apply_site_config(s: Session, config: SiteConfig) -> tuple[Site, bool]:
     for row in s.scalars(select(Vlan).where(Vlan.site_id == site.id)):
         if row.vlan_id not in wanted_vlans:
             s.delete(row)
+    _apply_people(s, site, config)
     return site, True
+
+
+def _apply_people(s: Session, site: Site, config: SiteConfig) -> None:
+    """People and badges follow the file; training records only accumulate (history is kept)."""
+    existing = {p.person: p for p in s.scalars(select(Person).where(Person.site_id == site.id))}
+    named = set()
+    for p in config.people:
+        named.add(p.id)
+        row = existing.get(p.id)
+        if row is None:
+            row = Person(site_id=site.id, person=p.id)
+            s.add(row)
+        row.name, row.role, row.customers, row.active = p.name, p.role, list(p.customers), True
+        row.badges = [b.model_dump(mode="json") for b in p.badges]
+        s.flush()
+        if p.training is not None:
+            known = s.scalar(select(TrainingRecord.id).where(
+                TrainingRecord.person_id == row.id, TrainingRecord.completed == p.training.completed,
+                TrainingRecord.expires == p.training.expires))
+            if known is None:
+                s.add(TrainingRecord(person_id=row.id, completed=p.training.completed,
+                                     expires=p.training.expires, recorded_by="site file"))
+    for pid, row in existing.items():
+        if pid not in named:
+            row.active = False  # removed from the file: no access, history kept

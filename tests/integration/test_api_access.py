@@ -57,7 +57,8 @@ def api(tmp_path, database_url):
                 "alarm_id": s.scalar(select(Alarm.id).where(Alarm.customer_id == cid)),
             }
         ids["other"] = {"agent_id": agent.id, "site_id": site.id, "user_id": 1, "index": 0,
-                        "camera": "cam-01", "segment_id": 1, "hold_id": "hold-x"}
+                        "camera": "cam-01", "segment_id": 1, "hold_id": "hold-x",
+                        "person_pk": 1}
     with TestClient(app) as client:
         yield client, ids
 

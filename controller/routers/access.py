@@ -1,0 +1,153 @@
+"""People, confidentiality training, gates, who is where, and the access event log."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+
+from controller.auth import DB, SITE_READERS, STAFF, require
+from controller.models import AccessEvent, GateState, Person, Presence, Site, TrainingRecord, User, aware, iso
+from controller.wire_server import CommandError
+
+router = APIRouter(prefix="/api", tags=["access"])
+
+
+def _site(db, site_id: int) -> Site:
+    site = db.get(Site, site_id)
+    if site is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    return site
+
+
+def latest_training(db, person_ids: list[int]) -> dict[int, TrainingRecord]:
+    """Each person's training record that expires last."""
+    out: dict[int, TrainingRecord] = {}
+    if not person_ids:
+        return out
+    for r in db.scalars(select(TrainingRecord).where(TrainingRecord.person_id.in_(person_ids))):
+        if r.person_id not in out or r.expires > out[r.person_id].expires:
+            out[r.person_id] = r
+    return out
+
+
+def person_view(p: Person, training: TrainingRecord | None, today: dt.date) -> dict[str, Any]:
+    status_ = "none" if training is None else ("current" if training.expires >= today else "expired")
+    return {"id": p.id, "person": p.person, "name": p.name, "role": p.role, "customers": p.customers,
+            "active": p.active, "badges": p.badges, "training_status": status_,
+            "training": None if training is None else {
+                "completed": training.completed.isoformat(), "expires": training.expires.isoformat(),
+                "recorded_by": training.recorded_by}}
+
+
+def credentials_document(db, site: Site) -> dict[str, Any]:
+    """What the site's gates decide on, cached on the edge so gates work without the controller."""
+    people = list(db.scalars(select(Person).where(Person.site_id == site.id).order_by(Person.person)))
+    training = latest_training(db, [p.id for p in people])
+    today = dt.date.today()
+    docs = [person_view(p, training.get(p.id), today) for p in people]
+    for d in docs:
+        d.pop("id")
+    version = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()
+    return {"site": site.slug, "version": version, "people": docs}
+
+
+@router.get("/sites/{site_id}/people", dependencies=[require(*SITE_READERS)])
+def list_people(site_id: int, db: DB) -> list[dict]:
+    _site(db, site_id)
+    people = list(db.scalars(select(Person).where(Person.site_id == site_id).order_by(Person.person)))
+    training = latest_training(db, [p.id for p in people])
+    today = dt.date.today()
+    return [person_view(p, training.get(p.id), today) for p in people]
+
+
+class TrainingIn(BaseModel):
+    completed: dt.date
+    expires: dt.date
+    course: str = Field(default="confidentiality", min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.expires <= self.completed:
+            raise ValueError("expires must be after completed")
+        return self
+
+
+@router.post("/people/{person_pk}/training", status_code=201)
+def record_training(person_pk: int, body: TrainingIn, request: Request, db: DB,
+                    user: User = require(*STAFF)) -> dict:
+    """Record a completed confidentiality training; the site's gates get it at once."""
+    person = db.get(Person, person_pk)
+    if person is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person")
+    db.add(TrainingRecord(person_id=person.id, course=body.course, completed=body.completed,
+                          expires=body.expires, recorded_by=user.username))
+    db.commit()
+    request.app.state.ledger.append("training.recorded", {
+        "person": person.person, "site_id": person.site_id, "course": body.course,
+        "completed": body.completed.isoformat(), "expires": body.expires.isoformat(), "by": user.username})
+    pushed = push_credentials(request, db, db.get(Site, person.site_id))
+    training = latest_training(db, [person.id]).get(person.id)
+    return {**person_view(person, training, dt.date.today()), "pushed_to_edge": pushed}
+
+
+def push_credentials(request: Request, db, site: Site) -> bool:
+    """Best effort: an offline edge gets the document when it next asks (on reconnect)."""
+    wire = request.app.state.wire
+    agent_id = wire.agent_for_site(site.id)
+    if agent_id is None:
+        return False
+    try:
+        wire.send_command(agent_id, "set_credentials", credentials_document(db, site),
+                          request.app.state.settings.command_timeout_s)
+        return True
+    except CommandError:
+        return False
+
+
+@router.get("/sites/{site_id}/gates", dependencies=[require(*SITE_READERS)])
+def list_gates(site_id: int, db: DB) -> list[dict]:
+    site = _site(db, site_id)
+    states = {g.gate: g for g in db.scalars(select(GateState).where(GateState.site_id == site_id))}
+    out = []
+    for g in json.loads(site.config_json).get("gates", []):
+        st = states.get(g["id"])
+        out.append({"gate": g["id"], "name": g["name"], "kind": g["kind"], "area_in": g["area_in"],
+                    "area_out": g["area_out"], "state": st.state if st else "unknown",
+                    "online": st.online if st else False, "updated_at": iso(st.updated_at) if st else None})
+    return out
+
+
+@router.get("/sites/{site_id}/occupancy", dependencies=[require(*SITE_READERS)])
+def occupancy(site_id: int, db: DB) -> dict:
+    """Who is inside each area now (from completed passages)."""
+    site = _site(db, site_id)
+    names = dict(db.execute(select(Person.person, Person.name).where(Person.site_id == site_id)).all())
+    areas: dict[str, list[dict]] = {a["id"]: [] for a in json.loads(site.config_json).get("areas", [])}
+    for p in db.scalars(select(Presence).where(Presence.site_id == site_id).order_by(Presence.since)):
+        areas.setdefault(p.area, []).append({"person": p.person, "name": names.get(p.person, p.person),
+                                             "since": iso(p.since), "gate": p.gate})
+    return {"areas": areas}
+
+
+@router.get("/sites/{site_id}/access-events", dependencies=[require(*SITE_READERS)])
+def access_events(site_id: int, db: DB, person: str | None = Query(None, max_length=64),
+                  gate: str | None = Query(None, max_length=64), start: dt.datetime | None = None,
+                  end: dt.datetime | None = None, limit: int = Query(200, ge=1, le=5000)) -> list[dict]:
+    _site(db, site_id)
+    stmt = select(AccessEvent).where(AccessEvent.site_id == site_id)
+    if person:
+        stmt = stmt.where(AccessEvent.person == person)
+    if gate:
+        stmt = stmt.where(AccessEvent.gate == gate)
+    if start:
+        stmt = stmt.where(AccessEvent.at >= aware(start))
+    if end:
+        stmt = stmt.where(AccessEvent.at < aware(end))
+    rows = db.scalars(stmt.order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(limit))
+    return [{"id": r.id, "at": iso(r.at), "gate": r.gate, "person": r.person, "kind": r.kind,
+             "direction": r.direction, "granted": r.granted, "reason": r.reason} for r in rows]
