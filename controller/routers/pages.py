@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, csrf_token, optional_user, require
 from controller.models import Role, Site, User
@@ -94,3 +95,12 @@ def camera_page(site_id: int, camera: str, request: Request, db: DB):
     if site is None:
         return HTMLResponse("no such site", status_code=404)
     return render(request, "camera.html", user, site_id=site_id, site_slug=site.slug, camera=camera)
+
+
+@router.get("/gates", response_class=HTMLResponse, include_in_schema=False)
+def gates_page(request: Request, db: DB):
+    user, redirect = site_reader_or_redirect(request, db)
+    if redirect is not None:
+        return redirect
+    sites = [{"id": s.id, "slug": s.slug} for s in db.scalars(select(Site).order_by(Site.slug))]
+    return render(request, "gates.html", user, sites=sites)
