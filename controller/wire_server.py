@@ -24,6 +24,7 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from controller import metrics
 from controller.alarms import clear_alarms, ledger_record, raise_alarm
+from controller.credentials import credentials_document
 from controller.ingest import customer_ids, store_events
 from controller.ledger import Ledger
 from controller.models import Agent, Site, utcnow
@@ -276,6 +277,11 @@ class WireServer(threading.Thread):
                             config=config)
         self._send(sock, conn.identity, m.encode(welcome))
         self._seen(conn.agent_id, pending=msg.pending, config_hash=msg.config_hash)
+        if site is not None:  # the gates' credential cache, fresh at every (re)connection
+            with self.sessions() as s:
+                doc = credentials_document(s, s.get(Site, site.id))
+            self._send(sock, conn.identity, m.encode(m.Command(id=uuid.uuid4().hex, name="set_credentials",
+                                                               args=doc)))
 
     def _on_events(self, sock: zmq.Socket, conn: _Conn, msg: m.Events) -> None:
         started = time.perf_counter()

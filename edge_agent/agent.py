@@ -30,6 +30,8 @@ class AgentOptions:
     heartbeat_s: float = 2.0
     ack_timeout_s: float = 5.0
     video: bool = True  # cameras, recording and retention; off for link-only deployments/tests
+    gates: bool = True  # OSDP gates
+    osdp_keys_dir: Path | None = None  # <gate>.scbk files; default <data>/osdp-keys
 
 
 class EdgeAgent:
@@ -69,14 +71,32 @@ class EdgeAgent:
         log.info("edge agent for site %s started; key %s", self.config.site.id,
                  self.public_key.decode())
         self._start_video()
+        self._start_gates()
         try:
             while not self._stop.is_set():
                 self.link.poll(50, self._on_message, self.status)
         finally:
             if self.video is not None:
                 self.video.stop()
+            if self.gates is not None:
+                self.gates.stop()
             self.link.close()
             self.store.close()
+
+    def _start_gates(self) -> None:
+        self.gates = None
+        if self.options.gates and self.config.gates:
+            from edge_agent.gates import GateService
+
+            keys = self.options.osdp_keys_dir or self.options.data_dir / "osdp-keys"
+            try:
+                self.gates = GateService(self.config, self.store, keys)
+            except ValueError as exc:  # e.g. a gate without its key: say so, keep the rest running
+                log.error("gates not started: %s", exc)
+                self.store.append("alarm.gates_not_started", {"source": "gates", "severity": "critical",
+                                                              "message": f"gates not started: {exc}"})
+                return
+            self.gates.start()
 
     def _start_video(self) -> None:
         self.video = None
@@ -89,7 +109,8 @@ class EdgeAgent:
     def status(self) -> dict[str, Any]:
         s = self.link.state
         video = getattr(self, "video", None)
-        return {"video": video.status() if video else {},"uptime_s": round(time.monotonic() - self.started, 1), "site": self.config.site.id,
+        gates = getattr(self, "gates", None)
+        return {"video": video.status() if video else {}, "gates": gates.status() if gates else {},"uptime_s": round(time.monotonic() - self.started, 1), "site": self.config.site.id,
                 "cameras": len(self.config.cameras), "gates": len(self.config.gates),
                 "switches": len(self.config.switches), "sent_events": s.sent_events,
                 "acked_events": s.acked_events}
@@ -135,6 +156,13 @@ class EdgeAgent:
             elif cmd.name == "reload_config":
                 self.link.state.connected = False  # the next hello fetches the config again
                 result = {"reloading": True}
+            elif cmd.name in ("set_credentials", "reset_passback"):
+                if getattr(self, "gates", None) is None:
+                    raise RuntimeError("gates are not running on this agent")
+                if cmd.name == "set_credentials":
+                    result = self.gates.set_credentials(dict(cmd.args))
+                else:
+                    result = self.gates.reset_passback(cmd.args.get("person"))
             elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings", "legal_hold"):
                 if getattr(self, "video", None) is None:
                     raise RuntimeError("video is not running on this agent")

@@ -173,7 +173,8 @@ class ControllerRig:
 
 
 def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool = True,
-               extra_env: dict | None = None, video: bool = False, site: Path = DEMO_SITE) -> Proc:
+               extra_env: dict | None = None, video: bool = False, site: Path = DEMO_SITE,
+               gates: bool = False, osdp_keys: Path | None = None) -> Proc:
     data = tmp / name
     key = cli("agent-key", "--data", str(data)).stdout.strip()
     if enroll:
@@ -183,7 +184,9 @@ def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool
     env = {**os.environ, **(extra_env or {})}
     args = ["edge", "--site", str(site), "--data", str(data), "--controller-key",
             str(rig.key_file), "--endpoint", rig.wire]
-    return Proc(args + ([] if video else ["--no-video"]), env, tmp / f"{name}.log")
+    args += [] if video else ["--no-video"]
+    args += ["--osdp-keys", str(osdp_keys)] if gates and osdp_keys else ([] if gates else ["--no-gates"])
+    return Proc(args, env, tmp / f"{name}.log")
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):

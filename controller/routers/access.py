@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from typing import Any
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, STAFF, require
+from controller.credentials import credentials_document, latest_training, person_view
 from controller.models import AccessEvent, GateState, Person, Presence, Site, TrainingRecord, User, aware, iso
 from controller.wire_server import CommandError
 
@@ -22,38 +22,6 @@ def _site(db, site_id: int) -> Site:
     if site is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
     return site
-
-
-def latest_training(db, person_ids: list[int]) -> dict[int, TrainingRecord]:
-    """Each person's training record that expires last."""
-    out: dict[int, TrainingRecord] = {}
-    if not person_ids:
-        return out
-    for r in db.scalars(select(TrainingRecord).where(TrainingRecord.person_id.in_(person_ids))):
-        if r.person_id not in out or r.expires > out[r.person_id].expires:
-            out[r.person_id] = r
-    return out
-
-
-def person_view(p: Person, training: TrainingRecord | None, today: dt.date) -> dict[str, Any]:
-    status_ = "none" if training is None else ("current" if training.expires >= today else "expired")
-    return {"id": p.id, "person": p.person, "name": p.name, "role": p.role, "customers": p.customers,
-            "active": p.active, "badges": p.badges, "training_status": status_,
-            "training": None if training is None else {
-                "completed": training.completed.isoformat(), "expires": training.expires.isoformat(),
-                "recorded_by": training.recorded_by}}
-
-
-def credentials_document(db, site: Site) -> dict[str, Any]:
-    """What the site's gates decide on, cached on the edge so gates work without the controller."""
-    people = list(db.scalars(select(Person).where(Person.site_id == site.id).order_by(Person.person)))
-    training = latest_training(db, [p.id for p in people])
-    today = dt.date.today()
-    docs = [person_view(p, training.get(p.id), today) for p in people]
-    for d in docs:
-        d.pop("id")
-    version = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()
-    return {"site": site.slug, "version": version, "people": docs}
 
 
 @router.get("/sites/{site_id}/people", dependencies=[require(*SITE_READERS)])
