@@ -1,0 +1,139 @@
+"""JSON control endpoint of the simulated gates (stdlib http.server, loopback only).
+
+  GET  /gates                  every gate: lines, mechanism, OSDP link, counters, reader LED/buzzer
+  GET  /gates/{id}             one gate
+  POST /gates/{id}/{action}    an action from actions.py with its fields as the JSON body, e.g.
+       badge {"person": "p-001"} or {"card": {"format": "wiegand26", "facility": 12, "number": 345}}
+       pass {"direction": "entry", "people": 2}   force {}   hold {"seconds": 20}
+       power {"on": false}   fire {"on": true}   tamper {"on": true}   garbage {"bytes": 64}
+       enter / exit / tailgate / passback {"person": "p-003"} (answer once the person is through)
+  GET  /scenario               the running scenario's steps and what each did
+Errors come back as {"error": "..."} with 400 (bad request), 404 (no such gate, action or
+route), 405 (wrong method), 413 (body too large) or 500.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+from .actions import ACTIONS, RequestError, prepare
+
+log = logging.getLogger("simulators.turnstile.control")
+
+MAX_BODY = 64 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "SimGateControl/1.0"
+    sys_version = ""
+    timeout = 30
+
+    def log_message(self, fmt, *args):
+        log.debug("%s %s", self.address_string(), fmt % args)
+
+    def _reply(self, status: int, payload) -> None:
+        body = json.dumps(payload, indent=1).encode() + b"\n"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json_body(self) -> dict:
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise RequestError("bad Content-Length") from None
+        if n > MAX_BODY:
+            raise RequestError("request body too large", 413)
+        raw = self.rfile.read(n) if n > 0 else b""
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestError(f"body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise RequestError("body must be a JSON object")
+        return body
+
+    def _gate(self, gate_id: str):
+        gates = self.server.fleet.gates
+        if gate_id not in gates:
+            raise RequestError(f"no gate {gate_id!r}; gates: {', '.join(gates)}", 404)
+        return gates[gate_id]
+
+    def _route(self, method: str) -> None:
+        fleet = self.server.fleet
+        parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/") if p]
+        try:
+            if parts == ["gates"] and method == "GET":
+                return self._reply(200, {"gates": [g.snapshot() for g in fleet.gates.values()]})
+            if parts == ["scenario"] and method == "GET":
+                runner = fleet.scenario_runner
+                records = runner.records() if runner else []
+                return self._reply(200, {"steps": records,
+                                         "finished": runner.finished if runner else True})
+            if len(parts) == 2 and parts[0] == "gates" and method == "GET":
+                return self._reply(200, self._gate(parts[1]).snapshot())
+            if len(parts) == 3 and parts[0] == "gates" and method == "POST":
+                gate = self._gate(parts[1])
+                if parts[2] not in ACTIONS:
+                    raise RequestError(f"no action {parts[2]!r}; actions: {', '.join(ACTIONS)}",
+                                       404)
+                action = prepare(parts[2], self._json_body(), fleet.site)
+                try:
+                    result = action(gate)
+                except ValueError as exc:
+                    raise RequestError(str(exc)) from None
+                return self._reply(200, {"gate": gate.id, "action": parts[2], **result})
+            known = (parts[:1] == ["gates"] and len(parts) <= 3) or parts == ["scenario"]
+            raise RequestError(f"{method} /{'/'.join(parts)} is not supported",
+                               405 if known else 404)
+        except RequestError as exc:
+            self._reply(exc.status, {"error": str(exc)})
+        except Exception as exc:
+            log.exception("control request failed")
+            self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_POST(self):
+        self._route("POST")
+
+    def do_PUT(self):
+        self._route("PUT")
+
+    def do_DELETE(self):
+        self._route("DELETE")
+
+
+class ControlServer:
+    """Serves a fleet (anything with `.gates`, `.site` and `.scenario_runner`)."""
+
+    def __init__(self, fleet, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.fleet, self.host, self.port = fleet, host, port
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd.daemon_threads = True
+        httpd.fleet = self.fleet
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                         name="turnstile-control", daemon=True).start()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None

@@ -1,0 +1,153 @@
+"""Gates end to end over the real OSDP channel: simulated turnstiles (libosdp peripheral devices,
+secure channel) -> edge agent (OSDP control panel, local decisions) -> controller (access log,
+occupancy, alarms). People-flow scenarios come from the turnstile simulator's control endpoint."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import DEMO_SITE, ROOT, ControllerRig, free_port, make_agent, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def gate_site(tmp: Path) -> Path:
+    doc = yaml.safe_load(DEMO_SITE.read_text())
+    doc["cameras"], doc["seats"] = [], []
+    for gate in doc["gates"]:
+        gate["osdp"]["channel"] = f"tcp://127.0.0.1:{free_port()}"
+        gate.pop("camera", None)
+    path = tmp / "site.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+class Gates:
+    def __init__(self, tmp: Path, site: Path) -> None:
+        self.keys = tmp / "osdp-keys"
+        self.control = f"http://127.0.0.1:{free_port()}"
+        self.log = open(tmp / "gates.log", "ab")
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "simulators.turnstile", "--site", str(site), "--keys", str(self.keys),
+             "--control-port", self.control.rsplit(":", 1)[1]],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(self._up, timeout=30, what="turnstile simulators")
+
+    def _up(self) -> bool:
+        assert self.p.poll() is None, "turnstile simulator exited"
+        try:
+            return httpx.get(self.control + "/gates", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def act(self, gate: str, action: str, **body) -> dict:
+        r = httpx.post(f"{self.control}/gates/{gate}/{action}", json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def stop(self) -> None:
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gates")
+    site_file = gate_site(tmp)
+    gates = Gates(tmp, site_file)
+    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}", site=site_file).start()
+    rig.seed_users({"off": ("officer", None)})
+    agent = make_agent(tmp, rig, site=site_file, gates=True, osdp_keys=gates.keys).start()
+    officer = rig.client("off", "off-pass")
+    sid = officer.get("/api/sites").json()[0]["id"]
+    ctx = {"tmp": tmp, "gates": gates, "rig": rig, "agent": agent, "officer": officer, "sid": sid}
+    wait_for(lambda: all(g["online"] for g in officer.get(f"/api/sites/{sid}/gates").json()),
+             timeout=60, what="both gates online over OSDP secure channel")
+    yield ctx
+    agent.stop()
+    rig.proc.stop()
+    gates.stop()
+
+
+def log(ctx, **params) -> list[dict]:
+    return ctx["officer"].get(f"/api/sites/{ctx['sid']}/access-events", params=params).json()
+
+
+def inside(ctx, area: str = "floor3") -> list[str]:
+    return [p["person"] for p in ctx["officer"].get(f"/api/sites/{ctx['sid']}/occupancy").json()["areas"][area]]
+
+
+def gate_alarms(ctx, kind: str, gate: str) -> list[dict]:
+    return [a for a in ctx["officer"].get("/api/alarms", params={"limit": 500}).json()
+            if a["kind"] == kind and a["source"].startswith(f"gate:{gate}")]
+
+
+def test_entry_and_exit_move_the_person_between_areas(site):
+    site["gates"].act("gate-main", "enter", person="p-003")
+    wait_for(lambda: "p-003" in inside(site), timeout=20, what="p-003 inside")
+    kinds = [(e["kind"], e["granted"], e["reason"]) for e in log(site, person="p-003")]
+    assert kinds[::-1] == [("decision", True, "granted"), ("passage", None, "")]
+    site["gates"].act("gate-main", "exit", person="p-003")
+    wait_for(lambda: "p-003" in inside(site, "outside"), timeout=20, what="p-003 outside")
+
+
+def test_denials_for_expired_training_and_expired_badge(site):
+    site["gates"].act("gate-main", "badge", person="p-005")
+    site["gates"].act("gate-main", "badge", person="p-007")
+    wait_for(lambda: log(site, person="p-005") and log(site, person="p-007"), timeout=20, what="decisions")
+    assert [e["reason"] for e in log(site, person="p-005")] == ["training_expired"]
+    assert [e["reason"] for e in log(site, person="p-007")] == ["badge_expired"]
+    assert "p-005" not in inside(site)
+
+
+def test_passback_across_gates_of_one_area_is_denied_with_an_alarm(site):
+    site["gates"].act("gate-main", "enter", person="p-004")
+    wait_for(lambda: "p-004" in inside(site), timeout=20, what="p-004 inside")
+    site["gates"].act("gate-side", "badge", person="p-004")  # the badge handed back out
+    wait_for(lambda: any(e["reason"] == "passback_denied" for e in log(site, person="p-004")),
+             timeout=20, what="passback denial")
+    wait_for(lambda: gate_alarms(site, "passback", "gate-side"), timeout=20, what="passback alarm")
+
+
+def test_tailgater_on_one_grant_raises_tailgating(site):
+    site["gates"].act("gate-side", "tailgate", person="p-006")
+    alarms = wait_for(lambda: gate_alarms(site, "tailgating", "gate-side"), timeout=20, what="tailgating")
+    assert alarms[0]["severity"] == "critical"
+
+
+def test_forced_passage_and_held_gate_raise_alarms(site):
+    site["gates"].act("gate-main", "force")
+    wait_for(lambda: gate_alarms(site, "door_forced", "gate-main"), timeout=20, what="door forced")
+    site["gates"].act("gate-side", "badge", person="p-008")
+    time.sleep(0.5)
+    site["gates"].act("gate-side", "hold", seconds=20)
+    wait_for(lambda: gate_alarms(site, "door_held", "gate-side"), timeout=40, what="door held")
+
+
+def test_controller_outage_stops_no_entry_and_loses_no_event(site):
+    rig = site["rig"]
+    rig.proc.stop()
+    site["gates"].act("gate-main", "enter", person="p-009")  # decided on the edge alone
+    state = httpx.get(f"{site['gates'].control}/gates/gate-main").json()
+    rig.proc.start()
+    rig.wait_healthy()
+    site["officer"] = rig.client("off", "off-pass")
+    wait_for(lambda: "p-009" in inside(site), timeout=60, what="p-009's passage caught up")
+    assert [e["kind"] for e in log(site, person="p-009")][::-1] == ["decision", "passage"]
+    assert state  # the simulator saw the passage while the controller was down
+
+
+def test_garbage_on_the_line_is_survived(site):
+    site["gates"].act("gate-main", "garbage", bytes=200)
+    time.sleep(3)
+    site["gates"].act("gate-main", "enter", person="p-010")
+    wait_for(lambda: log(site, person="p-010"), timeout=30, what="p-010 decision after garbage")
