@@ -270,13 +270,24 @@ def cmd_demo(args) -> int:
     # The site's hardware: 8 simulated ONVIF cameras (RTSP on ONVIF port + 10000).
     procs.append(subprocess.Popen([sys.executable, "-m", "simulators.camera", "--site", site_file,
                                    "--control-port", str(args.camera_control_port)], env=env))
+    # 2 simulated gates as OSDP peripheral devices; the edge reads the same secure channel keys.
+    osdp_keys = base / "osdp-keys"
+    procs.append(subprocess.Popen([sys.executable, "-m", "simulators.turnstile", "--site", site_file,
+                                   "--keys", str(osdp_keys), "--control-port", str(args.gate_control_port)],
+                                  env=env))
+    for _ in range(100):  # the simulator writes the keys on its first start
+        if all((osdp_keys / f"{g}.scbk").exists() for g in ("gate-main", "gate-side")):
+            break
+        time.sleep(0.1)
     procs.append(subprocess.Popen([
         sys.executable, "-m", "siteguard_cli", "edge", "--site", site_file, "--data", str(edge_data),
-        "--controller-key", str(server_public_key_file(settings))], env=env))
+        "--controller-key", str(server_public_key_file(settings)), "--osdp-keys", str(osdp_keys)], env=env))
     print("\nSiteGuard demo is running.")
     print(f"  open {url}/  (API docs at {url}/docs)")
     print(f"  camera simulators: fault control at http://127.0.0.1:{args.camera_control_port}/cameras"
           " (POST /cameras/cam-01/fault {\"fault\": \"blackout\"})")
+    print(f"  gate simulators: people flows at http://127.0.0.1:{args.gate_control_port}/gates"
+          " (POST /gates/gate-main/enter {\"person\": \"p-003\"})")
     print("  logins (username / password):")
     for username, role, customer in DEMO_USERS:
         print(f"    {username:10} / {username}-demo   ({role}{' of ' + customer if customer else ''})")
@@ -328,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000)
     d.add_argument("--camera-control-port", type=int, default=8790)
+    d.add_argument("--gate-control-port", type=int, default=8795)
     d.set_defaults(func=cmd_demo)
 
     u = sub.add_parser("create-user", help="create a user in the controller database")

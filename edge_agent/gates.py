@@ -277,8 +277,8 @@ class GateService:
                 self.presence = record_passage(self.presence, out.person_id, area_to,
                                                dt.datetime.now(dt.timezone.utc), gate.spec.id)
                 self._save_presence()
-            gate.tailgate, alarms = gate.tailgate.passages(self.mono(), 1, source="passages")
-            self._alarms(gate, alarms)
+            # Tailgating counts people from the lane beam (one pulse each), not passage events:
+            # counting both would see every single passage twice.
             self.outbox.append("gate.passage", {"gate": gate.spec.id, "at": at, "direction": out.direction,
                                                 "person": out.person_id, "cause": out.cause,
                                                 "area_from": area_from,

@@ -98,6 +98,8 @@ def test_entry_and_exit_move_the_person_between_areas(site):
     assert kinds[::-1] == [("decision", True, "granted"), ("passage", None, "")]
     site["gates"].act("gate-main", "exit", person="p-003")
     wait_for(lambda: "p-003" in inside(site, "outside"), timeout=20, what="p-003 outside")
+    time.sleep(1)
+    assert gate_alarms(site, "tailgating", "gate-main") == []  # one person, one grant: no alarm
 
 
 def test_denials_for_expired_training_and_expired_badge(site):
@@ -122,6 +124,9 @@ def test_tailgater_on_one_grant_raises_tailgating(site):
     site["gates"].act("gate-side", "tailgate", person="p-006")
     alarms = wait_for(lambda: gate_alarms(site, "tailgating", "gate-side"), timeout=20, what="tailgating")
     assert alarms[0]["severity"] == "critical"
+    time.sleep(1)
+    assert len(gate_alarms(site, "tailgating", "gate-side")) == 1  # one tailgater, one alarm
+    assert "2 passages for 1 grants" in alarms[0]["message"]
 
 
 def test_forced_passage_and_held_gate_raise_alarms(site):
