@@ -1,0 +1,72 @@
+"""A small gate site for tests: simulated turnstiles, controller, edge agent with gates."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.conftest import DEMO_SITE, ROOT, ControllerRig, free_port, make_agent, wait_for
+
+
+def gate_site(tmp: Path) -> Path:
+    doc = yaml.safe_load(DEMO_SITE.read_text())
+    doc["cameras"], doc["seats"] = [], []
+    for gate in doc["gates"]:
+        gate["osdp"]["channel"] = f"tcp://127.0.0.1:{free_port()}"
+        gate.pop("camera", None)
+    path = tmp / "site.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+class Gates:
+    def __init__(self, tmp: Path, site: Path) -> None:
+        self.keys = tmp / "osdp-keys"
+        self.control = f"http://127.0.0.1:{free_port()}"
+        self.log = open(tmp / "gates.log", "ab")
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "simulators.turnstile", "--site", str(site), "--keys", str(self.keys),
+             "--control-port", self.control.rsplit(":", 1)[1]],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(self._up, timeout=30, what="turnstile simulators")
+
+    def _up(self) -> bool:
+        assert self.p.poll() is None, "turnstile simulator exited"
+        try:
+            return httpx.get(self.control + "/gates", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def act(self, gate: str, action: str, **body) -> dict:
+        r = httpx.post(f"{self.control}/gates/{gate}/{action}", json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def stop(self) -> None:
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def start_gate_site(tmp: Path) -> dict:
+    site_file = gate_site(tmp)
+    gates = Gates(tmp, site_file)
+    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}", site=site_file).start()
+    rig.seed_users({"off": ("officer", None)})
+    agent = make_agent(tmp, rig, site=site_file, gates=True, osdp_keys=gates.keys).start()
+    officer = rig.client("off", "off-pass")
+    sid = officer.get("/api/sites").json()[0]["id"]
+    wait_for(lambda: all(g["online"] for g in officer.get(f"/api/sites/{sid}/gates").json()),
+             timeout=60, what="both gates online over OSDP secure channel")
+    return {"tmp": tmp, "gates": gates, "rig": rig, "agent": agent, "officer": officer, "sid": sid}
+
+
+def stop_gate_site(ctx: dict) -> None:
+    ctx["agent"].stop()
+    ctx["rig"].proc.stop()
+    ctx["gates"].stop()
