@@ -99,3 +99,34 @@ def test_garbage_on_the_line_is_survived(site):
     time.sleep(3)
     site["gates"].act("gate-main", "enter", person="p-010")
     wait_for(lambda: log(site, person="p-010"), timeout=30, what="p-010 decision after garbage")
+
+
+def gate_state(ctx, gate: str) -> dict:
+    return next(g for g in ctx["officer"].get(f"/api/sites/{ctx['sid']}/gates").json() if g["gate"] == gate)
+
+
+def test_fire_alarm_opens_the_gate_and_closing_it_relocks(site):
+    site["gates"].act("gate-side", "fire", on=True)
+    try:
+        wait_for(lambda: gate_state(site, "gate-side")["state"] == "fail_safe_open", timeout=20,
+                 what="fire opens the gate")
+        wait_for(lambda: [a for a in gate_alarms(site, "fire_alarm", "gate-side") if a["state"] == "active"],
+                 timeout=20, what="fire alarm")
+    finally:
+        site["gates"].act("gate-side", "fire", on=False)
+    wait_for(lambda: gate_state(site, "gate-side")["state"] == "locked", timeout=20, what="relocked")
+
+
+def test_power_loss_takes_the_gate_offline_with_an_alarm_and_it_comes_back(site):
+    site["gates"].act("gate-main", "power", on=False)
+    try:
+        wait_for(lambda: not gate_state(site, "gate-main")["online"], timeout=20, what="gate offline")
+        wait_for(lambda: [a for a in gate_alarms(site, "gate_offline", "gate-main") if a["state"] == "active"],
+                 timeout=20, what="offline alarm")
+    finally:
+        site["gates"].act("gate-main", "power", on=True)
+    wait_for(lambda: gate_state(site, "gate-main")["online"], timeout=40, what="gate back online")
+    wait_for(lambda: not [a for a in gate_alarms(site, "gate_offline", "gate-main") if a["state"] == "active"],
+             timeout=20, what="offline alarm cleared")
+    site["gates"].act("gate-main", "enter", person="p-008")  # and it works again
+    wait_for(lambda: "p-008" in inside(site), timeout=20, what="p-008 inside")
