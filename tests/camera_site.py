@@ -1,14 +1,11 @@
 """A whole small camera site for tests: simulated cameras, controller, edge agent with video."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 import yaml
 
-from tests.conftest import DEMO_SITE, ROOT, ControllerRig, free_port, make_agent, wait_for
+from tests.conftest import DEMO_SITE, ControllerRig, SimulatorProcess, free_port, make_agent, wait_for
 
 CAMERAS = ("cam-01", "cam-02")
 
@@ -27,35 +24,13 @@ def small_site(tmp: Path) -> Path:
     return path
 
 
-class Fleet:
+class Fleet(SimulatorProcess):
     def __init__(self, tmp: Path, site: Path) -> None:
-        self.control = f"http://127.0.0.1:{free_port()}"
-        port = self.control.rsplit(":", 1)[1]
-        self.log = open(tmp / "cameras.log", "ab")
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "simulators.camera", "--site", str(site), "--control-port", port,
-             "--rtsp-port-offset", "-10000", "--no-discovery"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(self._up, timeout=60, what="camera simulators ready")
-
-    def _up(self) -> bool:
-        if self.p.poll() is not None:
-            raise AssertionError("camera simulator exited")
-        try:
-            return httpx.get(self.control + "/cameras", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        super().__init__(tmp, "simulators.camera", ["--site", str(site), "--rtsp-port-offset", "-10000",
+                                                    "--no-discovery"], "/cameras", "cameras")
 
     def fault(self, camera: str, fault: str | None) -> None:
-        r = httpx.post(f"{self.control}/cameras/{camera}/fault", json={"fault": fault}, timeout=5)
-        assert r.status_code == 200, r.text
-
-    def stop(self) -> None:
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
+        self.post(f"/cameras/{camera}/fault", {"fault": fault})
 
 
 def start_camera_site(tmp: Path) -> dict:

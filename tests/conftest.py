@@ -189,6 +189,39 @@ def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool
     return Proc(args, env, tmp / f"{name}.log")
 
 
+class SimulatorProcess:
+    """A hardware simulator run by its public CLI, driven through its JSON control endpoint."""
+
+    def __init__(self, tmp: Path, module: str, args: list[str], ready_path: str, name: str,
+                 timeout: float = 60) -> None:
+        self.control = f"http://127.0.0.1:{free_port()}"
+        self.log = open(tmp / f"{name}.log", "ab")
+        self.name, self.ready_path = name, ready_path
+        self.p = subprocess.Popen([sys.executable, "-m", module, *args, "--control-port",
+                                   self.control.rsplit(":", 1)[1]],
+                                  cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(self._up, timeout=timeout, what=f"{name} simulator ready")
+
+    def _up(self) -> bool:
+        assert self.p.poll() is None, f"{self.name} simulator exited"
+        try:
+            return httpx.get(self.control + self.ready_path, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def post(self, path: str, body: dict) -> dict:
+        r = httpx.post(self.control + path, json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def stop(self) -> None:
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None

@@ -1,14 +1,11 @@
 """A small gate site for tests: simulated turnstiles, controller, edge agent with gates."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 import yaml
 
-from tests.conftest import DEMO_SITE, ROOT, ControllerRig, free_port, make_agent, wait_for
+from tests.conftest import DEMO_SITE, ControllerRig, SimulatorProcess, free_port, make_agent, wait_for
 
 
 def gate_site(tmp: Path) -> Path:
@@ -22,35 +19,14 @@ def gate_site(tmp: Path) -> Path:
     return path
 
 
-class Gates:
+class Gates(SimulatorProcess):
     def __init__(self, tmp: Path, site: Path) -> None:
         self.keys = tmp / "osdp-keys"
-        self.control = f"http://127.0.0.1:{free_port()}"
-        self.log = open(tmp / "gates.log", "ab")
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "simulators.turnstile", "--site", str(site), "--keys", str(self.keys),
-             "--control-port", self.control.rsplit(":", 1)[1]],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(self._up, timeout=30, what="turnstile simulators")
-
-    def _up(self) -> bool:
-        assert self.p.poll() is None, "turnstile simulator exited"
-        try:
-            return httpx.get(self.control + "/gates", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        super().__init__(tmp, "simulators.turnstile", ["--site", str(site), "--keys", str(self.keys)],
+                         "/gates", "gates", timeout=30)
 
     def act(self, gate: str, action: str, **body) -> dict:
-        r = httpx.post(f"{self.control}/gates/{gate}/{action}", json=body, timeout=30)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def stop(self) -> None:
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
+        return self.post(f"/gates/{gate}/{action}", body)
 
 
 def start_gate_site(tmp: Path) -> dict:
