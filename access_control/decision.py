@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from .alarms import PASSBACK, Alarm
@@ -61,20 +61,7 @@ Reason = Literal[
     "passback_denied",
 ]
 GRANT_REASONS: Final = frozenset({"granted", "passback_soft", "gate_fail_safe_open"})
-DENIAL_REASONS: Final = frozenset(
-    {
-        "unknown_card",
-        "badge_revoked",
-        "badge_not_yet_valid",
-        "badge_expired",
-        "person_disabled",
-        "not_allowed_on_gate",
-        "no_training",
-        "training_expired",
-        "outside_schedule",
-        "passback_denied",
-    }
-)
+DENIAL_REASONS: Final = frozenset(get_args(Reason)) - GRANT_REASONS
 
 
 @dataclass(frozen=True)

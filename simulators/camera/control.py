@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
@@ -30,6 +30,8 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from .onvif_server import FAULTS
+
+from simulators.control_http import ControlServer as BaseControlServer
 
 log = logging.getLogger("simulators.camera.control")
 
@@ -287,28 +289,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("POST")
 
 
-class ControlServer:
+class ControlServer(BaseControlServer):
     """The JSON control endpoint of a fleet (anything with `.cameras` and `.scenario_runner`)."""
 
-    def __init__(self, fleet, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.fleet, self.host, self.port = fleet, host, port
-        self._httpd: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        httpd.daemon_threads = True
-        httpd.fleet = self.fleet
-        self.port = httpd.server_address[1]
-        self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                         name="camera-control", daemon=True).start()
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+    handler = _Handler
+    thread_name = "camera-control"

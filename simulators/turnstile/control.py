@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
 from .actions import ACTIONS, RequestError, prepare
+
+from simulators.control_http import ControlServer as BaseControlServer
 
 log = logging.getLogger("simulators.turnstile.control")
 
@@ -112,28 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("DELETE")
 
 
-class ControlServer:
+class ControlServer(BaseControlServer):
     """Serves a fleet (anything with `.gates`, `.site` and `.scenario_runner`)."""
 
-    def __init__(self, fleet, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.fleet, self.host, self.port = fleet, host, port
-        self._httpd: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        httpd.daemon_threads = True
-        httpd.fleet = self.fleet
-        self.port = httpd.server_address[1]
-        self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                         name="turnstile-control", daemon=True).start()
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+    handler = _Handler
+    thread_name = "turnstile-control"

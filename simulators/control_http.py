@@ -1,0 +1,34 @@
+"""The JSON control endpoint both hardware simulators serve: a threaded loopback HTTP server
+around a fleet, with a handler class of the simulator's own."""
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class ControlServer:
+    handler: type[BaseHTTPRequestHandler]  # set by each simulator
+    thread_name = "control"
+
+    def __init__(self, fleet, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.fleet, self.host, self.port = fleet, host, port
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        httpd = ThreadingHTTPServer((self.host, self.port), self.handler)
+        httpd.daemon_threads = True
+        httpd.fleet = self.fleet  # the handler reaches the fleet through its server
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                         name=self.thread_name, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
