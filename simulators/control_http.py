@@ -2,8 +2,29 @@
 around a fleet, with a handler class of the simulator's own."""
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+log = logging.getLogger("simulators.control")
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Request handler base: JSON replies, requests logged at debug level only."""
+
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        log.debug("%s %s", self.address_string(), fmt % args)
+
+    def _reply(self, status: int, payload) -> None:
+        body = json.dumps(payload, indent=1).encode() + b"\n"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 class ControlServer:

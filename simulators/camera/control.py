@@ -22,7 +22,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
@@ -32,6 +31,7 @@ import yaml
 from .onvif_server import FAULTS
 
 from simulators.control_http import ControlServer as BaseControlServer
+from simulators.control_http import JsonHandler
 
 log = logging.getLogger("simulators.camera.control")
 
@@ -218,21 +218,9 @@ class ScenarioRunner:
 
 # ---- HTTP endpoint --------------------------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server_version = "SimCamControl/1.0"
-    sys_version = ""
     timeout = 10
-
-    def log_message(self, fmt, *args):
-        log.debug("%s %s", self.address_string(), fmt % args)
-
-    def _reply(self, status: int, payload) -> None:
-        body = json.dumps(payload, indent=1).encode() + b"\n"
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _json_body(self) -> dict:
         try:

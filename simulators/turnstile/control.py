@@ -15,33 +15,21 @@ from __future__ import annotations
 
 import json
 import logging
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
 from .actions import ACTIONS, RequestError, prepare
 
 from simulators.control_http import ControlServer as BaseControlServer
+from simulators.control_http import JsonHandler
 
 log = logging.getLogger("simulators.turnstile.control")
 
 MAX_BODY = 64 * 1024
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server_version = "SimGateControl/1.0"
-    sys_version = ""
     timeout = 30
-
-    def log_message(self, fmt, *args):
-        log.debug("%s %s", self.address_string(), fmt % args)
-
-    def _reply(self, status: int, payload) -> None:
-        body = json.dumps(payload, indent=1).encode() + b"\n"
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _json_body(self) -> dict:
         try:
