@@ -24,7 +24,7 @@ from access_control.alarms import Alarm
 from access_control.cards import CardFormatError, credential_key, decode
 from access_control.credentials import CredentialDB, build_credential_db
 from access_control.decision import AccessRequest, GatePolicy, decide
-from access_control.passback import PassbackPolicy, PresenceState, areas_for, record_passage
+from access_control.passback import PassbackPolicy, PresenceState, areas_for, record_passage, reset
 from access_control.tailgating import TailgateConfig, TailgateDetector
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import Gate, SiteConfig
@@ -160,8 +160,13 @@ class GateService:
     # --- events from the panel -----------------------------------------------------------------
 
     def _on_event(self, gate_id: str, ev: Any) -> None:
-        if isinstance(ev, tuple) and ev[0] == "credentials":
-            self.credentials = ev[1]
+        if isinstance(ev, tuple):  # from the controller's commands, applied here by the one worker
+            if ev[0] == "credentials":
+                self.credentials = ev[1]
+            elif ev[0] == "reset_passback":
+                self.presence = reset(self.presence, ev[1])
+                self._save_presence()
+                self.outbox.append("gate.passback_reset", {"person": ev[1]})
             return
         gate = self.gates.get(gate_id)
         if gate is None:
@@ -312,10 +317,6 @@ class GateService:
         return {gid: {"state": gt.state.mode, "online": gt.online} for gid, gt in self.gates.items()}
 
     def reset_passback(self, person: str | None) -> dict[str, Any]:
-        from access_control.passback import reset
-
-        self._queue.put(("", ("noop", None)))
-        self.presence = reset(self.presence, person)
-        self._save_presence()
-        self.outbox.append("gate.passback_reset", {"person": person})
+        """An officer's reset of anti-passback: one person, or everyone, back to neutral."""
+        self._queue.put(("", ("reset_passback", person)))
         return {"reset": person or "all"}

@@ -119,3 +119,27 @@ def access_events(site_id: int, db: DB, person: str | None = Query(None, max_len
     rows = db.scalars(stmt.order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(limit))
     return [{"id": r.id, "at": iso(r.at), "gate": r.gate, "person": r.person, "kind": r.kind,
              "direction": r.direction, "granted": r.granted, "reason": r.reason} for r in rows]
+
+
+class PassbackReset(BaseModel):
+    person: str | None = Field(default=None, max_length=64)  # None: everyone
+
+
+@router.post("/sites/{site_id}/passback/reset")
+def reset_passback(site_id: int, body: PassbackReset, request: Request, db: DB,
+                   user: User = require(*STAFF)) -> dict:
+    """Set one person (or everyone) back to neutral for anti-passback, e.g. after a badge was
+    handed over or a gate failed; ledgered, applied by the site's edge at once."""
+    _site(db, site_id)
+    wire = request.app.state.wire
+    agent_id = wire.agent_for_site(site_id)
+    if agent_id is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the site's edge agent is not connected")
+    try:
+        result = wire.send_command(agent_id, "reset_passback", {"person": body.person},
+                                   request.app.state.settings.command_timeout_s)
+    except CommandError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"edge agent: {exc}") from None
+    request.app.state.ledger.append("passback.reset", {"site_id": site_id, "person": body.person,
+                                                       "by": user.username})
+    return result
