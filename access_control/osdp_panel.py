@@ -41,6 +41,8 @@ from typing import Any, Callable, Protocol, Sequence
 
 import osdp
 
+from access_control.osdp_line import FrameScanner, LineCounts
+
 __all__ = [
     "AccessPanel",
     "CardRead",
@@ -197,6 +199,24 @@ class SecureChannelFailed(PanelEvent):
 
 
 @dataclass(frozen=True)
+class LineNoise(PanelEvent):
+    """Bytes on the bus that belonged to no valid OSDP frame, since the last report.
+
+    Noise cannot be traced to one address, so every gate on the bus gets the report."""
+
+    noise_bytes: int
+    bad_frames: int
+    frames: int
+
+
+@dataclass(frozen=True)
+class LineClean(PanelEvent):
+    """The bus carried only valid frames for ``quiet_s`` after a noise report."""
+
+    quiet_s: float
+
+
+@dataclass(frozen=True)
 class CommandCompleted(PanelEvent):
     command: str  # "output", "led", "buzzer", ...
     ok: bool
@@ -228,6 +248,9 @@ class GateStats:
     events_received: int
     events_unknown: int
     events_dropped: int  # dispatch queue full
+    line_frames: int  # valid OSDP frames received on the gate's bus
+    line_bad_frames: int  # frames that failed their CRC or checksum
+    line_noise_bytes: int  # bytes that belonged to no valid frame
     reconnects: int  # TCP connections to the gate's endpoint after the first
     connect_failures: int
     sc_failures: int
@@ -298,6 +321,9 @@ class TcpChannel(osdp.Channel):
         self.last_error = ""
         self.rx_bytes = 0
         self.tx_bytes = 0
+        # A copy of what arrived, for the line-quality scanner on the supervisor thread; emptied
+        # on every new connection so a partial frame never spans two connections.
+        self._rx_copy = bytearray()
         self.tx_dropped = 0
         self.connect_failures = 0
 
@@ -328,6 +354,8 @@ class TcpChannel(osdp.Channel):
                     return b""
                 self.rx_bytes += len(data)
                 self.last_rx = time.monotonic()
+                if len(self._rx_copy) < self._max_pending:
+                    self._rx_copy += data
                 return data
         except Exception:  # never let anything unwind into libosdp
             log.exception("osdp channel %s:%s: read failed", self.host, self.port)
@@ -391,6 +419,12 @@ class TcpChannel(osdp.Channel):
 
     # -- supervisor side ----------------------------------------------------
 
+    def take_received(self) -> tuple[int, bytes]:
+        """What arrived since the last call, and the connection generation it arrived on."""
+        with self._lock:
+            data, self._rx_copy = bytes(self._rx_copy), bytearray()
+            return self.generation, data
+
     def drop(self, reason: str) -> None:
         """Close the connection (e.g. the peer went silent); it will reconnect."""
         with self._lock:
@@ -423,6 +457,7 @@ class TcpChannel(osdp.Channel):
                 self._pending = None
                 self._sock = sock
                 self._out.clear()
+                self._rx_copy.clear()
                 self.generation += 1
                 self.connected_at = self.last_rx = now
                 self.last_error = ""
@@ -519,7 +554,7 @@ class _ControlPanel(osdp.ControlPanel):
                 if failures & (failures - 1) == 0:  # 1, 2, 4, 8...: don't flood the log
                     log.exception("libosdp refresh failed (%d times)", failures)
             # Event.wait instead of sleep so stop() is not held up.
-            event.wait(0.02)
+            event.wait(0.005)
 
 
 _COMMAND_NAMES = {
@@ -620,6 +655,12 @@ class _Bus:
         self.by_address: dict[int, _Gate] = {}
         self.cp: _ControlPanel | None = None
         self.thread: threading.Thread | None = None
+        # line quality, supervisor thread only
+        self.scanner = FrameScanner()
+        self.scan_generation = 0
+        self.reported = LineCounts()  # counts at the last noise report
+        self.reported_at = -math.inf
+        self.noisy = False  # a noise report is out and no LineClean has followed
 
 
 # ---------------------------------------------------------------------------
@@ -640,7 +681,8 @@ class OsdpPanel:
     def __init__(self, gates: Sequence[GateLink], on_event: EventCallback | None = None, *,
                  log_level: int = osdp.LogLevel.Warning, silence_timeout: float = 2.0,
                  handshake_timeout: float = 4.0, retry_min: float = 0.2, retry_max: float = 30.0,
-                 connect_timeout: float = 2.0, queue_size: int = 10000) -> None:
+                 connect_timeout: float = 2.0, queue_size: int = 10000,
+                 noise_report_s: float = 5.0, noise_quiet_s: float = 60.0) -> None:
         if not gates:
             raise ValueError("at least one gate is required")
         self.on_event = on_event
@@ -649,6 +691,7 @@ class OsdpPanel:
         self._handshake_timeout = handshake_timeout
         self._retry_min, self._retry_max = retry_min, retry_max
         self._connect_timeout = connect_timeout
+        self._noise_report_s, self._noise_quiet_s = noise_report_s, noise_quiet_s
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._gates: dict[str, _Gate] = {}
         self._buses: list[_Bus] = []
@@ -800,6 +843,7 @@ class OsdpPanel:
     def stats(self, gate_id: str) -> GateStats:
         gate = self._gate(gate_id)
         channel = gate.bus.channel
+        line = gate.bus.scanner.counts
         with gate.stats_lock:
             samples = sorted(gate.latencies)
             online_s = gate.online_total
@@ -811,6 +855,7 @@ class OsdpPanel:
                 commands_completed=gate.completed, commands_failed=gate.failed,
                 latency_p50_ms=_percentile_ms(samples, 0.50), latency_p99_ms=_percentile_ms(samples, 0.99),
                 events_received=gate.events, events_unknown=gate.unknown, events_dropped=gate.dropped,
+                line_frames=line.frames, line_bad_frames=line.bad_frames, line_noise_bytes=line.noise_bytes,
                 reconnects=max(0, channel.generation - 1), connect_failures=channel.connect_failures,
                 sc_failures=gate.sc_failures, link_errors=gate.link_errors, online_seconds=online_s,
                 bytes_rx=channel.rx_bytes, bytes_tx=channel.tx_bytes,
@@ -996,9 +1041,30 @@ class OsdpPanel:
         if cp is None:
             return
         bus.channel.maintain(now)
+        self._watch_line(bus, now)
         online_mask = cp.status()
         for gate in bus.gates:
             self._step(bus, cp, gate, now, bool(online_mask & (1 << gate.index)))
+
+    def _watch_line(self, bus: _Bus, now: float) -> None:
+        generation, data = bus.channel.take_received()
+        if generation != bus.scan_generation:
+            bus.scan_generation = generation
+            bus.scanner.reset()
+        if data:
+            bus.scanner.feed(data)
+        new = bus.scanner.counts - bus.reported
+        if new.noise_bytes and now - bus.reported_at >= self._noise_report_s:
+            log.warning("osdp bus %s:%s: %d bytes of line noise, %d bad frames", bus.host, bus.port,
+                        new.noise_bytes, new.bad_frames)
+            bus.reported, bus.reported_at, bus.noisy = bus.scanner.counts, now, True
+            for gate in bus.gates:
+                self._emit(gate, LineNoise(new.noise_bytes, new.bad_frames, new.frames,
+                                           monotonic=now, wall=time.time()))
+        elif bus.noisy and not new.noise_bytes and now - bus.reported_at >= self._noise_quiet_s:
+            bus.noisy = False
+            for gate in bus.gates:
+                self._emit(gate, LineClean(self._noise_quiet_s, monotonic=now, wall=time.time()))
 
     def _step(self, bus: _Bus, cp: _ControlPanel, gate: _Gate, now: float, libosdp_online: bool) -> None:
         channel = bus.channel

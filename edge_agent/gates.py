@@ -187,6 +187,14 @@ class GateService:
                 self.outbox.append(f"alarm.{kind}", {
                     "source": f"gate:{gate_id}", "severity": "critical", "gate": gate_id,
                     "message": f"gate {gate_id} controller offline ({ev.reason})"})
+        elif isinstance(ev, p.LineNoise):
+            self.outbox.append("alarm.osdp_line_noise", {
+                "source": f"gate:{gate_id}", "severity": "warning", "gate": gate_id,
+                "noise_bytes": ev.noise_bytes, "bad_frames": ev.bad_frames, "frames": ev.frames,
+                "message": f"gate {gate_id}: OSDP line noise ({ev.noise_bytes} stray bytes, "
+                           f"{ev.bad_frames} bad frames, {ev.frames} good frames); check wiring and termination"})
+        elif isinstance(ev, p.LineClean):
+            self.outbox.append("alarm.osdp_line_noise", {"source": f"gate:{gate_id}", "state": "cleared"})
         elif isinstance(ev, p.SecureChannelFailed):
             self.outbox.append("alarm.gate_secure_channel", {
                 "source": f"gate:{gate_id}", "severity": "critical", "gate": gate_id,

@@ -102,11 +102,19 @@ def test_controller_outage_stops_no_entry_and_loses_no_event(site):
     assert state  # the simulator saw the passage while the controller was down
 
 
-def test_garbage_on_the_line_is_survived(site):
-    site["gates"].act("gate-main", "garbage", bytes=200)
-    time.sleep(3)
-    site["gates"].act("gate-main", "enter", person="p-010")
-    wait_for(lambda: log(site, person="p-010"), timeout=30, what="p-010 decision after garbage")
+def test_garbage_on_the_line_is_survived_and_reported(site):
+    site["gates"].act("gate-main", "garbage", bytes=200, to="panel")
+    alarm = wait_for(lambda: [a for a in gate_alarms(site, "osdp_line_noise", "gate-main") if a["state"] == "active"],
+                     timeout=30, what="line noise alarm")[0]
+    assert "stray bytes" in alarm["message"]
+    # The noise may have cost the secure session; a card shown while it is down is lost at the
+    # reader (as on a real line), so the person badges again until the gate answers.
+    def badge_and_see() -> list:
+        if gate_state(site, "gate-main")["online"]:
+            site["gates"].act("gate-main", "enter", person="p-010")
+            time.sleep(2)
+        return log(site, person="p-010")
+    wait_for(badge_and_see, timeout=60, interval=0.5, what="p-010 decision after garbage")
 
 
 def gate_state(ctx, gate: str) -> dict:

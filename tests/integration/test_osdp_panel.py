@@ -27,6 +27,8 @@ from access_control.osdp_panel import (
     CommandCompleted,
     GateLink,
     Input,
+    LineClean,
+    LineNoise,
     Offline,
     Online,
     OsdpPanel,
@@ -414,10 +416,10 @@ def test_killed_connection_goes_offline_then_reconnects(online):
     assert events.wait_for(lambda e: isinstance(e, CardRead) and e.bits == b"\xab\xcd\xef\xc0", 3.0, since)
 
 
-def test_garbage_on_the_wire_is_survived(pd, scbk):
+def test_garbage_on_the_wire_is_survived_and_reported(pd, scbk):
     proxy = _Proxy(pd.port)
     events = _Events()
-    panel = _panel(proxy.port, scbk, events)
+    panel = _panel(proxy.port, scbk, events, noise_report_s=0.5, noise_quiet_s=2.0)
     panel.start()
     try:
         assert panel.wait_online(GATE, 5.0)
@@ -437,6 +439,13 @@ def test_garbage_on_the_wire_is_survived(pd, scbk):
         got = events.wait_for(lambda e: isinstance(e, CardRead) and e.bits == b"\x12\x34\x56\xc0", 5.0, since)
         assert got is not None, "card read after garbage did not arrive"
         stats = panel.stats(GATE)
+        # The 200 stray bytes towards the panel are counted and reported, not just survived.
+        noise = events.of_type(LineNoise)
+        assert noise and sum(n.noise_bytes for n in noise) >= 150, noise
+        assert all(n.frames >= 0 for n in noise)
+        assert stats.line_noise_bytes >= 150 and stats.line_frames > 0
+        clean = events.wait_for(lambda e: isinstance(e, LineClean), 10.0, since)
+        assert clean is not None, "no all-clear after the line went quiet"
         what = f"dropped ({dropped[0].reason})" if dropped else "absorbed without going offline"
         print(f"\ngarbage: link {what}; online {recovered - injected:.2f} s after the first injection; "
               f"link_errors={stats.link_errors}")
@@ -445,6 +454,18 @@ def test_garbage_on_the_wire_is_survived(pd, scbk):
         panel.stop()
         assert time.monotonic() - started < 1.0
         proxy.stop()
+
+
+def test_a_clean_line_reports_no_noise(online):
+    panel, pd, events = online
+    for i in range(5):
+        pd.card(bytes([0x10, i, 0x20, 0xC0]), 26)
+    assert events.wait_for(lambda e: isinstance(e, CardRead) and e.bits[1] == 4, 5.0) is not None
+    stats = panel.stats(GATE)
+    # Every byte libosdp exchanged in secure channel parsed as a valid frame.
+    assert stats.line_frames > 5
+    assert (stats.line_noise_bytes, stats.line_bad_frames) == (0, 0)
+    assert not events.of_type(LineNoise)
 
 
 def test_a_slow_failing_callback_does_not_hurt_the_link(pd, scbk):
