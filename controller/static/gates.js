@@ -18,6 +18,31 @@
     return r.json();
   }
 
+  async function post(path, body) {
+    const r = await fetch(path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json",
+                 "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content },
+      body: JSON.stringify(body),
+    });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.detail || (path + ": " + r.status));
+    return data;
+  }
+
+  async function resetPassback(person) {
+    const what = person ? person : "everyone";
+    if (!confirm("Reset anti-passback for " + what + "?")) return;
+    const out = document.getElementById("reset-result");
+    try {
+      await post("/api/sites/" + siteSel.value + "/passback/reset", { person: person || null });
+      out.textContent = "anti-passback reset for " + what;
+    } catch (e) {
+      out.textContent = "reset failed: " + e.message;
+    }
+    refresh();
+  }
+
   async function drawGates(site) {
     const box = document.getElementById("gates");
     box.replaceChildren();
@@ -38,7 +63,15 @@
       const h = el("h3", area + " (" + people.length + ")");
       const ul = el("ul", undefined, "people");
       ul.dataset.area = area;
-      for (const p of people) ul.appendChild(el("li", p.name + " (" + p.person + "), since " + new Date(p.since).toLocaleTimeString() + " via " + p.gate));
+      for (const p of people) {
+        const li = el("li", p.name + " (" + p.person + "), since " + new Date(p.since).toLocaleTimeString() + " via " + p.gate + " ");
+        const btn = el("button", "reset passback", "small");
+        btn.type = "button";
+        btn.dataset.person = p.person;
+        btn.addEventListener("click", () => resetPassback(p.person));
+        li.appendChild(btn);
+        ul.appendChild(li);
+      }
       box.append(h, ul);
     }
   }
@@ -71,6 +104,7 @@
     }
   }
   form.addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
+  document.getElementById("reset-all").addEventListener("click", () => resetPassback(null));
   siteSel.addEventListener("change", refresh);
   refresh();
   setInterval(refresh, 3000);

@@ -32,3 +32,30 @@ def test_gates_occupancy_and_log(site, page, tmp_path):
     page.click("#filters button")
     expect(page.locator("#events tbody tr")).to_have_count(2, timeout=10_000)  # decision + passage
     page.screenshot(path=str(tmp_path / "gates.png"), full_page=True)
+
+
+def test_officer_resets_passback_from_the_page(site, page):
+    url = site["rig"].url
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "off")
+    page.fill("input[name=password]", "off-pass")
+    page.click("button[type=submit]")
+    page.click("text=Gates")
+    site["gates"].act("gate-main", "enter", person="p-006")
+    expect(page.locator("ul.people[data-area=floor3]")).to_contain_text("p-006", timeout=15_000)
+    # The badge goes back over the gate; a second entry through the other gate is a passback.
+    site["gates"].act("gate-side", "badge", person="p-006")
+    expect(page.locator("#events")).to_contain_text("denied: passback_denied", timeout=15_000)
+    page.once("dialog", lambda d: d.accept())
+    page.click("ul.people[data-area=floor3] button[data-person=p-006]")
+    expect(page.locator("#reset-result")).to_have_text("anti-passback reset for p-006", timeout=15_000)
+    # Neutral again: the next entry is granted and the person is inside once more.
+    site["gates"].act("gate-side", "enter", person="p-006")
+    page.fill("input[name=person]", "p-006")
+    page.fill("input[name=gate]", "gate-side")
+    page.click("#filters button")
+    rows = page.locator("#events tbody tr")
+    expect(rows).to_have_count(3, timeout=15_000)  # denied, granted after the reset, the passage
+    expect(rows.nth(0)).to_contain_text("passed")
+    expect(rows.nth(1)).to_contain_text("granted")
+    expect(rows.nth(2)).to_contain_text("denied: passback_denied")
