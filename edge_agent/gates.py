@@ -25,6 +25,7 @@ from access_control.cards import CardFormatError, credential_key, decode
 from access_control.credentials import CredentialDB, build_credential_db
 from access_control.decision import AccessRequest, GatePolicy, decide
 from access_control.passback import PassbackPolicy, PresenceState, areas_for, record_passage, reset
+from access_control.schedule import Schedule, WeeklyWindow
 from access_control.tailgating import TailgateConfig, TailgateDetector
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import Gate, SiteConfig
@@ -40,6 +41,19 @@ IN_PASSAGE = {0: "entry", 1: "exit"}
 IN_LEAF, IN_TAMPER, IN_FIRE, IN_BEAM = 2, 3, 4, 5
 TICK_S = 0.1
 MAX_PULSE_S = 25.5  # OSDP output timers are 8 bits of 100 ms
+
+
+def gate_policy(spec: Gate, site: SiteConfig) -> GatePolicy:
+    """What one gate enforces, from its site-file entry and the site's named schedules."""
+    named = {s.id: Schedule(tuple(WeeklyWindow.parse(w.days, w.time) for w in s.windows)) for s in site.schedules}
+    pb = spec.passback
+    return GatePolicy(
+        spec.id, area_in=spec.area_in, area_out=spec.area_out, timezone=site.site.timezone,
+        passback=PassbackPolicy(mode=pb.mode, exempt=frozenset(pb.exempt),
+                                timeout=dt.timedelta(minutes=pb.minutes) if pb.minutes else None),
+        allowed_roles=None if spec.access.roles is None else frozenset(spec.access.roles),
+        allowed_people=frozenset(spec.access.people),
+        role_schedules={role: named[sid] for role, sid in spec.access.schedules.items()})
 
 
 def iso(ts: float) -> str:
@@ -78,8 +92,7 @@ class GateService:
                 spec=spec,
                 config=g.GateConfig(spec.id, open_seconds=min(spec.open_seconds, MAX_PULSE_S),
                                     fail_mode=spec.fail_mode),
-                policy=GatePolicy(spec.id, area_in=spec.area_in, area_out=spec.area_out,
-                                  timezone=config.site.timezone, passback=PassbackPolicy(mode="hard")),
+                policy=gate_policy(spec, config),
                 state=g.GateState(), tailgate=TailgateDetector(TailgateConfig(spec.id)))
         self.credentials = self._load_credentials()
         self.presence = self._load_presence()

@@ -1,16 +1,29 @@
 """A small gate site for tests: simulated turnstiles, controller, edge agent with gates."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from tests.conftest import DEMO_SITE, ControllerRig, SimulatorProcess, free_port, make_agent, wait_for
 
 
+def closed_now(tz: str) -> str:
+    """A daily one-hour window that starts three hours from now on the site's clock."""
+    start = dt.datetime.now(ZoneInfo(tz)) + dt.timedelta(hours=3)
+    return f"{start:%H}:00-{(start + dt.timedelta(hours=1)):%H}:00"
+
+
 def gate_site(tmp: Path) -> Path:
     doc = yaml.safe_load(DEMO_SITE.read_text())
     doc["cameras"], doc["seats"] = [], []
+    # Staff may use the side gate only in a window that is closed while the tests run.
+    doc["schedules"].append({"id": "closed-now", "windows": [
+        {"days": "mon-sun", "time": closed_now(doc["site"]["timezone"])}]})
+    side = next(g for g in doc["gates"] if g["id"] == "gate-side")
+    side["access"]["schedules"]["staff"] = "closed-now"
     for gate in doc["gates"]:
         gate["osdp"]["channel"] = f"tcp://127.0.0.1:{free_port()}"
         gate.pop("camera", None)

@@ -377,6 +377,53 @@ class OsdpLink(_Model):
     scbk_env: EnvName | None = None
 
 
+_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)"
+_HHMM = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+
+
+class ScheduleWindow(_Model):
+    """Weekly window on the site's wall clock; an end not after the start runs past midnight."""
+
+    days: Annotated[str, _matching(rf"{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*",
+                                   "days like mon-fri, sat,sun or mon-wed,fri")]
+    time: Annotated[str, _matching(rf"{_HHMM}-{_HHMM}", "a time span like 08:00-20:00")]
+
+
+class Schedule(_Model):
+    id: Ident
+    name: Text | None = None
+    windows: Annotated[tuple[ScheduleWindow, ...], Field(min_length=1)]
+
+
+Role = Literal["annotator", "officer", "visitor", "staff"]
+
+
+class GatePassback(_Model):
+    """Anti-passback for the gate's areas. hard: deny and alarm; soft: allow and alarm; timed: hard
+    until ``minutes`` after the last passage; off. ``exempt``: people never held by it."""
+
+    mode: Literal["hard", "soft", "timed", "off"] = "hard"
+    minutes: Annotated[int, Strict(), Field(ge=1, le=7 * 24 * 60)] | None = None
+    exempt: tuple[Ident, ...] = ()
+
+    @model_validator(mode="after")
+    def _minutes_for_timed(self) -> GatePassback:
+        if self.mode == "timed" and self.minutes is None:
+            raise _Invalid("timed anti-passback needs minutes", "minutes")
+        if self.mode != "timed" and self.minutes is not None:
+            raise _Invalid(f"minutes only applies to timed anti-passback, not {self.mode}", "minutes")
+        return self
+
+
+class GateAccess(_Model):
+    """Who may pass: ``roles`` (all when absent) plus named ``people``; ``schedules`` limits a role
+    to a schedule's windows (roles not listed have no time limit)."""
+
+    roles: tuple[Role, ...] | None = None
+    people: tuple[Ident, ...] = ()
+    schedules: dict[Role, Ident] = Field(default_factory=dict)
+
+
 class Gate(_Model):
     """A turnstile or speed gate; passing in the entry direction moves a person from area_out to area_in."""
 
@@ -389,6 +436,8 @@ class Gate(_Model):
     fail_mode: Literal["secure", "safe"] = "secure"
     open_seconds: Annotated[float, Strict(), Field(gt=0, le=300)] = 5.0
     camera: Ident | None = None
+    passback: GatePassback = GatePassback()
+    access: GateAccess = GateAccess()
 
     @model_validator(mode="after")
     def _distinct_areas(self) -> Gate:
@@ -484,7 +533,7 @@ class Training(_Model):
 class Person(_Model):
     id: Ident
     name: Text
-    role: Literal["annotator", "officer", "visitor", "staff"]
+    role: Role
     customers: tuple[Slug, ...] = ()
     badges: tuple[Badge, ...] = ()
     training: Training | None = None
@@ -508,6 +557,7 @@ _ID_SECTIONS = {
     "gates": "gate",
     "switches": "switch",
     "people": "person",
+    "schedules": "schedule",
 }
 
 
@@ -522,6 +572,7 @@ class SiteConfig(_Model):
     gates: tuple[Gate, ...] = ()
     switches: tuple[Switch, ...] = ()
     people: tuple[Person, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> SiteConfig:
@@ -578,6 +629,8 @@ class SiteConfig(_Model):
         cameras = {c.id: c for c in self.cameras}
         customers = {c.id: c for c in self.customers}
         areas = {a.id: a for a in self.areas}
+        schedules = {s.id: s for s in self.schedules}
+        people = {p.id: p for p in self.people}
         vlan_ids = {v.id: v for _, v in vlans}
 
         unique(
@@ -608,6 +661,12 @@ class SiteConfig(_Model):
             known("area", gate.area_out, areas, ("gates", i, "area_out"))
             if gate.camera is not None:
                 known("camera", gate.camera, cameras, ("gates", i, "camera"))
+            for role, schedule in gate.access.schedules.items():
+                known("schedule", schedule, schedules, ("gates", i, "access", "schedules", role))
+            for j, person in enumerate(gate.access.people):
+                known("person", person, people, ("gates", i, "access", "people", j))
+            for j, person in enumerate(gate.passback.exempt):
+                known("person", person, people, ("gates", i, "passback", "exempt", j))
         # Two readers answering the same address on one bus would garble each other.
         unique(
             "OSDP address",
