@@ -407,6 +407,8 @@ def _on_passage(config: GateConfig, s: GateState, e: PassageComplete, out: _Out)
         out.events.append(Passage(config.gate_id, e.direction, g.person_id, "grant"))
         return replace(s, grant=None)
     out.events.append(Passage(config.gate_id, e.direction, None, "forced"))
+    if s.forced:
+        return s  # the passage through a leaf already reported as forced: one intrusion, one alarm
     out.alarms.append(Alarm(DOOR_FORCED, config.gate_id, direction=e.direction, detail="passage without grant"))
     out.commands.append(AlarmOutput(True, config.alarm_pulse_s))
     return s

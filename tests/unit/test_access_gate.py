@@ -144,6 +144,15 @@ def test_forced_leaf_until_closed():
     )
 
 
+def test_forced_leaf_and_the_passage_through_it_are_one_alarm():
+    o, p, c, again = run(SECURE, [LeafOpen(1.0), PassageComplete(1.3, "entry"), LeafClosed(1.6),
+                                  PassageComplete(9.0, "entry")])
+    assert [a.kind for step_ in (o, p, c) for a in step_.alarms] == ["door_forced"]
+    assert p.events == (Passage("gate-main", "entry", None, "forced"),)
+    # Once the leaf is closed, a new passage without a grant is a new intrusion.
+    assert [a.kind for a in again.alarms] == ["door_forced"]
+
+
 def test_gate_held_open():
     steps = run(
         SECURE,
