@@ -13,6 +13,7 @@ if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
 fi
 export SITEGUARD_TEST_POSTGRES_URL=${SITEGUARD_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}
 export SITEGUARD_REQUIRE_POSTGRES=${SITEGUARD_REQUIRE_POSTGRES:-1}
+export SITEGUARD_REQUIRE_LAB=${SITEGUARD_REQUIRE_LAB:-1}
 
 set +e
 .venv/bin/python -m pytest -ra "$@"
