@@ -32,6 +32,7 @@ class AgentOptions:
     video: bool = True  # cameras, recording and retention; off for link-only deployments/tests
     gates: bool = True  # OSDP gates
     osdp_keys_dir: Path | None = None  # <gate>.scbk files; default <data>/osdp-keys
+    network: bool = True  # approved switch changes and drift checks
 
 
 class EdgeAgent:
@@ -41,6 +42,9 @@ class EdgeAgent:
         self.store = EdgeStore(options.data_dir / "edge.db")
         self.public_key, secret = ensure_keypair(options.data_dir / "keys", "agent")
         self.config = self._stored_config() or bootstrap
+        # The site file on this disk is the trust anchor for network changes (approval keys,
+        # VLAN owners, switch access); a config pushed by the controller never replaces it there.
+        self.trusted = bootstrap
         self.started = time.monotonic()
         self._stop = threading.Event()
         self.link = ControllerLink(
@@ -72,6 +76,7 @@ class EdgeAgent:
                  self.public_key.decode())
         self._start_video()
         self._start_gates()
+        self._start_network()
         try:
             while not self._stop.is_set():
                 self.link.poll(50, self._on_message, self.status)
@@ -80,6 +85,8 @@ class EdgeAgent:
                 self.video.stop()
             if self.gates is not None:
                 self.gates.stop()
+            if self.network is not None:
+                self.network.stop()
             self.link.close()
             self.store.close()
 
@@ -97,6 +104,14 @@ class EdgeAgent:
                                                               "message": f"gates not started: {exc}"})
                 return
             self.gates.start()
+
+    def _start_network(self) -> None:
+        self.network = None
+        if self.options.network and any(s.svis for s in self.trusted.switches):
+            from edge_agent.network import NetworkService  # Netmiko only where switches are
+
+            self.network = NetworkService(self.trusted, self.store)
+            self.network.start(self.trusted.network.drift_check_minutes * 60.0)
 
     def _start_video(self) -> None:
         self.video = None
@@ -163,6 +178,14 @@ class EdgeAgent:
                     result = self.gates.set_credentials(dict(cmd.args))
                 else:
                     result = self.gates.reset_passback(cmd.args.get("person"))
+            elif cmd.name in ("network_apply", "network_drift_check"):
+                if getattr(self, "network", None) is None:
+                    raise RuntimeError("no switches with routed VLANs are managed by this agent")
+                if cmd.name == "network_apply":
+                    result = self.network.submit(dict(cmd.args))
+                else:
+                    threading.Thread(target=self.network.check_drift, daemon=True, name="drift-now").start()
+                    result = {"started": True}
             elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings", "legal_hold"):
                 if getattr(self, "video", None) is None:
                     raise RuntimeError("video is not running on this agent")

@@ -88,3 +88,31 @@ def network(text: str) -> Net:
 
 def wildcard(net: Net) -> str:
     return str(net.hostmask)
+
+
+def acls_to_json(acls: DeviceAcls) -> dict[str, list[list]]:
+    """``{"110": [[seq, action, proto, src, dst, port], ...]}``: the wire and database form."""
+    return {str(vlan): [[e.seq, e.action, e.proto, str(e.src), str(e.dst), e.port] for e in acl.entries]
+            for vlan, acl in sorted(acls.items())}
+
+
+def acls_from_json(doc: object) -> DeviceAcls:
+    """The inverse of ``acls_to_json``; anything malformed raises ValueError."""
+    if not isinstance(doc, dict):
+        raise ValueError("ACLs must be an object of VLAN id -> entries")
+    out: DeviceAcls = {}
+    for key, rows in doc.items():
+        vlan = int(key)
+        if not isinstance(rows, list):
+            raise ValueError(f"VLAN {vlan}: entries must be a list")
+        entries = []
+        for row in rows:
+            if not isinstance(row, list) or len(row) != 6:
+                raise ValueError(f"VLAN {vlan}: an entry must be [seq, action, proto, src, dst, port]")
+            seq, action, proto, src, dst, port = row
+            if not isinstance(seq, int) or (port is not None and not isinstance(port, int)):
+                raise ValueError(f"VLAN {vlan}: sequence and port must be integers")
+            entries.append(Entry(seq, action, proto, ipaddress.IPv4Network(src, strict=True),
+                                 ipaddress.IPv4Network(dst, strict=True), port))
+        out[vlan] = Acl(vlan, tuple(entries))
+    return out

@@ -453,6 +453,9 @@ class SwitchPort(_Model):
 
 
 class Switch(_Model):
+    """``svis``: the VLANs this switch routes; each customer VLAN's isolation ACL is bound inbound
+    on its routed interface on every switch listed here."""
+
     id: Ident
     name: Text
     vendor: Literal["cisco_ios", "huawei", "hp_comware"]
@@ -462,11 +465,29 @@ class Switch(_Model):
     password: Annotated[str, Field(min_length=1)] | None = Field(default=None, repr=False)
     password_env: EnvName | None = None
     ports: tuple[SwitchPort, ...] = ()
+    svis: tuple[Annotated[int, Strict(), Field(ge=1, le=4094)], ...] = ()
 
     @model_validator(mode="after")
     def _one_password(self) -> Switch:
         _one_secret(self.password, self.password_env, "password")
         return self
+
+
+class Service(_Model):
+    """A shared destination every customer VLAN may reach by default (the platform, DNS)."""
+
+    id: Ident
+    address: ipaddress.IPv4Address
+    proto: Literal["tcp", "udp"]
+    ports: Annotated[tuple[Annotated[int, Strict(), Field(ge=1, le=65535)], ...], Field(min_length=1)]
+
+
+class Network(_Model):
+    """The site's shared network: the platform's VLAN and what customers reach by default."""
+
+    platform_vlan: Vlan | None = None
+    services: tuple[Service, ...] = ()
+    drift_check_minutes: Annotated[int, Strict(), Field(ge=1, le=24 * 60)] = 10
 
 
 # (facility max, card number max) per card format; None = no facility code.
@@ -573,6 +594,7 @@ class SiteConfig(_Model):
     switches: tuple[Switch, ...] = ()
     people: tuple[Person, ...] = ()
     schedules: tuple[Schedule, ...] = ()
+    network: Network = Network()
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> SiteConfig:
@@ -676,7 +698,21 @@ class SiteConfig(_Model):
             ],
         )
 
+        routable = dict(vlan_ids)
+        platform = self.network.platform_vlan
+        if platform is not None:
+            if platform.id in vlan_ids:
+                problems.append((("network", "platform_vlan", "id"), f"VLAN {platform.id} belongs to a customer"))
+            clash = next((v for v in vlan_ids.values() if v.subnet.overlaps(platform.subnet)), None)
+            if clash is not None:
+                problems.append((("network", "platform_vlan", "subnet"),
+                                 f"subnet {platform.subnet} overlaps {clash.subnet} of VLAN {clash.id}"))
+            routable[platform.id] = platform
         for i, switch in enumerate(self.switches):
+            for j, svi in enumerate(switch.svis):
+                if svi not in routable:
+                    listed = ", ".join(str(v) for v in sorted(routable)) or "none defined"
+                    problems.append((("switches", i, "svis", j), f"unknown VLAN {svi} (known: {listed})"))
             unique("port name", [(("switches", i, "ports", j, "name"), p.name) for j, p in enumerate(switch.ports)])
             for j, port in enumerate(switch.ports):
                 if port.vlan not in vlan_ids:

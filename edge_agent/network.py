@@ -1,0 +1,253 @@
+"""The edge's network service: verify a change's approvals, apply it through Netmiko, watch drift.
+
+Trust comes from the site file on the edge's own disk (the one the agent was started with), never
+from the controller's config push: the customers' approval keys, which customer owns which VLAN,
+which switch routes which VLAN and how to log in to it. So a compromised controller cannot push
+a line the owning customer did not sign.
+
+Before one line is sent, ``check_change`` (pure) requires that every device is known here with
+the same vendor, that the signed lines are exactly what the stated before/after ACLs render to on
+that vendor (so the VLANs a change touches, and therefore whose approval it needs, cannot be
+misrepresented), that only VLANs the device routes are touched, and that every owning customer
+approved these lines in time with its registered key, once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from edge_agent.store import EdgeStore
+from edge_agent.wire.site import SiteConfig, Switch
+from network_policy.acl import acls_from_json, acls_to_json
+from network_policy.apply import Device, DevicePlan, DeviceResult, apply_change, drift
+from network_policy.approval import Approval, ApprovalError, verify_change
+from network_policy.render import change_commands, config_text
+
+log = logging.getLogger("siteguard.edge.network")
+
+APPLIED_KEY = "network_applied_changes"
+INTENT_KEY = "network_intent"  # device -> the ACLs of the last change applied there
+MAX_PARALLEL = 8
+
+
+def vlan_owners(site: SiteConfig) -> dict[int, str]:
+    return {v.id: c.id for c in site.customers for v in c.vlans}
+
+
+def customer_keys(site: SiteConfig) -> dict[str, str]:
+    return {c.id: c.approval_public_key for c in site.customers if c.approval_public_key}
+
+
+def check_change(payload: Mapping[str, Any], site: SiteConfig, used: set[str], now: dt.datetime) -> list[DevicePlan]:
+    """The device plans of a verified change; ``ApprovalError`` says why a change must not run."""
+    change_id = payload.get("change")
+    devices = payload.get("devices")
+    if not isinstance(change_id, str) or not change_id or not isinstance(devices, dict) or not devices:
+        raise ApprovalError("malformed", "a change needs an id and at least one device")
+    switches = {s.id: s for s in site.switches}
+    owners = vlan_owners(site)
+    plans: list[DevicePlan] = []
+    commands: dict[str, list[str]] = {}
+    touched: set[int] = set()
+    for device, spec in sorted(devices.items()):
+        switch = switches.get(device)
+        if switch is None:
+            raise ApprovalError("unknown_device", f"{device} is not a switch of this site")
+        if not isinstance(spec, dict) or spec.get("vendor") != switch.vendor:
+            raise ApprovalError("malformed", f"{device}: vendor must be {switch.vendor}")
+        try:
+            before, after = acls_from_json(spec.get("before")), acls_from_json(spec.get("after"))
+        except (ValueError, TypeError) as exc:
+            raise ApprovalError("malformed", f"{device}: {exc}") from None
+        lines = spec.get("commands")
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise ApprovalError("malformed", f"{device}: commands must be a list of lines")
+        if lines != change_commands(switch.vendor, before, after):
+            raise ApprovalError("commands_mismatch",
+                                f"{device}: the lines are not what the stated change renders to")
+        foreign = sorted((set(before) | set(after)) - set(switch.svis))
+        if foreign:
+            raise ApprovalError("unknown_vlan", f"{device} does not route VLAN(s) {foreign}")
+        changed = {v for v in set(before) | set(after) if before.get(v) != after.get(v)}
+        unowned = sorted(changed - set(owners))
+        if unowned:
+            raise ApprovalError("no_owner", f"VLAN(s) {unowned} belong to no customer; nobody can approve them")
+        touched |= changed
+        commands[device] = lines
+        plans.append(DevicePlan(device, switch.vendor, before, after, tuple(lines)))
+    raw = payload.get("approvals")
+    if not isinstance(raw, list):
+        raise ApprovalError("malformed", "approvals must be a list")
+    try:
+        approvals = [Approval(str(a["change_id"]), str(a["customer"]), str(a["expires"]), str(a["signature"]))
+                     for a in raw]
+    except (KeyError, TypeError):
+        raise ApprovalError("malformed", "an approval needs change_id, customer, expires and signature") from None
+    verify_change(change_id, commands, {owners[v] for v in touched}, approvals, customer_keys(site), now, used)
+    return plans
+
+
+def switch_password(switch: Switch) -> str:
+    if switch.password is not None:
+        return switch.password
+    value = os.environ.get(switch.password_env or "", "")
+    if not value:
+        raise RuntimeError(f"switch {switch.id}: ${switch.password_env} is not set")
+    return value
+
+
+def netmiko_connect(site: SiteConfig, timeout: float = 30.0) -> Callable[[str], Device]:
+    from network_policy.netmiko_device import NetmikoDevice, SwitchAccess  # Netmiko only where switches are
+
+    switches = {s.id: s for s in site.switches}
+
+    def connect(device: str) -> Device:
+        s = switches[device]
+        return NetmikoDevice(SwitchAccess(s.host, s.port, s.username, switch_password(s), s.vendor, timeout))
+    return connect
+
+
+class NetworkService:
+    def __init__(self, trusted: SiteConfig, store: EdgeStore,
+                 connect: Callable[[str], Device] | None = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        self.site = trusted
+        self.store = store
+        self.connect = connect or netmiko_connect(trusted)
+        self.clock = clock
+        self._lock = threading.Lock()  # one change at a time on this site's switches
+        self._busy: str | None = None
+        self._halt = threading.Event()
+        self._drift_thread: threading.Thread | None = None
+
+    # --- state kept on the edge ---------------------------------------------------------------
+
+    def _json(self, key: str, default: Any) -> Any:
+        raw = self.store.get(key)
+        return default if raw is None else json.loads(raw)
+
+    def used_changes(self) -> set[str]:
+        return set(self._json(APPLIED_KEY, []))
+
+    def intent(self) -> dict[str, Any]:
+        return self._json(INTENT_KEY, {})
+
+    # --- changes --------------------------------------------------------------------------------
+
+    def submit(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Verify now (refusals answer at once and raise an alarm); apply in the background."""
+        change_id = str(payload.get("change", ""))[:100]
+        with self._lock:
+            if self._busy is not None:
+                raise RuntimeError(f"change {self._busy} is still running on this site's switches")
+            try:
+                plans = check_change(payload, self.site, self.used_changes(), self.clock())
+            except ApprovalError as exc:
+                log.warning("change %s refused: %s", change_id, exc)
+                self.store.append("network.change_refused", {"change": change_id, "reason": exc.reason,
+                                                             "detail": exc.detail})
+                self.store.append("alarm.network_change_refused", {
+                    "source": f"change:{change_id}", "severity": "critical", "change": change_id,
+                    "reason": exc.reason,
+                    "message": f"network change {change_id} refused by the edge: {exc.detail}"})
+                raise
+            # Spent before the first line goes out: an approval runs once, even if the run fails.
+            self.store.put(APPLIED_KEY, json.dumps(sorted(self.used_changes() | {change_id})))
+            self._busy = change_id
+        threading.Thread(target=self._run, args=(change_id, plans), daemon=True,
+                         name=f"network-change-{change_id}").start()
+        return {"accepted": change_id, "devices": [p.device for p in plans]}
+
+    def _run(self, change_id: str, plans: list[DevicePlan]) -> None:
+        try:
+            self.store.append("network.change_started", {"change": change_id, "devices": [p.device for p in plans]})
+            results = apply_change(plans, self.connect, MAX_PARALLEL,
+                                   progress=lambda d, st: self.store.append(
+                                       "network.change_progress", {"change": change_id, "device": d, "status": st}))
+            ok = all(r.status == "saved" for r in results)
+            if ok:
+                intent = self.intent()
+                for p in plans:
+                    intent[p.device] = acls_to_json(p.after)
+                self.store.put(INTENT_KEY, json.dumps(intent))
+            self.store.append("network.change_result", {
+                "change": change_id, "status": "applied" if ok else _overall(results),
+                "devices": [_result_view(r) for r in results]})
+            if not ok:
+                self.store.append("alarm.network_change_failed", {
+                    "source": f"change:{change_id}", "severity": "critical", "change": change_id,
+                    "message": f"network change {change_id} did not apply: "
+                               + "; ".join(f"{r.device}: {r.status} ({r.error[:200]})" for r in results
+                                           if r.status != "saved")})
+        except Exception as exc:  # noqa: BLE001 - report, never die silently
+            log.exception("change %s crashed", change_id)
+            self.store.append("network.change_result", {"change": change_id, "status": "failed",
+                                                        "devices": [], "error": str(exc)[:500]})
+        finally:
+            with self._lock:
+                self._busy = None
+
+    # --- drift ----------------------------------------------------------------------------------
+
+    def check_drift(self) -> list[dict[str, Any]]:
+        """Compare each switch with the last change applied to it; one event per switch."""
+        reports = []
+        switches = {s.id: s for s in self.site.switches}
+        for device, doc in sorted(self.intent().items()):
+            switch = switches.get(device)
+            if switch is None:
+                continue
+            intended = acls_from_json(doc)
+            report: dict[str, Any] = {"device": device}
+            dev = None
+            try:
+                dev = self.connect(device)
+                running, listing = dev.read_config()
+                actual, repair = drift(switch.vendor, intended, running, listing)
+                report.update(in_sync=not repair, repair=repair,
+                              intended=config_text(switch.vendor, intended),
+                              actual=config_text(switch.vendor, actual))
+            except Exception as exc:  # noqa: BLE001 - an unreachable switch is a finding too
+                report.update(in_sync=None, error=f"{type(exc).__name__}: {exc}"[:500])
+            finally:
+                if dev is not None:
+                    dev.close()
+            self.store.append("network.drift", report)
+            if report.get("in_sync") is False:
+                self.store.append("alarm.network_drift", {
+                    "source": f"switch:{device}", "severity": "critical", "device": device,
+                    "message": f"{device} differs from the approved isolation "
+                               f"({len(report['repair'])} line(s) to repair)"})
+            elif report.get("in_sync"):
+                self.store.append("alarm.network_drift", {"source": f"switch:{device}", "state": "cleared"})
+            reports.append(report)
+        return reports
+
+    def start(self, every_s: float) -> None:
+        def loop() -> None:
+            while not self._halt.wait(every_s):
+                try:
+                    if self._busy is None:
+                        self.check_drift()
+                except Exception:  # noqa: BLE001
+                    log.exception("drift check failed")
+        self._drift_thread = threading.Thread(target=loop, daemon=True, name="network-drift")
+        self._drift_thread.start()
+
+    def stop(self) -> None:
+        self._halt.set()
+
+
+def _result_view(r: DeviceResult) -> dict[str, Any]:
+    return {"device": r.device, "status": r.status, "error": r.error, "sent": r.sent,
+            "rollback": r.rollback, "seconds": round(r.seconds, 2)}
+
+
+def _overall(results: list[DeviceResult]) -> str:
+    states = {r.status for r in results}
+    return "rollback_failed" if "rollback_failed" in states else "rolled_back" if "rolled_back" in states else "failed"
