@@ -195,7 +195,7 @@ def cmd_edge(args) -> int:
     try:
         agent = EdgeAgent(config, AgentOptions(data_dir=data, controller_key_file=key_file,
                                                endpoint=args.endpoint, video=not args.no_video,
-                                               gates=not args.no_gates,
+                                               gates=not args.no_gates, network=not args.no_network,
                                                osdp_keys_dir=Path(args.osdp_keys) if args.osdp_keys else None))
     except KeyFileError as exc:
         print(f"controller public key: {exc}", file=sys.stderr)
@@ -327,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--print-key", action="store_true", help="print this agent's public key first")
     e.add_argument("--no-video", action="store_true", help="run without cameras and recording")
     e.add_argument("--no-gates", action="store_true", help="run without the OSDP gates")
+    e.add_argument("--no-network", action="store_true",
+                   help="run without switch changes and drift checks")
     e.add_argument("--osdp-keys", help="folder of <gate>.scbk secure channel keys (default <data>/osdp-keys)")
     e.set_defaults(func=cmd_edge)
 

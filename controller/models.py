@@ -252,3 +252,50 @@ class GateState(Base):
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VlanPolicy(Base):
+    """The approved isolation intent of one customer VLAN: what it may reach beyond itself.
+    Absent: the site's default (its shared services only)."""
+
+    __tablename__ = "vlan_policies"
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    vlan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    allows: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    change_id: Mapped[str | None] = mapped_column(String(40))  # the change that set it
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NetworkChange(Base):
+    """A change request: the intent before and after, rendered per device, and its fate."""
+
+    __tablename__ = "network_changes"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # pending -> approved | rejected; approved -> applying -> applied | rolled_back | failed;
+    # approved -> refused (by the edge)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    customers: Mapped[list[str]] = mapped_column(JSON, default=list)  # slugs that must approve
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # vlan -> allows
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    devices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # device -> plan and texts
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    expires: Mapped[str] = mapped_column(String(30))  # the approvals' expiry, RFC 3339 UTC
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NetworkApproval(Base):
+    __tablename__ = "network_approvals"
+    __table_args__ = (UniqueConstraint("change_id", "customer_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[str] = mapped_column(ForeignKey("network_changes.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(10))  # approve | reject
+    signature: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

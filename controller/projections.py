@@ -13,13 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.network import record_refusal, record_result
 from controller.models import AccessEvent, CameraState, GateState, Presence, Segment, utcnow
 
 log = logging.getLogger("siteguard.controller.projections")
 
 # Event kinds whose content is also appended to the evidence ledger.
 LEDGERED_KINDS = {"segment.recorded", "segment.deleted", "segment.quarantined",
-                  "retention.hold_placed", "retention.hold_released", "camera.discovered"}
+                  "retention.hold_placed", "retention.hold_released", "camera.discovered",
+                  "network.change_result", "network.change_refused"}
 
 
 class _Data(BaseModel):
@@ -101,6 +103,10 @@ def project(s: Session, agent_id: int, site_id: int | None, kind: str, data: dic
             row.state, row.detail, row.health, row.updated_at = d.state, d.detail, d.health, utcnow()
         elif kind in ("gate.decision", "gate.passage"):
             _access(s, site_id, kind, data)
+        elif kind == "network.change_result":
+            record_result(s, site_id, data)
+        elif kind == "network.change_refused":
+            record_refusal(s, site_id, data)
         elif kind == "gate.state":
             d = GateStateData.model_validate(data)
             row = s.get(GateState, (site_id, d.gate))

@@ -174,7 +174,7 @@ class ControllerRig:
 
 def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool = True,
                extra_env: dict | None = None, video: bool = False, site: Path = DEMO_SITE,
-               gates: bool = False, osdp_keys: Path | None = None) -> Proc:
+               gates: bool = False, osdp_keys: Path | None = None, network: bool = False) -> Proc:
     data = tmp / name
     key = cli("agent-key", "--data", str(data)).stdout.strip()
     if enroll:
@@ -186,6 +186,7 @@ def make_agent(tmp: Path, rig: ControllerRig, name: str = "edge-1", enroll: bool
             str(rig.key_file), "--endpoint", rig.wire]
     args += [] if video else ["--no-video"]
     args += ["--osdp-keys", str(osdp_keys)] if gates and osdp_keys else ([] if gates else ["--no-gates"])
+    args += [] if network else ["--no-network"]
     return Proc(args, env, tmp / f"{name}.log")
 
 

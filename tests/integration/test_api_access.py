@@ -11,6 +11,7 @@ from controller.alarms import raise_alarm
 from controller.app import create_app
 from controller.ingest import customer_ids, store_events
 from controller.models import Agent, Alarm, Customer, Event, Role, Site, Vlan
+from controller.network import create_change
 from controller.routers.users import create_user
 from controller.settings import Settings
 from controller.sites import apply_site_config
@@ -56,9 +57,11 @@ def api(tmp_path, database_url):
                 "event_id": s.scalar(select(Event.id).where(Event.customer_id == cid)),
                 "alarm_id": s.scalar(select(Alarm.id).where(Alarm.customer_id == cid)),
             }
+        borealis_change = create_change(s, site, "isolate borealis", "off", {120: None})
+        s.commit()
         ids["other"] = {"agent_id": agent.id, "site_id": site.id, "user_id": 1, "index": 0,
                         "camera": "cam-01", "segment_id": 1, "hold_id": "hold-x",
-                        "person_pk": 1}
+                        "person_pk": 1, "change_id": borealis_change.id}
     with TestClient(app) as client:
         yield client, ids
 
@@ -76,6 +79,11 @@ def api_routes(app):
             yield method.upper(), path
 
 
+# Site-level routes a customer may use: they must show and accept the customer's own VLANs only.
+CUSTOMER_SITE_ROUTES = {("GET", "/api/sites/{site_id}/network"), ("GET", "/api/sites/{site_id}/network/changes"),
+                        ("POST", "/api/sites/{site_id}/network/changes")}
+
+
 def test_customer_cannot_touch_another_customers_objects(api):
     client, ids = api
     acme = login(client, "acme1")
@@ -90,7 +98,10 @@ def test_customer_cannot_touch_another_customers_objects(api):
             assert p in target, f"test does not know how to fill {{{p}}} in {path}: extend it"
             url = url.replace("{" + p + "}", str(target[p]))
         r = client.request(method, url, headers=acme, json={})
-        if params:
+        if (method, path) in CUSTOMER_SITE_ROUTES:
+            assert r.status_code in (200, 422), f"{method} {url} gave {r.status_code}: {r.text[:200]}"
+            assert "borealis" not in r.text and "10.120." not in r.text, f"{method} {url} leaked: {r.text[:300]}"
+        elif params:
             assert r.status_code in (403, 404), f"{method} {url} gave {r.status_code}: {r.text[:200]}"
         else:
             assert r.status_code in (200, 403, 404, 422), f"{method} {url} gave {r.status_code}"
