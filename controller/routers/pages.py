@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, csrf_token, optional_user, require
-from controller.models import Role, Site, User
+from controller.models import Customer, Role, Site, User
 from controller.routers.agents import list_agent_views
 from controller.routers.auth_api import authenticate
 from controller.routers.events import alarm_view, list_alarm_rows, recent_events
@@ -62,6 +62,9 @@ def logout(request: Request, csrf: str = Form("")):
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def overview_page(request: Request, db: DB):
+    user = optional_user(request, db)
+    if user is not None and user.role == Role.customer.value:
+        return RedirectResponse("/network", status_code=status.HTTP_303_SEE_OTHER)
     user, redirect = site_reader_or_redirect(request, db)
     if redirect is not None:
         return redirect
@@ -104,3 +107,20 @@ def gates_page(request: Request, db: DB):
         return redirect
     sites = [{"id": s.id, "slug": s.slug} for s in db.scalars(select(Site).order_by(Site.slug))]
     return render(request, "gates.html", user, sites=sites)
+
+
+@router.get("/network", response_class=HTMLResponse, include_in_schema=False)
+def network_page(request: Request, db: DB):
+    """Customer VLAN isolation: VLANs, change requests with their exact commands and diffs,
+    approval by signature in the browser, and (for officers) apply and drift."""
+    user = optional_user(request, db)
+    if user is None:
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if user.role not in (Role.admin.value, Role.officer.value, Role.inspector.value, Role.customer.value):
+        return render(request, "welcome.html", user)
+    sites = [{"id": s.id, "slug": s.slug} for s in db.scalars(select(Site).order_by(Site.slug))]
+    customer = None
+    if user.role == Role.customer.value:
+        c = db.get(Customer, user.customer_id)
+        customer = c.slug if c is not None else None
+    return render(request, "network.html", user, sites=sites, customer=customer)

@@ -1,0 +1,266 @@
+// Network page: VLANs and their isolation, change requests with their exact commands and diffs,
+// approval by an Ed25519 signature made in this browser (WebCrypto; the key lives in IndexedDB
+// and is not extractable), and for officers: apply and drift.
+"use strict";
+(function () {
+  const page = document.getElementById("page");
+  const role = page.dataset.role;
+  const customer = page.dataset.customer;
+  const siteSel = document.getElementById("site");
+  let selected = null;
+  let vlanCache = [];
+
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  async function call(method, path, body) {
+    const opts = { method, credentials: "same-origin", headers: {} };
+    if (method !== "GET") {
+      opts.headers["Content-Type"] = "application/json";
+      opts.headers["X-CSRF-Token"] = document.querySelector('meta[name="csrf-token"]').content;
+      opts.body = JSON.stringify(body || {});
+    }
+    const r = await fetch(path, opts);
+    if (r.status === 401) { location.href = "/login"; throw new Error("login"); }
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail : (path + ": " + r.status));
+    return data;
+  }
+
+  // --- the approval key, kept in IndexedDB -------------------------------------------------
+
+  function keyStore(mode, fn) {
+    return new Promise((resolve, reject) => {
+      const open = indexedDB.open("siteguard-keys", 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("keys");
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const tx = open.result.transaction("keys", mode);
+        const req = fn(tx.objectStore("keys"));
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      };
+    });
+  }
+  const loadKey = () => keyStore("readonly", (s) => s.get(customer));
+  const saveKey = (rec) => keyStore("readwrite", (s) => s.put(rec, customer));
+
+  function b64(bytes) { return btoa(String.fromCharCode(...new Uint8Array(bytes))); }
+  function fromHex(hex) { return new Uint8Array(hex.match(/../g).map((h) => parseInt(h, 16))); }
+  function b64url(s) { return Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)); }
+
+  async function showKey() {
+    const state = document.getElementById("key-state");
+    if (!state) return;
+    const rec = await loadKey().catch(() => null);
+    state.textContent = rec ? "public key " + rec.publicKey : "no key in this browser";
+    state.dataset.ready = rec ? "yes" : "no";
+  }
+
+  async function importPem(text) {
+    const body = text.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+    const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+    // Import once extractable to learn the public half, then keep only a non-extractable copy.
+    const tmp = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
+    const jwk = await crypto.subtle.exportKey("jwk", tmp);
+    const privateKey = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
+    await saveKey({ privateKey, publicKey: b64(b64url(jwk.x)) });
+  }
+
+  async function generateKey() {
+    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+    const raw = await crypto.subtle.exportKey("raw", pair.publicKey);
+    await saveKey({ privateKey: pair.privateKey, publicKey: b64(raw) });
+  }
+
+  async function signDigest(hex) {
+    const rec = await loadKey();
+    if (!rec) throw new Error("no approval key in this browser: import or generate one first");
+    return b64(await crypto.subtle.sign({ name: "Ed25519" }, rec.privateKey, fromHex(hex)));
+  }
+
+  // --- VLANs, switches, changes ------------------------------------------------------------
+
+  function allowText(a) {
+    return a.proto + " " + a.dst.replace(/\/32$/, "") + (a.port ? " " + a.port : "") + (a.note ? " " + a.note : "");
+  }
+
+  async function drawOverview(site) {
+    const data = await call("GET", "/api/sites/" + site + "/network");
+    vlanCache = data.vlans;
+    const body = document.querySelector("#vlans tbody");
+    body.replaceChildren();
+    for (const v of data.vlans) {
+      const tr = el("tr");
+      tr.dataset.vlan = v.vlan;
+      const reach = v.isolated ? v.allows.map(allowText).join(", ") || "nothing" : "not isolated";
+      tr.append(el("td", String(v.vlan)), el("td", v.customer), el("td", v.subnet, "mono"),
+                el("td", reach, v.isolated ? "mono" : "denied"), el("td", v.routed_by.join(", ")));
+      body.appendChild(tr);
+    }
+    const sel = document.getElementById("req-vlan");
+    if (sel && sel.options.length !== data.vlans.length) {
+      sel.replaceChildren(...data.vlans.map((v) => { const o = el("option", v.vlan + " · " + v.customer); o.value = v.vlan; return o; }));
+      fillAllows();
+    }
+    const sw = document.getElementById("switches");
+    if (sw && data.switches) {
+      sw.replaceChildren();
+      for (const s of data.switches) {
+        const row = el("div", undefined, "gate-row");
+        row.dataset.switch = s.id;
+        const d = s.drift;
+        const state = !d ? "not checked" : d.in_sync ? "in sync" : d.in_sync === false ? "drift" : "unreachable";
+        row.append(el("strong", s.id), el("span", s.vendor, "muted small"),
+                   el("span", state, "badge state-" + (state === "in sync" ? "online" : state === "drift" || state === "unreachable" ? "offline" : "")));
+        sw.appendChild(row);
+        if (d && d.in_sync === false) sw.appendChild(el("pre", "repair:\n" + d.repair.join("\n"), "mono small"));
+      }
+    }
+  }
+
+  function fillAllows() {
+    const sel = document.getElementById("req-vlan");
+    const box = document.getElementById("req-allows");
+    if (!sel || !box) return;
+    const v = vlanCache.find((x) => String(x.vlan) === sel.value);
+    if (v) box.value = (v.isolated ? v.allows : v.default_allows).map(allowText).join("\n");
+  }
+
+  async function drawChanges(site) {
+    const rows = await call("GET", "/api/sites/" + site + "/network/changes");
+    const body = document.querySelector("#changes tbody");
+    body.replaceChildren();
+    for (const c of rows) {
+      const tr = el("tr");
+      tr.dataset.change = c.id;
+      const link = el("a", c.id, "mono");
+      link.href = "#" + c.id;
+      link.addEventListener("click", (ev) => { ev.preventDefault(); selected = c.id; drawDetail(); });
+      const td = el("td"); td.appendChild(link);
+      tr.append(td, el("td", c.title), el("td", c.customers.join(", ")), el("td", c.status, "status"),
+                el("td", new Date(c.created_at).toLocaleString() + " by " + c.created_by));
+      body.appendChild(tr);
+    }
+  }
+
+  function flowList(title, flows, cls) {
+    const box = el("div");
+    box.append(el("h3", title + " (" + flows.length + ")"));
+    const ul = el("ul", undefined, "mono small " + cls);
+    for (const f of flows) ul.appendChild(el("li", f));
+    box.append(ul);
+    return box;
+  }
+
+  async function drawDetail() {
+    if (!selected) return;
+    const c = await call("GET", "/api/network/changes/" + selected);
+    const box = document.getElementById("detail");
+    box.hidden = false;
+    box.dataset.change = c.id;
+    box.dataset.status = c.status;
+    document.getElementById("detail-title").textContent = c.id + " · " + c.title;
+    const approvals = c.approvals.map((a) => a.customer + " " + a.decision + "d").join(", ") || "none yet";
+    document.getElementById("detail-meta").textContent =
+      "status " + c.status + " · needs " + c.customers.join(" and ") + " · approvals: " + approvals + " · approvals expire " + c.expires;
+    const an = document.getElementById("detail-analysis");
+    an.replaceChildren(flowList("Newly permitted", c.analysis.newly_permitted, "ok"),
+                       flowList("Newly denied", c.analysis.newly_denied, "denied"));
+    if (c.analysis.cross_customer.length) an.append(flowList("Between customers after the change", c.analysis.cross_customer, "denied"));
+    const devs = document.getElementById("detail-devices");
+    devs.replaceChildren();
+    for (const [device, plan] of Object.entries(c.device_plans)) {
+      const card = el("div");
+      card.dataset.device = device;
+      card.append(el("h3", device + " (" + plan.vendor + "): exact lines"), el("pre", plan.commands.join("\n"), "mono commands"));
+      const diff = el("pre", undefined, "mono diff");
+      for (const line of plan.diff) diff.append(el("span", line + "\n", line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""));
+      card.append(el("h3", "configuration before → after"), diff);
+      devs.append(card);
+    }
+    const actions = document.getElementById("detail-actions");
+    actions.replaceChildren();
+    const mine = c.signing.find((s) => s.customer === customer);
+    if (role === "customer" && mine && c.status === "pending" && !c.approvals.some((a) => a.customer === customer)) {
+      actions.append(el("p", "You sign SHA-256 " + mine.digest + " of the exact lines above for " + customer + ".", "mono small"));
+      const ok = el("button", "Approve and sign"); ok.id = "approve";
+      ok.addEventListener("click", async () => {
+        try {
+          await call("POST", "/api/network/changes/" + c.id + "/approve", { signature: await signDigest(mine.digest) });
+        } catch (e) { actions.append(el("p", "approval failed: " + e.message, "error")); return; }
+        refresh();
+      });
+      const no = el("button", "Reject"); no.id = "reject";
+      no.addEventListener("click", async () => {
+        await call("POST", "/api/network/changes/" + c.id + "/reject", { comment: prompt("Why?") || "" });
+        refresh();
+      });
+      actions.append(ok, document.createTextNode(" "), no);
+    }
+    if ((role === "officer" || role === "admin") && c.status === "approved") {
+      const run = el("button", "Apply on the switches"); run.id = "apply";
+      run.addEventListener("click", async () => {
+        try { await call("POST", "/api/network/changes/" + c.id + "/apply"); }
+        catch (e) { actions.append(el("p", e.message, "error")); }
+        refresh();
+      });
+      actions.append(run);
+    }
+    const res = document.getElementById("detail-result");
+    res.replaceChildren();
+    if (c.result && c.result.devices) {
+      for (const d of c.result.devices) res.append(el("p", d.device + ": " + d.status + (d.error ? " (" + d.error + ")" : ""), "small"));
+    } else if (c.result && (c.result.reason || c.result.error)) {
+      res.append(el("p", "refused: " + (c.result.detail || c.result.error), "error"));
+    }
+  }
+
+  async function refresh() {
+    const site = siteSel.value;
+    try {
+      await Promise.all([drawOverview(site), drawChanges(site), drawDetail(), showKey()]);
+      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+    } catch (e) {
+      document.getElementById("updated").textContent = "controller unreachable, retrying… (" + e.message + ")";
+    }
+  }
+
+  const form = document.getElementById("request");
+  if (form) {
+    document.getElementById("req-vlan").addEventListener("change", fillAllows);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const fd = new FormData(form);
+      const allows = String(fd.get("allows")).split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+        const [proto, dst, port, ...note] = l.split(/\s+/);
+        return { proto, dst, port: port && /^\d+$/.test(port) ? Number(port) : null, note: note.join(" ") };
+      });
+      const out = document.getElementById("req-result");
+      try {
+        const c = await call("POST", "/api/sites/" + siteSel.value + "/network/changes",
+                             { title: fd.get("title"), vlans: { [fd.get("vlan")]: allows } });
+        out.textContent = "requested " + c.id;
+        selected = c.id;
+      } catch (e) { out.textContent = "refused: " + e.message; }
+      refresh();
+    });
+  }
+  const keyFile = document.getElementById("key-file");
+  if (keyFile) keyFile.addEventListener("change", async () => {
+    try { await importPem(await keyFile.files[0].text()); } catch (e) { alert("cannot import the key: " + e.message); }
+    showKey();
+  });
+  const gen = document.getElementById("key-generate");
+  if (gen) gen.addEventListener("click", async () => { await generateKey(); showKey(); });
+  const drift = document.getElementById("drift-check");
+  if (drift) drift.addEventListener("click", async () => { await call("POST", "/api/sites/" + siteSel.value + "/network/drift-check"); setTimeout(refresh, 1500); });
+  siteSel.addEventListener("change", refresh);
+  if (location.hash.length > 1) selected = location.hash.slice(1);
+  refresh();
+  setInterval(refresh, 4000);
+})();

@@ -1,0 +1,64 @@
+"""An officer requests a change, the customer reviews the exact lines and signs in its browser
+(WebCrypto Ed25519, key imported from a PEM file), the officer applies it and the switches get it."""
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import expect
+
+from tests.network_site import start_network_site, stop_network_site
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    ctx = start_network_site(tmp_path_factory.mktemp("netpage"))
+    yield ctx
+    stop_network_site(ctx)
+
+
+def login(page, url: str, user: str) -> None:
+    page.goto(url + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", f"{user}-pass")
+    page.click("button[type=submit]")
+
+
+def test_request_sign_in_the_browser_and_apply(site, browser, tmp_path):
+    url = site["rig"].url
+    officer = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    login(officer, url, "off")
+    officer.click("text=Network")
+    expect(officer.locator("#vlans tr[data-vlan='110']")).to_contain_text("not isolated", timeout=15_000)
+    officer.select_option("#req-vlan", "110")
+    expect(officer.locator("#req-allows")).to_have_value("tcp 10.0.0.10 443 platform\nudp 10.0.0.53 53 dns")
+    officer.fill("input[name=title]", "Isolate acme")
+    officer.click("#request button[type=submit]")
+    expect(officer.locator("#req-result")).to_contain_text("requested chg-", timeout=15_000)
+    change_id = officer.locator("#req-result").inner_text().split()[-1]
+    expect(officer.locator(f"#changes tr[data-change='{change_id}'] .status")).to_have_text("pending", timeout=15_000)
+
+    key_file = tmp_path / "acme.pem"
+    key_file.write_bytes(site["keys"]["acme"].private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    acme = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    login(acme, url, "acme1")
+    expect(acme).to_have_url(url + "/network")  # a customer lands on its network page
+    expect(acme.locator("#vlans tbody tr")).to_have_count(1, timeout=15_000)  # its own VLAN only
+    acme.set_input_files("#key-file", str(key_file))
+    expect(acme.locator("#key-state")).to_have_attribute("data-ready", "yes", timeout=10_000)
+    acme.click(f"#changes a:text('{change_id}')")
+    expect(acme.locator("#detail [data-device='sw-core'] pre.commands")).to_contain_text(
+        "10 permit tcp 10.110.0.0 0.0.0.255 host 10.0.0.10 eq 443", timeout=15_000)
+    expect(acme.locator("#detail [data-device='sw-floor'] pre.commands")).to_contain_text("acl name SG-V110 advance")
+    acme.click("#approve")
+    expect(acme.locator("#detail")).to_have_attribute("data-status", "approved", timeout=15_000)
+
+    officer.click(f"#changes a:text('{change_id}')")
+    officer.click("#apply")
+    expect(officer.locator(f"#changes tr[data-change='{change_id}'] .status")).to_have_text("applied", timeout=120_000)
+    expect(officer.locator("#vlans tr[data-vlan='110']")).to_contain_text("tcp 10.0.0.10 443 platform", timeout=15_000)
+    officer.screenshot(path=str(tmp_path / "network.png"), full_page=True)
+    lines = site["switches"].config_lines("sw-core")
+    assert "ip access-list extended SG-V110" in lines and " ip access-group SG-V110 in" in lines
