@@ -21,7 +21,7 @@ from network_policy.acl import acls_to_json, network
 from network_policy.approval import canonical, digest
 from network_policy.intent import Allow, Service, default_allows, device_acls
 from network_policy.intent import VlanPolicy as Policy
-from network_policy.reachability import cross_customer_flows, differential
+from network_policy.reachability import cross_customer_flows, differential, matrix
 from network_policy.render import change_commands, config_text
 
 APPROVAL_HOURS = 72  # how long a change may wait for its approvals
@@ -209,3 +209,37 @@ def record_refusal(db: Session, site_id: int, data: dict[str, Any]) -> None:
         change.status = "refused"
         change.result = data
         change.finished_at = utcnow()
+
+
+def reach_picture(config: SiteConfig, deployed: dict[int, Policy], customer: str | None = None) -> dict[str, Any]:
+    """What each customer VLAN reaches now, summarised per destination for a picture: "all",
+    "some" (some ports or protocols) or "none". A customer sees its own VLANs as rows, and
+    the other customers' VLANs folded into one column that names none of them."""
+    vlans = {v: subnet for v, (_, subnet) in customer_vlans(config).items()}
+    owners = {v: c for v, (c, _) in customer_vlans(config).items()}
+    if config.network.platform_vlan is not None:
+        vlans[config.network.platform_vlan.id] = config.network.platform_vlan.subnet
+    service_labels = {str(s.address): s.id for s in config.network.services}
+    flows = matrix(vlans, {v: p.acl() for v, p in deployed.items()},
+                   [Policy(v, owners[v], vlans[v], tuple(allow_from_json(a) for a in default_allow_list(config))).acl()
+                    for v in owners])
+    cells: dict[tuple[int, str], list[bool]] = {}
+    for f, ok in flows.items():
+        if f.src_vlan not in owners or (customer is not None and owners[f.src_vlan] != customer):
+            continue
+        dst = f.dst
+        if dst.startswith("vlan "):
+            dv = int(dst.split()[1])
+            if dv in owners:
+                dst = "own VLANs" if owners[dv] == owners[f.src_vlan] else (
+                    "other customers" if customer is not None else f"VLAN {dv} ({owners[dv]})")
+            else:
+                dst = f"platform VLAN {dv}"
+        else:
+            dst = service_labels.get(dst, dst)
+        cells.setdefault((f.src_vlan, dst), []).append(ok)
+    columns = sorted({d for _, d in cells}, key=lambda d: (d.startswith(("VLAN", "other", "own")), d))
+    rows = sorted({v for v, _ in cells})
+    grid = {str(v): {d: ("all" if all(cells[(v, d)]) else "some" if any(cells[(v, d)]) else "none")
+                     for d in columns if (v, d) in cells} for v in rows}
+    return {"rows": [str(v) for v in rows], "columns": columns, "cells": grid}

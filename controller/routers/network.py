@@ -105,7 +105,7 @@ def network_overview(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
                       "allows": [net.allow_to_json(a) for a in policy.allows] if policy else [],
                       "default_allows": net.default_allow_list(config),
                       "routed_by": [d for d, r in net.routing(config).items() if vid in r]})
-    out: dict[str, Any] = {"site": site.slug, "vlans": vlans}
+    out: dict[str, Any] = {"site": site.slug, "vlans": vlans, "reach": net.reach_picture(config, deployed, slug)}
     if slug is None:  # switches and their drift are the site's, not a customer's
         drift = {}
         agents = select(Agent.id).where(Agent.site_id == site_id)

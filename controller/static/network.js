@@ -102,6 +102,7 @@
                 el("td", reach, v.isolated ? "mono" : "denied"), el("td", v.routed_by.join(", ")));
       body.appendChild(tr);
     }
+    drawReach(data.reach);
     const sel = document.getElementById("req-vlan");
     if (sel && sel.options.length !== data.vlans.length) {
       sel.replaceChildren(...data.vlans.map((v) => { const o = el("option", v.vlan + " · " + v.customer); o.value = v.vlan; return o; }));
@@ -121,6 +122,27 @@
         if (d && d.in_sync === false) sw.appendChild(el("pre", "repair:\n" + d.repair.join("\n"), "mono small"));
       }
     }
+  }
+
+  function drawReach(reach) {
+    const table = el("table", undefined, "reach");
+    const head = el("tr");
+    head.append(el("th", "from \\ to"), ...reach.columns.map((c) => el("th", c, "small")));
+    table.append(head);
+    for (const row of reach.rows) {
+      const tr = el("tr");
+      tr.dataset.vlan = row;
+      tr.append(el("th", "VLAN " + row));
+      for (const col of reach.columns) {
+        const v = (reach.cells[row] || {})[col] || "none";
+        const td = el("td", v === "all" ? "✓" : v === "some" ? "◐" : "✗", "reach-" + v);
+        td.title = "VLAN " + row + " → " + col + ": " + v;
+        td.dataset.to = col;
+        tr.append(td);
+      }
+      table.append(tr);
+    }
+    document.getElementById("reach").replaceChildren(table);
   }
 
   function fillAllows() {

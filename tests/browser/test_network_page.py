@@ -59,6 +59,14 @@ def test_request_sign_in_the_browser_and_apply(site, browser, tmp_path):
     officer.click("#apply")
     expect(officer.locator(f"#changes tr[data-change='{change_id}'] .status")).to_have_text("applied", timeout=120_000)
     expect(officer.locator("#vlans tr[data-vlan='110']")).to_contain_text("tcp 10.0.0.10 443 platform", timeout=15_000)
+    # The picture: acme's VLAN no longer reaches borealis; borealis, not isolated yet, still reaches acme.
+    expect(officer.locator("#reach tr[data-vlan='110'] td[data-to='VLAN 120 (borealis)']")).to_have_class(
+        "reach-none", timeout=15_000)
+    expect(officer.locator("#reach tr[data-vlan='110'] td[data-to='platform']")).to_have_class("reach-some")
+    expect(officer.locator("#reach tr[data-vlan='120'] td[data-to='VLAN 110 (acme)']")).to_have_class("reach-all")
+    acme.reload()
+    expect(acme.locator("#reach tr")).to_have_count(2, timeout=15_000)  # header and its own VLAN
+    expect(acme.locator("#reach tr[data-vlan='110'] td[data-to='other customers']")).to_have_class("reach-none")
     officer.screenshot(path=str(tmp_path / "network.png"), full_page=True)
     lines = site["switches"].config_lines("sw-core")
     assert "ip access-list extended SG-V110" in lines and " ip access-group SG-V110 in" in lines
