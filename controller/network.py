@@ -238,6 +238,9 @@ def reach_picture(config: SiteConfig, deployed: dict[int, Policy], customer: str
         else:
             dst = service_labels.get(dst, dst)
         cells.setdefault((f.src_vlan, dst), []).append(ok)
+    for v in {src for src, _ in cells}:  # inside its own VLAN traffic is switched, never filtered
+        own = "own VLANs" if customer is not None else f"VLAN {v} ({owners[v]})"
+        cells.setdefault((v, own), []).append(True)
     columns = sorted({d for _, d in cells}, key=lambda d: (d.startswith(("VLAN", "other", "own")), d))
     rows = sorted({v for v, _ in cells})
     grid = {str(v): {d: ("all" if all(cells[(v, d)]) else "some" if any(cells[(v, d)]) else "none")
