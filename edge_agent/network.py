@@ -210,6 +210,7 @@ class NetworkService:
                 running, listing = dev.read_config()
                 actual, repair = drift(switch.vendor, intended, running, listing)
                 report.update(in_sync=not repair, repair=repair,
+                              vlans={str(v): actual.get(v) == intended.get(v) for v in sorted(set(actual) | set(intended))},
                               intended=config_text(switch.vendor, intended),
                               actual=config_text(switch.vendor, actual))
             except Exception as exc:  # noqa: BLE001 - an unreachable switch is a finding too

@@ -96,6 +96,11 @@ def network_overview(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
     config = net.site_config(site)
     deployed = net.current_policies(db, site, config)
     slug = _customer_slug(db, user)
+    agents = select(Agent.id).where(Agent.site_id == site_id)
+    drift: dict[str, dict[str, Any]] = {}  # switch -> its latest drift report
+    for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "network.drift")
+                        .order_by(Event.id.desc()).limit(200)):
+        drift.setdefault(e.data.get("device"), {"at": iso(e.received_at), **e.data})
     vlans = []
     for vid, (customer, subnet) in sorted(net.customer_vlans(config).items()):
         if slug is not None and customer != slug:
@@ -104,17 +109,23 @@ def network_overview(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
         vlans.append({"vlan": vid, "customer": customer, "subnet": str(subnet), "isolated": policy is not None,
                       "allows": [net.allow_to_json(a) for a in policy.allows] if policy else [],
                       "default_allows": net.default_allow_list(config),
-                      "routed_by": [d for d, r in net.routing(config).items() if vid in r]})
+                      "routed_by": [d for d, r in net.routing(config).items() if vid in r],
+                      "verified": _vlan_verified(vid, [drift.get(d) for d, r in net.routing(config).items() if vid in r])})
     out: dict[str, Any] = {"site": site.slug, "vlans": vlans, "reach": net.reach_picture(config, deployed, slug)}
-    if slug is None:  # switches and their drift are the site's, not a customer's
-        drift = {}
-        agents = select(Agent.id).where(Agent.site_id == site_id)
-        for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "network.drift")
-                            .order_by(Event.id.desc()).limit(200)):
-            drift.setdefault(e.data.get("device"), {"at": iso(e.received_at), **e.data})
+    if slug is None:  # switches and their whole drift reports are the site's, not a customer's
         out["switches"] = [{"id": s.id, "vendor": s.vendor, "svis": list(s.svis), "drift": drift.get(s.id)}
                            for s in config.switches]
     return out
+
+
+def _vlan_verified(vlan: int, reports: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The latest drift check of one VLAN across the switches that route it: in sync only when
+    every one of them was checked and holds exactly the approved ACL."""
+    if not reports or any(r is None for r in reports):
+        return None
+    per = [r.get("vlans", {}).get(str(vlan)) for r in reports if r is not None]
+    return {"at": min(r["at"] for r in reports if r is not None),
+            "in_sync": all(x is True for x in per) if all(x is not None for x in per) else None}
 
 
 @router.post("/sites/{site_id}/network/changes", status_code=201)

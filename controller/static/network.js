@@ -98,8 +98,13 @@
       const tr = el("tr");
       tr.dataset.vlan = v.vlan;
       const reach = v.isolated ? v.allows.map(allowText).join(", ") || "nothing" : "not isolated";
+      const ver = v.verified;
+      const check = !ver ? "not checked yet" : ver.in_sync ? "switches match, checked " + new Date(ver.at).toLocaleString()
+        : ver.in_sync === false ? "a switch differs from the approved rules" : "a switch could not be checked";
+      const where = el("td", v.routed_by.join(", "));
+      where.append(el("div", check, "small verified " + (ver && ver.in_sync ? "ok" : ver ? "denied" : "muted")));
       tr.append(el("td", String(v.vlan)), el("td", v.customer), el("td", v.subnet, "mono"),
-                el("td", reach, v.isolated ? "mono" : "denied"), el("td", v.routed_by.join(", ")));
+                el("td", reach, v.isolated ? "mono" : "denied"), where);
       body.appendChild(tr);
     }
     drawReach(data.reach);

@@ -145,3 +145,10 @@ def test_a_hand_edit_on_a_switch_shows_as_drift(site):
                                " 20 permit udp 10.120.0.0 0.0.0.255 host 10.0.0.53 eq 53", "exit"]
     wait_for(lambda: [a for a in site["officer"].get("/api/alarms").json()
                       if a["kind"] == "network_drift" and a["state"] == "active"], timeout=30, what="drift alarm")
+    # Each customer sees whether its own VLAN still matches what it approved, and nothing else.
+    mine = wait_for(lambda: (o := site["acme"].get(f"/api/sites/{site['sid']}/network").json())["vlans"][0]["verified"]
+                    and o, timeout=60, what="acme's VLAN checked on both switches")
+    assert [v["vlan"] for v in mine["vlans"]] == [110] and "switches" not in mine
+    assert mine["vlans"][0]["verified"]["in_sync"] is True
+    theirs = site["borealis"].get(f"/api/sites/{site['sid']}/network").json()
+    assert theirs["vlans"][0]["verified"]["in_sync"] is False
