@@ -6,6 +6,8 @@ a port of its segment's bridge. The switch routes between its bridges; nothing e
 """
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pyroute2 import NetNS, netns
@@ -26,6 +28,17 @@ SWITCH_SYSCTLS = {
 }
 
 
+def _off_loop(fn):
+    """Run on a fresh thread: pyroute2's synchronous face drives its own asyncio loop and fails
+    with "This event loop is already running" on a thread that already runs one (a process
+    that also drives Playwright's synchronous API, say)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlab") as pool:
+            return pool.submit(fn, *args, **kwargs).result()
+    return run
+
+
 @dataclass(frozen=True)
 class Wiring:
     """Interface names the lab chose, for rules and diagnostics."""
@@ -40,6 +53,7 @@ def _index(ns: NetNS, ifname: str) -> int:
     return found[0]
 
 
+@_off_loop
 def build(prefix: str, segments: list[Segment], hosts: list[Host]) -> Wiring:
     """Create everything for `prefix` (after removing any leftovers of it); on failure remove
     what was made and raise LabError."""
@@ -90,10 +104,12 @@ def _build(prefix: str, segments: list[Segment], hosts: list[Host]) -> Wiring:
     return Wiring(bridges=bridges, ports=ports)
 
 
+@_off_loop
 def namespaces(prefix: str) -> list[str]:
     return sorted(name for name in netns.listnetns() if owned(prefix, name))
 
 
+@_off_loop
 def destroy(prefix: str) -> list[str]:
     """Remove every namespace of `prefix` (their links go with them); safe to repeat."""
     removed = []

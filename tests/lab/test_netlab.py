@@ -236,3 +236,25 @@ def test_bad_prefixes_are_refused(prefix):
 def test_a_lab_that_is_not_up_says_so():
     with pytest.raises(LabError, match="not up"):
         demo_lab("x").iface_of("v110")
+
+
+@needs_root
+def test_a_lab_builds_on_a_thread_that_runs_an_event_loop():
+    # Playwright's synchronous API, used by the browser tests in the same process, keeps an
+    # asyncio loop running on the main thread; pyroute2 must not try to drive it.
+    import asyncio
+
+    def build_and_ping() -> bool:
+        lab = Lab(prefix=_prefix("e"), segments=[Segment(name="v110", gateway="10.110.0.1/24")],
+                  hosts=[Host(name="a1", segment="v110", address="10.110.0.11/24")])
+        with lab:
+            return lab.ping("a1", "10.110.0.1", count=1, timeout=1.0)
+
+    async def inside_a_loop() -> bool:
+        return build_and_ping()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        assert asyncio.run(inside_a_loop())
+    else:  # a loop already runs on this thread (the browser tests' one): that is the case itself
+        assert build_and_ping()
