@@ -23,11 +23,25 @@ CHANGED = {110: A2.acl(), 120: B.acl()}
 VENDORS = {"sw-ios": "cisco_ios", "sw-vrp": "huawei", "sw-h3c": "hp_comware"}
 
 
-@pytest.fixture
-def fleet():
+@pytest.fixture(scope="module")
+def isolated_fleet():
+    """Three switches that took the first isolation change through the whole cycle once."""
     specs = [SwitchSpec.make(sid, vendor, ports=4) for sid, vendor in VENDORS.items()]
     with SwitchFleet(specs=specs, ephemeral=True) as f:
-        yield f
+        results = apply_change(plans({}, BASE), connector(f))
+        assert [r.status for r in results] == ["saved"] * 3, [(r.device, r.error) for r in results]
+        yield f, {sid: sw.running.to_dict() for sid, sw in f.switches.items()}
+
+
+@pytest.fixture
+def fleet(isolated_fleet):
+    """Each test starts from the isolated state (set directly: Netmiko took it there once)."""
+    f, snapshot = isolated_fleet
+    for sid, sw in f.switches.items():
+        sw.set_running(state=snapshot[sid], save=True)
+        sw.faults.set("clear", {})
+        sw.clear_log()
+    return f
 
 
 def connector(fleet):
@@ -56,13 +70,7 @@ def running_text(fleet, device) -> str:
     return fleet.switches[device].running_config()
 
 
-def baseline(fleet) -> None:
-    results = apply_change(plans({}, BASE), connector(fleet))
-    assert [r.status for r in results] == ["saved"] * 3, [(r.device, r.error) for r in results]
-
-
 def test_first_isolation_then_a_change_on_three_vendors(fleet):
-    baseline(fleet)
     for device in VENDORS:
         assert managed(fleet, device) == BASE
         assert "SG-V110" in fleet.switches[device].saved_config()
@@ -82,7 +90,6 @@ def test_first_isolation_then_a_change_on_three_vendors(fleet):
 
 @pytest.mark.parametrize("device", list(VENDORS))
 def test_a_session_dropped_mid_change_is_rolled_back_to_the_exact_backup(fleet, device):
-    baseline(fleet)
     before = {d: running_text(fleet, d) for d in VENDORS}
     fleet.switches[device].faults.set("drop_after", {"lines": 2})
     results = {r.device: r for r in apply_change(plans(BASE, CHANGED), connector(fleet))}
@@ -95,7 +102,6 @@ def test_a_session_dropped_mid_change_is_rolled_back_to_the_exact_backup(fleet, 
 
 
 def test_a_refused_line_is_caught_and_rolled_back(fleet):
-    baseline(fleet)
     before = running_text(fleet, "sw-vrp")
     fleet.switches["sw-vrp"].faults.set("reject", {"match": "8443"})
     results = {r.device: r for r in apply_change(plans(BASE, CHANGED), connector(fleet))}
@@ -105,7 +111,6 @@ def test_a_refused_line_is_caught_and_rolled_back(fleet):
 
 
 def test_a_device_changed_behind_our_back_gets_no_line(fleet):
-    baseline(fleet)
     # Someone removes the DNS entry by hand.
     dev = connector(fleet)("sw-ios")
     dev.send_config(["ip access-list extended SG-V120", " no 20", "exit"])
