@@ -10,10 +10,38 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 log = logging.getLogger("simulators.control")
 
 
+class RequestError(ValueError):
+    """A request (or scenario step) that cannot be applied; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class JsonHandler(BaseHTTPRequestHandler):
-    """Request handler base: JSON replies, requests logged at debug level only."""
+    """Request handler base: JSON bodies in, JSON replies out, requests logged at debug level."""
 
     sys_version = ""
+    max_body = 64 * 1024
+
+    def _json_body(self) -> dict:
+        """The request's JSON object; an empty body is ``{}``."""
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise RequestError("bad Content-Length") from None
+        if n > self.max_body:
+            raise RequestError("request body too large", 413)
+        raw = self.rfile.read(n) if n > 0 else b""
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestError(f"body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise RequestError("body must be a JSON object")
+        return body
 
     def log_message(self, fmt, *args):
         log.debug("%s %s", self.address_string(), fmt % args)

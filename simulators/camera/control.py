@@ -17,7 +17,6 @@ seconds after the scenario starts:
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -31,20 +30,11 @@ import yaml
 from .onvif_server import FAULTS
 
 from simulators.control_http import ControlServer as BaseControlServer
-from simulators.control_http import JsonHandler
+from simulators.control_http import JsonHandler, RequestError
 
 log = logging.getLogger("simulators.camera.control")
 
 SEAT_STATES = ("auto", "occupied", "empty")
-MAX_BODY = 64 * 1024
-
-
-class RequestError(ValueError):
-    """A request or scenario step that cannot be applied; `status` is the HTTP status to answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 # ---- what can be changed, checked the same way for HTTP and scenario files ------------------
@@ -221,22 +211,6 @@ class ScenarioRunner:
 class _Handler(JsonHandler):
     server_version = "SimCamControl/1.0"
     timeout = 10
-
-    def _json_body(self) -> dict:
-        try:
-            n = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise RequestError("bad Content-Length") from None
-        if n > MAX_BODY:
-            raise RequestError("request body too large", 413)
-        raw = self.rfile.read(n) if n > 0 else b""
-        try:
-            body = json.loads(raw or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RequestError(f"body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise RequestError("body must be a JSON object")
-        return body
 
     def _route(self, method: str) -> None:
         fleet = self.server.fleet

@@ -20,24 +20,16 @@ Errors come back as {"error": "..."} with 400, 404, 405, 413 or 500.
 """
 from __future__ import annotations
 
-import json
 import logging
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from simulators.control_http import ControlServer as BaseControlServer
-from simulators.control_http import JsonHandler
+from simulators.control_http import JsonHandler, RequestError
 
 from .nft import ruleset
 
 log = logging.getLogger("simulators.switch.control")
 
-MAX_BODY = 1024 * 1024
-
-
-class RequestError(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _ifmap(text: str) -> dict[int, str]:
@@ -53,24 +45,7 @@ def _ifmap(text: str) -> dict[int, str]:
 class _Handler(JsonHandler):
     server_version = "SimSwitchControl/1.0"
     timeout = 30
-
-    def _json_body(self) -> dict:
-        try:
-            n = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise RequestError("bad Content-Length") from None
-        if n > MAX_BODY:
-            raise RequestError("request body too large", 413)
-        raw = self.rfile.read(n) if n > 0 else b""
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RequestError(f"body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise RequestError("body must be a JSON object")
-        return body
+    max_body = 1024 * 1024  # a whole running configuration may come in
 
     def _switch(self, sid: str):
         switches = self.server.fleet.switches

@@ -26,6 +26,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from simulators.control_http import RequestError
+
 from .mechanism import DIRECTIONS
 from .site_view import Site, card_from_spec, person_card
 from .wiegand import CardBits
@@ -34,14 +36,6 @@ DEFAULT_WAIT = 3.0
 MAX_WAIT = 120.0
 
 Action = Callable[[object], dict]
-
-
-class RequestError(ValueError):
-    """A request or scenario step that cannot be applied; `status` is the HTTP status to answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _fields(body: dict, allowed: set[str], required: set[str] = frozenset()) -> None:

@@ -13,7 +13,6 @@ route), 405 (wrong method), 413 (body too large) or 500.
 """
 from __future__ import annotations
 
-import json
 import logging
 from urllib.parse import unquote, urlsplit
 
@@ -24,30 +23,11 @@ from simulators.control_http import JsonHandler
 
 log = logging.getLogger("simulators.turnstile.control")
 
-MAX_BODY = 64 * 1024
 
 
 class _Handler(JsonHandler):
     server_version = "SimGateControl/1.0"
     timeout = 30
-
-    def _json_body(self) -> dict:
-        try:
-            n = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise RequestError("bad Content-Length") from None
-        if n > MAX_BODY:
-            raise RequestError("request body too large", 413)
-        raw = self.rfile.read(n) if n > 0 else b""
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RequestError(f"body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise RequestError("body must be a JSON object")
-        return body
 
     def _gate(self, gate_id: str):
         gates = self.server.fleet.gates
