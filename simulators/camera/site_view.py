@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
+from simulators.site_file import read_site
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,7 @@ class SeatView:
 def load_site(path: str | Path) -> dict:
     """Read a site file; raise ValueError naming the file when it is unusable."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read site file: {exc}") from exc
-    try:
-        site = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(site, dict):
-        raise ValueError(f"{path}: a site file must be a mapping at the top level")
+    site = read_site(path)
     cameras = site.get("cameras", [])
     if not isinstance(cameras, list) or not all(isinstance(c, dict) for c in cameras):
         raise ValueError(f"{path}: 'cameras' must be a list of mappings")

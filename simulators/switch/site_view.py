@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from simulators.site_file import read_site, section
 
 from .state import VENDORS, default_port_names, port_sort_key
 
@@ -58,17 +58,7 @@ def fill_ports(names: list[str]) -> list[str]:
 def load_switches(path: str | Path) -> dict[str, SwitchSpec]:
     """Read a site file; raise ValueError naming the file and the entry when it is unusable."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read site file: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a site file must be a mapping at the top level")
-    switches = raw.get("switches") or []
-    if not isinstance(switches, list):
-        raise ValueError(f"{path}: 'switches' must be a list")
+    switches = section(read_site(path), path, "switches")
     specs: dict[str, SwitchSpec] = {}
     for i, sw in enumerate(switches):
         spec = _switch(f"{path}: switches[{i}]", sw)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from simulators.site_file import read_site, section
 
 from .mechanism import FAIL_MODES, KINDS
 from .wiegand import FORMATS, CardBits, encode
@@ -45,17 +45,8 @@ class Site:
 def load_site(path: str | Path) -> Site:
     """Read a site file; raise ValueError naming the file and the entry when it is unusable."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read site file: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a site file must be a mapping at the top level")
-    gates = raw.get("gates") or []
-    if not isinstance(gates, list):
-        raise ValueError(f"{path}: 'gates' must be a list")
+    raw = read_site(path)
+    gates = section(raw, path, "gates")
     specs: dict[str, GateSpec] = {}
     for i, gate in enumerate(gates):
         spec = _gate(f"{path}: gates[{i}]", gate)
