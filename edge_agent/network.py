@@ -32,6 +32,7 @@ log = logging.getLogger("siteguard.edge.network")
 
 APPLIED_KEY = "network_applied_changes"
 INTENT_KEY = "network_intent"  # device -> the ACLs of the last change applied there
+INFLIGHT_KEY = "network_inflight"  # the change running now; still set at start-up: it was cut off
 MAX_PARALLEL = 8
 
 
@@ -158,6 +159,7 @@ class NetworkService:
                 raise
             # Spent before the first line goes out: an approval runs once, even if the run fails.
             self.store.put(APPLIED_KEY, json.dumps(sorted(self.used_changes() | {change_id})))
+            self.store.put(INFLIGHT_KEY, json.dumps({"change": change_id, "devices": [p.device for p in plans]}))
             self._busy = change_id
         threading.Thread(target=self._run, args=(change_id, plans), daemon=True,
                          name=f"network-change-{change_id}").start()
@@ -190,6 +192,7 @@ class NetworkService:
                                                         "devices": [], "error": str(exc)[:500]})
         finally:
             with self._lock:
+                self.store.put(INFLIGHT_KEY, "")
                 self._busy = None
 
     # --- drift ----------------------------------------------------------------------------------
@@ -229,7 +232,27 @@ class NetworkService:
             reports.append(report)
         return reports
 
+    def recover(self) -> str | None:
+        """A change cut off by a restart (power, crash) left its switches in an unknown state: the
+        backups were in memory. Report it and check drift at once, which shows what is there."""
+        raw = self.store.get(INFLIGHT_KEY)
+        if not raw:
+            return None
+        info = json.loads(raw)
+        change_id = info.get("change", "?")
+        self.store.append("network.change_result", {"change": change_id, "status": "interrupted",
+                                                    "devices": [], "error": "the edge agent restarted mid-change"})
+        self.store.append("alarm.network_change_failed", {
+            "source": f"change:{change_id}", "severity": "critical", "change": change_id,
+            "message": f"network change {change_id} was cut off by an edge restart; switches "
+                       f"{', '.join(info.get('devices', []))} may hold part of it (see the drift check)"})
+        self.store.put(INFLIGHT_KEY, "")
+        return change_id
+
     def start(self, every_s: float) -> None:
+        if self.recover() is not None:
+            threading.Thread(target=self.check_drift, daemon=True, name="drift-after-restart").start()
+
         def loop() -> None:
             while not self._halt.wait(every_s):
                 try:

@@ -157,3 +157,15 @@ def test_check_change_refuses_unknown_devices_and_vlans(rig):
     doc["devices"]["sw-floor"]["vendor"] = "cisco_ios"
     with pytest.raises(ApprovalError, match="malformed"):
         check_change(doc, site, set(), dt.datetime.now(dt.timezone.utc))
+
+
+def test_a_change_cut_off_by_a_restart_is_reported_at_start(rig, tmp_path):
+    site, fleet, service, store = rig
+    restarted = EdgeStore(tmp_path / "edge.db")
+    restarted.put("network_inflight", '{"change": "chg-cut", "devices": ["sw-core"]}')
+    again = NetworkService(site, restarted, netmiko_connect(site, timeout=10))
+    assert again.recover() == "chg-cut"
+    assert [e["status"] for e in events(restarted, "network.change_result")] == ["interrupted"]
+    assert "cut off" in events(restarted, "alarm.network_change_failed")[0]["message"]
+    assert again.recover() is None  # reported once
+    restarted.close()
