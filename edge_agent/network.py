@@ -14,6 +14,7 @@ approved these lines in time with its registered key, once.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import logging
 import os
@@ -212,10 +213,12 @@ class NetworkService:
                 dev = self.connect(device)
                 running, listing = dev.read_config()
                 actual, repair = drift(switch.vendor, intended, running, listing)
+                approved, found = config_text(switch.vendor, intended), config_text(switch.vendor, actual)
                 report.update(in_sync=not repair, repair=repair,
                               vlans={str(v): actual.get(v) == intended.get(v) for v in sorted(set(actual) | set(intended))},
-                              intended=config_text(switch.vendor, intended),
-                              actual=config_text(switch.vendor, actual))
+                              intended=approved, actual=found,
+                              diff=list(difflib.unified_diff(approved, found, "approved", f"{device} now",
+                                                             lineterm="", n=1)))
             except Exception as exc:  # noqa: BLE001 - an unreachable switch is a finding too
                 report.update(in_sync=None, error=f"{type(exc).__name__}: {exc}"[:500])
             finally:

@@ -124,7 +124,12 @@
         row.append(el("strong", s.id), el("span", s.vendor, "muted small"),
                    el("span", state, "badge state-" + (state === "in sync" ? "online" : state === "drift" || state === "unreachable" ? "offline" : "")));
         sw.appendChild(row);
-        if (d && d.in_sync === false) sw.appendChild(el("pre", "repair:\n" + d.repair.join("\n"), "mono small"));
+        if (d && d.in_sync === false) {
+          const diff = el("pre", undefined, "mono small diff");
+          diff.dataset.switch = s.id;
+          for (const line of d.diff || []) diff.append(el("span", line + "\n", line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""));
+          sw.append(diff, el("pre", "to repair:\n" + d.repair.join("\n"), "mono small"));
+        }
       }
     }
   }

@@ -143,6 +143,8 @@ def test_a_hand_edit_on_a_switch_shows_as_drift(site):
     drift = {s["id"]: s for s in overview["switches"]}["sw-core"]["drift"]
     assert drift["repair"] == ["ip access-list extended SG-V120",
                                " 20 permit udp 10.120.0.0 0.0.0.255 host 10.0.0.53 eq 53", "exit"]
+    # shown as a diff of the approved rules against what the switch holds now
+    assert "- 20 permit udp 10.120.0.0 0.0.0.255 host 10.0.0.53 eq 53" in drift["diff"]
     wait_for(lambda: [a for a in site["officer"].get("/api/alarms").json()
                       if a["kind"] == "network_drift" and a["state"] == "active"], timeout=30, what="drift alarm")
     # Each customer sees whether its own VLAN still matches what it approved, and nothing else.
