@@ -143,8 +143,8 @@ def judge_view(view: View, min_screen_px: int, occupied: bool | None, rules: Cov
         reasons.append(SCREEN_TOO_SMALL)
     occlusion = None
     person_seen = None
-    if view.focus_ratio is None and view.detections is None:
-        reasons.append(NOT_ANALYSED)
+    if view.online and view.focus_ratio is None and view.detections is None:
+        reasons.append(NOT_ANALYSED)  # (an offline camera says enough)
     if view.focus_ratio is not None and view.focus_ratio < rules.min_focus_ratio:
         reasons.append(OUT_OF_FOCUS)
     if view.detections is not None:

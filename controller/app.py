@@ -20,7 +20,7 @@ from controller import metrics
 from controller.auth import STAFF, require
 from controller.ledger import Ledger, load_or_create_signing_key
 from controller.routers import (access, agents, auth_api, cameras, customers, events, ledger_api,
-                                network, pages, sites, users)
+                                network, pages, seats, sites, users)
 from controller.settings import Settings
 from controller.wire_server import WireServer
 from edge_agent.wire.keys import ensure_keypair
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, pages):
+    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, pages):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from camera.discovery import PORT as DISCOVERY_PORT
 from camera.discovery import discover, unregistered
 from edge_agent.cameras import CameraWorker, iso
+from edge_agent.seats import SeatWatcher
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
 from retention.capacity import Pressure, disk_pressure, forecast, startup_check
@@ -22,6 +23,7 @@ from retention.segments import SegmentIndex, SegmentStore
 log = logging.getLogger("siteguard.edge.video")
 
 MAX_CHUNK = 512 * 1024
+SEAT_CHECK_EVERY_S = 10.0  # and at once when a camera changes state
 
 
 def utcnow() -> dt.datetime:
@@ -60,6 +62,7 @@ class VideoService:
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self._disk_alarm = False
+        self.seats = SeatWatcher(config, self, outbox) if config.seats else None
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -69,9 +72,13 @@ class VideoService:
         self._thread.start()
         if self.discovery_port:
             threading.Thread(target=self._discovery_loop, name="discovery", daemon=True).start()
+        if self.seats is not None:
+            self.seats.start(SEAT_CHECK_EVERY_S)
 
     def stop(self) -> None:
         self._halt.set()
+        if self.seats is not None:
+            self.seats.stop()
         for w in self.workers.values():
             w.stop()
         if self._thread:
@@ -207,6 +214,15 @@ class VideoService:
 
     def status(self) -> dict[str, Any]:
         return {cid: {"state": w.health.state, **w.health.as_dict()} for cid, w in self.workers.items()}
+
+    # the seat watcher's view of the cameras
+    def camera_state(self, camera: str) -> str:
+        worker = self.workers.get(camera)
+        return worker.health.state if worker is not None else "unknown"
+
+    def camera_frame(self, camera: str):
+        worker = self.workers.get(camera)
+        return worker.latest_frame if worker is not None else None
 
     def _worker(self, camera: str) -> CameraWorker:
         worker = self.workers.get(camera)

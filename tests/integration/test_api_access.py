@@ -81,7 +81,7 @@ def api_routes(app):
 
 # Site-level routes a customer may use: they must show and accept the customer's own VLANs only.
 CUSTOMER_SITE_ROUTES = {("GET", "/api/sites/{site_id}/network"), ("GET", "/api/sites/{site_id}/network/changes"),
-                        ("POST", "/api/sites/{site_id}/network/changes")}
+                        ("POST", "/api/sites/{site_id}/network/changes"), ("GET", "/api/sites/{site_id}/seats")}
 
 
 def test_customer_cannot_touch_another_customers_objects(api):
@@ -123,6 +123,11 @@ def test_customer_sees_its_own_objects(api):
     assert client.get(f"/api/vlans/{own['vlan_pk']}", headers=acme).status_code == 200
     assert client.get(f"/api/events/{own['event_id']}", headers=acme).json()["data"]["seat"] == "A1"
     assert client.get(f"/api/alarms/{own['alarm_id']}", headers=acme).json()["source"] == "seat:A1"
+    seats = client.get(f"/api/sites/{ids['other']['site_id']}/seats", headers=acme).json()
+    assert [s["seat"] for s in seats["seats"]] == ["A1"]
+    officer = login(client, "off")
+    seats = client.get(f"/api/sites/{ids['other']['site_id']}/seats", headers=officer).json()
+    assert [s["seat"] for s in seats["seats"]] == ["A1", "B1"]
     events = client.get("/api/events", headers=acme).json()
     assert sorted(e["kind"] for e in events) == ["alarm.seat_uncovered", "seat.state"]
     assert {e["customer_id"] for e in events} == {own["customer_id"]}

@@ -1,0 +1,83 @@
+"""The edge's seat watcher over the demo site: camera states and frames in, seat states, alarms
+and the site's coverage figure out, reported only when they change. The cameras here are a
+stand-in that hands over states and frames (the watcher's face to the video service); the
+simulator end to end comes with the detector."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edge_agent.seats import SeatWatcher
+from edge_agent.store import EdgeStore
+from edge_agent.wire.site import load_site_file
+from tests.conftest import DEMO_SITE
+
+SITE = load_site_file(DEMO_SITE)
+SUB_WIDTH = 640
+
+
+class Cameras:
+    def __init__(self) -> None:
+        self.states = {c.id: "recording" for c in SITE.cameras}
+        self.blur: set[str] = set()
+        rng = np.random.default_rng(7)
+        self.frames = {}
+        for cam in SITE.cameras:
+            w, h = cam.resolution
+            scale = SUB_WIDTH / w
+            frame = np.full((round(h * scale), SUB_WIDTH, 3), 80, np.uint8)
+            for seat in SITE.seats:
+                for v in seat.views:
+                    if v.camera == cam.id:  # text-like detail on every screen
+                        mask = np.zeros(frame.shape[:2], np.uint8)
+                        cv2.fillPoly(mask, [np.round(np.array(v.screen) * scale).astype(np.int32)], 1)
+                        noise = rng.integers(0, 255, frame.shape, dtype=np.uint8)
+                        frame[mask.astype(bool)] = noise[mask.astype(bool)]
+            self.frames[cam.id] = frame
+
+    def camera_state(self, camera: str) -> str:
+        return self.states[camera]
+
+    def camera_frame(self, camera: str):
+        frame = self.frames[camera]
+        return cv2.GaussianBlur(frame, (0, 0), 5) if camera in self.blur else frame
+
+
+def events(store: EdgeStore, kind: str) -> list[dict]:
+    return [e.data for e in store.pending(100_000) if e.kind == kind]
+
+
+def test_states_alarms_and_coverage_follow_the_cameras(tmp_path):
+    store = EdgeStore(tmp_path / "edge.db")
+    cams = Cameras()
+    watcher = SeatWatcher(SITE, cams, store)
+    first = watcher.judge()
+    assert all(s.covered for s in first), [(s.seat, s.reasons) for s in first if not s.covered]
+    assert events(store, "site.coverage")[-1] == {"percent": 100.0, "seats": len(SITE.seats), "covered": len(SITE.seats)}
+    assert not events(store, "alarm.seat_uncovered")
+    watcher.judge()
+    assert len(events(store, "seat.state")) == len(SITE.seats)  # nothing changed: nothing reported
+
+    # The camera watching A1 goes offline; seats seen only by it lose coverage, with the reason.
+    cam = next(v.camera for v in next(s for s in SITE.seats if s.id == "A1").views)
+    only_there = {s.id for s in SITE.seats if [v.camera for v in s.views] == [cam]}
+    cams.states[cam] = "offline"
+    watcher.judge()
+    lost = {e["seat"]: e for e in events(store, "seat.state")[len(SITE.seats):]}
+    assert set(lost) == only_there and all(e["reasons"] == ["camera_offline"] for e in lost.values())
+    alarms = events(store, "alarm.seat_uncovered")
+    assert {a["seat"] for a in alarms} == only_there and all(a["severity"] == "critical" for a in alarms)
+    assert events(store, "site.coverage")[-1]["covered"] == len(SITE.seats) - len(only_there)
+
+    # Back online but out of focus: the reason changes; then sharp again: covered, alarms cleared.
+    cams.states[cam] = "recording"
+    cams.blur.add(cam)
+    watcher.judge()
+    assert {s: watcher.latest[s].reasons for s in only_there} == {s: ("out_of_focus",) for s in only_there}
+    cams.blur.clear()
+    watcher.judge()
+    assert all(watcher.latest[s].covered for s in only_there)
+    cleared = [a for a in events(store, "alarm.seat_uncovered") if a.get("state") == "cleared"]
+    assert {a["source"] for a in cleared} == {f"seat:{s}" for s in only_there}
+    assert events(store, "site.coverage")[-1]["percent"] == 100.0
+    store.close()
