@@ -391,6 +391,10 @@ def cmd_demo(args) -> int:
     for username, role, customer in DEMO_USERS:
         print(f"    {username:10} / {username}-demo   ({role}{' of ' + customer if customer else ''})")
     print("  press Ctrl-C to stop\n", flush=True)
+
+    def stop_on_term(signum, frame):  # a service manager's stop takes the whole site down too
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop_on_term)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -51,7 +51,7 @@ class Box:
 
 @dataclass(frozen=True)
 class CoverageRules:
-    min_focus_ratio: float = 0.5  # screen-zone sharpness against its calibrated value
+    min_focus_ratio: float = 0.4  # screen-zone sharpness against its calibrated value
     max_occlusion: float = 0.3  # share of the screen hidden behind a person's box
     min_person_in_seat: float = 0.3  # share of a person's box inside the seat zone to count as there
 

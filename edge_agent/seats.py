@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cv2
@@ -33,9 +34,18 @@ class CameraView(Protocol):
     def camera_frame(self, camera: str) -> np.ndarray | None: ...
 
 
+RECENT = 6  # rounds a focus judgement looks back over
+STARTUP_GRACE_S = 30.0
+
+
 @dataclass
-class _Calibration:
-    sharpness: float  # the screen zone's sharpness when first seen healthy
+class _Focus:
+    """A screen zone's sharpness: the best seen on a healthy picture is the calibration; the
+    judgement uses the best of the last few rounds, since what a screen shows (a page being
+    typed, a dark editor, someone's hand) changes its detail from one moment to the next."""
+
+    best: float = 0.0
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
 
 
 class SeatWatcher:
@@ -45,7 +55,7 @@ class SeatWatcher:
         self.config, self.cameras, self.outbox = config, cameras, outbox
         self.rules, self.detect = rules, detect
         self.resolution = {c.id: c.resolution for c in config.cameras}
-        self._calibration: dict[tuple[str, str], _Calibration] = {}
+        self._focus: dict[tuple[str, str], _Focus] = {}
         self._reported: dict[str, tuple[bool, tuple[str, ...]]] = {}
         self.latest: dict[str, SeatCoverage] = {}
         self._states: dict[str, str] = {}
@@ -58,12 +68,13 @@ class SeatWatcher:
             return None
         scale = gray.shape[1] / self.resolution[camera][0]
         sharp = zone_sharpness(gray, screen, scale)
-        cal = self._calibration.get((seat, camera))
-        if cal is None:
-            if state != "recording" or sharp <= 0:
-                return None  # calibrate only on a healthy picture
-            cal = self._calibration[(seat, camera)] = _Calibration(sharp)
-        return sharp / cal.sharpness
+        focus = self._focus.setdefault((seat, camera), _Focus())
+        focus.recent.append(sharp)
+        if state == "recording":  # calibrate only on a healthy picture
+            focus.best = max(focus.best, sharp)
+        if focus.best <= 0:
+            return None
+        return max(focus.recent) / focus.best
 
     def judge(self, occupied: Mapping[str, bool] | None = None) -> list[SeatCoverage]:
         frames: dict[str, tuple[str, np.ndarray | None, tuple[Box, ...] | None]] = {}
@@ -123,8 +134,11 @@ class SeatWatcher:
     def status(self) -> dict[str, Any]:
         return {s: {"covered": r.covered, "reasons": list(r.reasons)} for s, r in self.latest.items()}
 
-    def run(self, every_s: float, poll_s: float = 1.0) -> None:
-        """Judge every ``every_s`` seconds, and at once when a camera's state changes."""
+    def run(self, every_s: float, poll_s: float = 1.0, grace_s: float = STARTUP_GRACE_S) -> None:
+        """Judge every ``every_s`` seconds, and at once when a camera's state changes; the first
+        round waits until the cameras had time to connect, so a start is not 16 false alarms."""
+        if self._halt.wait(grace_s):
+            return
         due = 0.0
         while not self._halt.is_set():
             states = {c.id: self.cameras.camera_state(c.id) for c in self.config.cameras}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge_agent.seats import SeatWatcher
+from edge_agent.seats import RECENT, SeatWatcher
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import load_site_file
 from tests.conftest import DEMO_SITE
@@ -69,10 +69,14 @@ def test_states_alarms_and_coverage_follow_the_cameras(tmp_path):
     assert {a["seat"] for a in alarms} == only_there and all(a["severity"] == "critical" for a in alarms)
     assert events(store, "site.coverage")[-1]["covered"] == len(SITE.seats) - len(only_there)
 
-    # Back online but out of focus: the reason changes; then sharp again: covered, alarms cleared.
+    # Back online but out of focus for a whole look-back window: the reason changes; then sharp
+    # again: covered, alarms cleared.
     cams.states[cam] = "recording"
     cams.blur.add(cam)
     watcher.judge()
+    assert all(watcher.latest[s].covered for s in only_there)  # one blurred look is not enough...
+    for _ in range(RECENT):
+        watcher.judge()
     assert {s: watcher.latest[s].reasons for s in only_there} == {s: ("out_of_focus",) for s in only_there}
     cams.blur.clear()
     watcher.judge()
