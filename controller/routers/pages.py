@@ -124,3 +124,15 @@ def network_page(request: Request, db: DB):
         c = db.get(Customer, user.customer_id)
         customer = c.slug if c is not None else None
     return render(request, "network.html", user, sites=sites, customer=customer)
+
+
+@router.get("/seats", response_class=HTMLResponse, include_in_schema=False)
+def seats_page(request: Request, db: DB):
+    """The floor map: every seat coloured by whether video covers it, with its reasons."""
+    user = optional_user(request, db)
+    if user is None:
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if user.role not in (Role.admin.value, Role.officer.value, Role.inspector.value, Role.customer.value):
+        return render(request, "welcome.html", user)
+    sites = [{"id": s.id, "slug": s.slug} for s in db.scalars(select(Site).order_by(Site.slug))]
+    return render(request, "seats.html", user, sites=sites)

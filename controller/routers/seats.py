@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from controller.auth import DB, CurrentUser, require
 from controller.models import Agent, Customer, Event, Role, Site, iso
+from edge_agent.wire.site import SiteConfig
 
 router = APIRouter(prefix="/api", tags=["seats"])
 READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
@@ -16,7 +17,8 @@ READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
 
 @router.get("/sites/{site_id}/seats", dependencies=[require(*READERS)])
 def seat_states(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
-    if db.get(Site, site_id) is None:
+    site = db.get(Site, site_id)
+    if site is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
     slug = None
     if user.role == Role.customer.value:
@@ -32,5 +34,8 @@ def seat_states(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
         latest[seat] = {"at": iso(e.received_at), **e.data}
     seats = [latest[s] for s in sorted(latest)]
     covered = sum(1 for s in seats if s.get("covered"))
-    return {"seats": seats, "covered": covered, "total": len(seats),
+    config = SiteConfig.model_validate_json(site.config_json)
+    layout = [{"seat": s.id, "customer": s.customer, "x": s.position.x, "y": s.position.y}
+              for s in config.seats if slug is None or s.customer == slug]
+    return {"seats": seats, "covered": covered, "total": len(seats), "layout": layout,
             "percent": round(100.0 * covered / len(seats), 1) if seats else None}
