@@ -224,11 +224,12 @@ def test_turned_camera_shows_a_large_phase_correlation_shift(media, normal):
     (dx, dy), _ = cv2.phaseCorrelate(a, b, window)
     assert np.hypot(dx, dy) > 40, (dx, dy)
     assert 150 < dx < 260, (dx, dy)   # the simulated knock pans the view about 16 % right
-    # Control: two normal frames a moment apart do not move.
+    # Control: two normal frames a moment apart do not move the view. People walking in the
+    # scene can pull the peak a few pixels (7 px seen), far from the knock's ~200 px.
     media.set_fault(None)
     _fresh_frames(media, 3)
     (dx, dy), _ = cv2.phaseCorrelate(a, _gray(media)[OSD_ROWS:].astype(np.float32), window)
-    assert np.hypot(dx, dy) < 5, (dx, dy)
+    assert np.hypot(dx, dy) < 20, (dx, dy)
 
 
 def test_unknown_fault_is_refused(media):
