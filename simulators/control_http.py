@@ -46,6 +46,31 @@ class JsonHandler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         log.debug("%s %s", self.address_string(), fmt % args)
 
+    def _route(self, method: str) -> None:
+        """Answer one request; raise RequestError for what the client got wrong."""
+        raise RequestError(f"{method} is not supported", 405)
+
+    def _handle(self, method: str) -> None:
+        try:
+            self._route(method)
+        except RequestError as exc:
+            self._reply(exc.status, {"error": str(exc)})
+        except Exception as exc:  # the simulator keeps serving whatever one request did
+            log.exception("control request failed")
+            self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
     def _reply(self, status: int, payload) -> None:
         body = json.dumps(payload, indent=1).encode() + b"\n"
         self.send_response(status)

@@ -215,40 +215,28 @@ class _Handler(JsonHandler):
     def _route(self, method: str) -> None:
         fleet = self.server.fleet
         parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/") if p]
-        try:
-            if parts == ["cameras"] and method == "GET":
-                return self._reply(200, {"cameras": [c.describe() for c in fleet.cameras.values()]})
-            if parts == ["scenario"] and method == "GET":
-                runner = fleet.scenario_runner
-                return self._reply(200, runner.describe() if runner else {"steps": [], "applied": [], "done": True})
-            if len(parts) == 2 and parts[0] == "cameras" and method == "GET":
-                return self._reply(200, find_camera(fleet, parts[1]).describe())
-            if len(parts) == 3 and parts[0] == "cameras" and parts[2] == "fault" and method == "POST":
-                cam = find_camera(fleet, parts[1])
-                body = self._json_body()
-                if set(body) != {"fault"}:
-                    raise RequestError('body must be exactly {"fault": "<name>" | null}')
-                cam.set_fault(check_fault(body["fault"]))
-                return self._reply(200, cam.describe())
-            if len(parts) == 4 and parts[0] == "cameras" and parts[2] == "seats" and method == "POST":
-                cam = find_camera(fleet, parts[1])
-                seat = find_seat(cam, parts[3])
-                state, occluded = check_seat_change(self._json_body())
-                cam.set_seat(seat, state=state, occluded=occluded)
-                return self._reply(200, cam.describe())
-            known = parts[:1] in (["cameras"], ["scenario"]) and len(parts) <= 4
-            raise RequestError(f"{method} /{'/'.join(parts)} is not supported", 405 if known else 404)
-        except RequestError as exc:
-            self._reply(exc.status, {"error": str(exc)})
-        except Exception as exc:
-            log.exception("control request failed")
-            self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
+        if parts == ["cameras"] and method == "GET":
+            return self._reply(200, {"cameras": [c.describe() for c in fleet.cameras.values()]})
+        if parts == ["scenario"] and method == "GET":
+            runner = fleet.scenario_runner
+            return self._reply(200, runner.describe() if runner else {"steps": [], "applied": [], "done": True})
+        if len(parts) == 2 and parts[0] == "cameras" and method == "GET":
+            return self._reply(200, find_camera(fleet, parts[1]).describe())
+        if len(parts) == 3 and parts[0] == "cameras" and parts[2] == "fault" and method == "POST":
+            cam = find_camera(fleet, parts[1])
+            body = self._json_body()
+            if set(body) != {"fault"}:
+                raise RequestError('body must be exactly {"fault": "<name>" | null}')
+            cam.set_fault(check_fault(body["fault"]))
+            return self._reply(200, cam.describe())
+        if len(parts) == 4 and parts[0] == "cameras" and parts[2] == "seats" and method == "POST":
+            cam = find_camera(fleet, parts[1])
+            seat = find_seat(cam, parts[3])
+            state, occluded = check_seat_change(self._json_body())
+            cam.set_seat(seat, state=state, occluded=occluded)
+            return self._reply(200, cam.describe())
+        known = parts[:1] in (["cameras"], ["scenario"]) and len(parts) <= 4
+        raise RequestError(f"{method} /{'/'.join(parts)} is not supported", 405 if known else 404)
 
 
 class ControlServer(BaseControlServer):

@@ -57,22 +57,16 @@ class _Handler(JsonHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         parts = [unquote(p) for p in url.path.strip("/").split("/") if p]
-        try:
-            if parts == ["switches"] and method == "GET":
-                return self._reply(200, {"switches": [s.snapshot() for s in
-                                                      self.server.fleet.switches.values()]})
-            if len(parts) == 2 and parts[0] == "switches" and method == "GET":
-                return self._reply(200, self._switch(parts[1]).snapshot())
-            if len(parts) == 3 and parts[0] == "switches":
-                return self._switch_route(method, self._switch(parts[1]), parts[2], query)
-            known = parts[:1] == ["switches"] and len(parts) <= 3
-            raise RequestError(f"{method} /{'/'.join(parts)} is not supported",
-                               405 if known else 404)
-        except RequestError as exc:
-            self._reply(exc.status, {"error": str(exc)})
-        except Exception as exc:
-            log.exception("control request failed")
-            self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
+        if parts == ["switches"] and method == "GET":
+            return self._reply(200, {"switches": [s.snapshot() for s in
+                                                  self.server.fleet.switches.values()]})
+        if len(parts) == 2 and parts[0] == "switches" and method == "GET":
+            return self._reply(200, self._switch(parts[1]).snapshot())
+        if len(parts) == 3 and parts[0] == "switches":
+            return self._switch_route(method, self._switch(parts[1]), parts[2], query)
+        known = parts[:1] == ["switches"] and len(parts) <= 3
+        raise RequestError(f"{method} /{'/'.join(parts)} is not supported",
+                           405 if known else 404)
 
     def _switch_route(self, method: str, sw, what: str, query: dict) -> None:
         key = (method, what)
@@ -135,18 +129,6 @@ class _Handler(JsonHandler):
                          "nft")
         raise RequestError(f"{method} /switches/{sw.id}/{what} is not supported",
                            405 if known else 404)
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
-
-    def do_PUT(self):
-        self._route("PUT")
-
-    def do_DELETE(self):
-        self._route("DELETE")
 
 
 class ControlServer(BaseControlServer):

@@ -38,47 +38,29 @@ class _Handler(JsonHandler):
     def _route(self, method: str) -> None:
         fleet = self.server.fleet
         parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/") if p]
-        try:
-            if parts == ["gates"] and method == "GET":
-                return self._reply(200, {"gates": [g.snapshot() for g in fleet.gates.values()]})
-            if parts == ["scenario"] and method == "GET":
-                runner = fleet.scenario_runner
-                records = runner.records() if runner else []
-                return self._reply(200, {"steps": records,
-                                         "finished": runner.finished if runner else True})
-            if len(parts) == 2 and parts[0] == "gates" and method == "GET":
-                return self._reply(200, self._gate(parts[1]).snapshot())
-            if len(parts) == 3 and parts[0] == "gates" and method == "POST":
-                gate = self._gate(parts[1])
-                if parts[2] not in ACTIONS:
-                    raise RequestError(f"no action {parts[2]!r}; actions: {', '.join(ACTIONS)}",
-                                       404)
-                action = prepare(parts[2], self._json_body(), fleet.site)
-                try:
-                    result = action(gate)
-                except ValueError as exc:
-                    raise RequestError(str(exc)) from None
-                return self._reply(200, {"gate": gate.id, "action": parts[2], **result})
-            known = (parts[:1] == ["gates"] and len(parts) <= 3) or parts == ["scenario"]
-            raise RequestError(f"{method} /{'/'.join(parts)} is not supported",
-                               405 if known else 404)
-        except RequestError as exc:
-            self._reply(exc.status, {"error": str(exc)})
-        except Exception as exc:
-            log.exception("control request failed")
-            self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
-
-    def do_PUT(self):
-        self._route("PUT")
-
-    def do_DELETE(self):
-        self._route("DELETE")
+        if parts == ["gates"] and method == "GET":
+            return self._reply(200, {"gates": [g.snapshot() for g in fleet.gates.values()]})
+        if parts == ["scenario"] and method == "GET":
+            runner = fleet.scenario_runner
+            records = runner.records() if runner else []
+            return self._reply(200, {"steps": records,
+                                     "finished": runner.finished if runner else True})
+        if len(parts) == 2 and parts[0] == "gates" and method == "GET":
+            return self._reply(200, self._gate(parts[1]).snapshot())
+        if len(parts) == 3 and parts[0] == "gates" and method == "POST":
+            gate = self._gate(parts[1])
+            if parts[2] not in ACTIONS:
+                raise RequestError(f"no action {parts[2]!r}; actions: {', '.join(ACTIONS)}",
+                                   404)
+            action = prepare(parts[2], self._json_body(), fleet.site)
+            try:
+                result = action(gate)
+            except ValueError as exc:
+                raise RequestError(str(exc)) from None
+            return self._reply(200, {"gate": gate.id, "action": parts[2], **result})
+        known = (parts[:1] == ["gates"] and len(parts) <= 3) or parts == ["scenario"]
+        raise RequestError(f"{method} /{'/'.join(parts)} is not supported",
+                           405 if known else 404)
 
 
 class ControlServer(BaseControlServer):
