@@ -49,8 +49,8 @@ def check_change(payload: Mapping[str, Any], site: SiteConfig, used: set[str], n
     """The device plans of a verified change; ``ApprovalError`` says why a change must not run."""
     change_id = payload.get("change")
     devices = payload.get("devices")
-    if not isinstance(change_id, str) or not change_id or not isinstance(devices, dict) or not devices:
-        raise ApprovalError("malformed", "a change needs an id and at least one device")
+    if not isinstance(change_id, str) or not 0 < len(change_id) <= 40 or not isinstance(devices, dict) or not devices:
+        raise ApprovalError("malformed", "a change needs an id (1-40 characters) and at least one device")
     switches = {s.id: s for s in site.switches}
     owners = vlan_owners(site)
     plans: list[DevicePlan] = []

@@ -153,6 +153,9 @@ def test_check_change_refuses_unknown_devices_and_vlans(rig):
     doc = payload("chg-y", {}, {100: platform}, signers=(), devices=("sw-core",))
     with pytest.raises(ApprovalError, match="no_owner"):
         check_change(doc, site, set(), dt.datetime.now(dt.timezone.utc))
+    doc = payload("x" * 41, {}, {110: A}, signers=("acme",))
+    with pytest.raises(ApprovalError, match="malformed"):
+        check_change(doc, site, set(), dt.datetime.now(dt.timezone.utc))
     doc = payload("chg-z", {}, {110: A}, signers=("acme",))
     doc["devices"]["sw-floor"]["vendor"] = "cisco_ios"
     with pytest.raises(ApprovalError, match="malformed"):

@@ -4,9 +4,13 @@ simulated switches over SSH. From the attacker's side: a change altered in the c
 database after approval is refused by the edge and no line reaches a switch."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
+import httpx
 import pytest
+import yaml
+from netmiko import ConnectHandler
 
 from tests.conftest import wait_for
 from tests.network_site import sign_digest, start_network_site, stop_network_site
@@ -106,7 +110,6 @@ def test_a_change_altered_after_approval_is_refused_by_the_edge(site):
     before = {d: site["switches"].config_lines(d) for d in ("sw-core", "sw-floor")}
     # An intruder with the controller's database opens borealis's VLAN to acme's after approval.
     db = sqlite3.connect(site["tmp"] / "controller.db")
-    import json
     row = json.loads(db.execute("SELECT devices FROM network_changes WHERE id = ?", (cid,)).fetchone()[0])
     row["sw-core"]["commands"].insert(-1, " 25 permit ip 10.120.0.0 0.0.0.255 10.110.0.0 0.0.0.255")
     db.execute("UPDATE network_changes SET devices = ? WHERE id = ?", (json.dumps(row), cid))
@@ -123,13 +126,10 @@ def test_a_change_altered_after_approval_is_refused_by_the_edge(site):
 
 
 def test_a_hand_edit_on_a_switch_shows_as_drift(site):
-    import httpx
     ctl = site["switches"].control
     text = httpx.get(f"{ctl}/switches/sw-core/running-config").json()["text"]
     assert "SG-V120" in text
     # A technician removes borealis's DNS entry by hand on the core switch.
-    from netmiko import ConnectHandler
-    import yaml
     doc = yaml.safe_load(site["site_file"].read_text())
     sw = next(s for s in doc["switches"] if s["id"] == "sw-core")
     with ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=sw["port"], username=sw["username"],
