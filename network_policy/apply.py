@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .acl import DeviceAcls
+from .acl import Acl, DeviceAcls
 from .parse import ParseError, parse_device
 from .render import change_commands
 
@@ -188,6 +188,7 @@ def drift(vendor: str, intended: DeviceAcls, running: str, listing: str = "") ->
     return actual, change_commands(vendor, actual, intended)
 
 
-def plan_for(device: str, vendor: str, before: Mapping[int, object], after: Mapping[int, object]) -> DevicePlan:
+def plan_for(device: str, vendor: str, before: Mapping[int, Acl], after: Mapping[int, Acl]) -> DevicePlan:
+    """The plan that takes one device from ``before`` to ``after`` with the rendered lines."""
     b, a = dict(before), dict(after)
-    return DevicePlan(device, vendor, b, a, tuple(change_commands(vendor, b, a)))  # type: ignore[arg-type]
+    return DevicePlan(device, vendor, b, a, tuple(change_commands(vendor, b, a)))
