@@ -51,9 +51,15 @@ class Box:
 
 @dataclass(frozen=True)
 class CoverageRules:
-    min_focus_ratio: float = 0.4  # screen-zone sharpness against its calibrated value
+    # Screen-edge sharpness against its calibrated value. A locked screen reads about 0.5 of a
+    # busy one on the simulator; a blurred lens under 0.05.
+    min_focus_ratio: float = 0.25
     max_occlusion: float = 0.3  # share of the screen hidden behind a person's box
     min_person_in_seat: float = 0.3  # share of a person's box inside the seat zone to count as there
+    min_screen_seen: float = 0.5  # share of the screen zone inside a detected screen to count as seen
+    # A screen the detector cannot find where the site file puts it is hidden (by a box, a
+    # plant, a coat) or gone, even when no person stands in front of it.
+    require_screen_detection: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class ViewVerdict:
     screen_px: float
     occlusion: float | None
     person_seen: bool | None
+    screen_seen: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class SeatCoverage:
     reasons: tuple[str, ...]  # empty when covered; else those of the view closest to covering
     camera: str | None  # the covering view, or the one closest to it
     views: tuple[ViewVerdict, ...]
+    occupied: bool | None = None  # someone at the seat (given, or seen by any camera); None: unknown
 
 
 def polygon_area(points: Sequence[Point]) -> float:
@@ -142,17 +150,22 @@ def judge_view(view: View, min_screen_px: int, occupied: bool | None, rules: Cov
     if screen_px < min_screen_px:
         reasons.append(SCREEN_TOO_SMALL)
     occlusion = None
-    person_seen = None
+    person_seen = screen_seen = None
     if view.online and view.focus_ratio is None and view.detections is None:
         reasons.append(NOT_ANALYSED)  # (an offline camera says enough)
-    if view.focus_ratio is not None and view.focus_ratio < rules.min_focus_ratio:
-        reasons.append(OUT_OF_FOCUS)
     if view.detections is not None:
         people = [b for b in view.detections if b.label == "person"]
         # The person working at the seat may well be in front of part of the screen; what counts
         # is how much of the screen is still readable, whoever stands there.
         occlusion = share_inside(view.screen_zone, [_corners(b) for b in people])
-        if occlusion > rules.max_occlusion:
+    # Behind someone, the screen's focus cannot be judged: occlusion says it all.
+    hidden = occlusion is not None and occlusion > rules.max_occlusion
+    if view.focus_ratio is not None and view.focus_ratio < rules.min_focus_ratio and not hidden:
+        reasons.append(OUT_OF_FOCUS)
+    if view.detections is not None:
+        screens = [_corners(b) for b in view.detections if b.label == "screen"]
+        screen_seen = bool(screens) and share_inside(view.screen_zone, screens) >= rules.min_screen_seen
+        if occlusion > rules.max_occlusion or (rules.require_screen_detection and not screen_seen):
             reasons.append(OCCLUDED)
         person_seen = any(_person_in_seat(b, view.seat_zone, rules) for b in people)
         if occupied and not person_seen:
@@ -160,22 +173,26 @@ def judge_view(view: View, min_screen_px: int, occupied: bool | None, rules: Cov
     elif occupied:
         reasons.append(PERSON_NOT_VISIBLE)
     ordered = tuple(r for r in REASONS if r in reasons)
-    return ViewVerdict(view.camera, ordered, screen_px, occlusion, person_seen)
+    return ViewVerdict(view.camera, ordered, screen_px, occlusion, person_seen, screen_seen)
 
 
 def seat_coverage(seat: str, views: Sequence[View], min_screen_px: int, occupied: bool | None = None,
                   rules: CoverageRules = CoverageRules()) -> SeatCoverage:
-    """``occupied``: whether someone works at the seat now (None: unknown, the person check is
-    skipped)."""
+    """``occupied``: whether someone works at the seat now, from outside the video (a login at
+    the workstation, say). None: it is taken from the cameras, occupied when any view that ran
+    the detector sees a person in the seat zone; then every other such view must see them too."""
+    if occupied is None and any(v.detections is not None and v.online for v in views):
+        occupied = any(judge_view(v, min_screen_px, None, rules).person_seen
+                       for v in views if v.detections is not None and v.online)
     verdicts = tuple(judge_view(v, min_screen_px, occupied, rules) for v in views)
     if not verdicts:
-        return SeatCoverage(seat, False, (NO_CAMERA,), None, ())
+        return SeatCoverage(seat, False, (NO_CAMERA,), None, (), occupied)
     # The covering view, else the one closest to covering: fewest reasons, least fundamental first.
     def distance(v: ViewVerdict) -> tuple:
         first = -REASONS.index(v.reasons[0]) if v.reasons else 0
         return (len(v.reasons), first, -v.screen_px)
     best = min(verdicts, key=distance)
-    return SeatCoverage(seat, not best.reasons, best.reasons, best.camera, verdicts)
+    return SeatCoverage(seat, not best.reasons, best.reasons, best.camera, verdicts, occupied)
 
 
 def coverage_percent(seats: Iterable[SeatCoverage]) -> float:
@@ -183,14 +200,23 @@ def coverage_percent(seats: Iterable[SeatCoverage]) -> float:
     return 100.0 * sum(s.covered for s in seats) / len(seats) if seats else 100.0
 
 
-def zone_sharpness(gray: np.ndarray, zone: Sequence[Point], scale: float = 1.0) -> float:
-    """Variance of the Laplacian inside ``zone`` (main-stream pixels; ``scale`` maps them onto
-    ``gray``, e.g. 640/1920 for a sub-stream frame): how much fine detail the screen shows."""
+def zone_sharpness(gray: np.ndarray, zone: Sequence[Point], scale: float = 1.0, ring: float = 0.12) -> float:
+    """Variance of the Laplacian on the screen's edge: a band ``ring`` of the zone's smaller side
+    wide on both sides of its outline (``zone`` in main-stream pixels; ``scale`` maps it onto
+    ``gray``, e.g. 640/1920 for a sub-stream frame).
+
+    The band holds the bezel against the room, which is as sharp whatever the screen shows; the
+    screen's inside is not, a lock screen having a tenth of the detail of a page of text, and an
+    empty seat with a locked screen must not read as a blurred camera."""
     h, w = gray.shape[:2]
     mask = np.zeros((h, w), np.uint8)
     pts = np.round(np.array(zone, np.float32) * scale).astype(np.int32)
     cv2.fillPoly(mask, [pts], 1)
-    if mask.sum() < 16:
+    _, _, bw, bh = cv2.boundingRect(pts)
+    k = max(3, int(min(bw, bh) * ring)) | 1
+    kernel = np.ones((k, k), np.uint8)
+    band = (cv2.dilate(mask, kernel) - cv2.erode(mask, kernel)).astype(bool)
+    if band.sum() < 16:
         return 0.0
     lap = cv2.Laplacian(gray, cv2.CV_64F)
-    return float(lap[mask.astype(bool)].var())
+    return float(lap[band].var())

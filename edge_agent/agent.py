@@ -158,6 +158,9 @@ class EdgeAgent:
             return
         self.store.put(CONFIG_KEY, config.canonical_json())
         self.config = config
+        video = getattr(self, "video", None)
+        if video is not None and video.seats is not None:
+            video.seats.update_config(config)  # new seat polygons from a calibration
         self.store.append("config.applied", {"config_hash": config.config_hash()})
         log.info("applied site config %s", config.config_hash()[:12])
 
@@ -186,10 +189,14 @@ class EdgeAgent:
                 else:
                     threading.Thread(target=self.network.check_drift, daemon=True, name="drift-now").start()
                     result = {"started": True}
-            elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings", "legal_hold"):
+            elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings", "legal_hold", "seat_frame"):
                 if getattr(self, "video", None) is None:
                     raise RuntimeError("video is not running on this agent")
-                if cmd.name == "snapshot":
+                if cmd.name == "seat_frame":
+                    customer = cmd.args.get("customer")
+                    result = self.video.seat_frame(str(cmd.args.get("seat", "")),
+                                                   str(customer) if customer is not None else None)
+                elif cmd.name == "snapshot":
                     result = self.video.snapshot(str(cmd.args.get("camera", "")))
                 elif cmd.name == "segment_chunk":
                     a = cmd.args

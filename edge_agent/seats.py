@@ -2,24 +2,32 @@
 state changes, and reports seats that gain or lose coverage (with reasons and an alarm).
 
 Cameras are read through a small face (``CameraView``: state and latest frame), so the watcher
-runs the same against the video service or a test's stand-in. The person detector plugs in as
-``detect(camera, frame) -> boxes``; until one is configured, views carry no detections and the
-person check is skipped (occupancy unknown).
+runs the same against the video service or a test's stand-in. The detector plugs in as
+``detect(camera, frame) -> boxes`` in main-stream pixels; without one, views carry no
+detections and the person and screen checks are skipped (occupancy unknown).
+
+A loss of coverage that comes from the picture (focus, occlusion, a person not seen) is reported
+once it holds for ``CONFIRM_ROUNDS`` rounds, so one missed detection is not an alarm; a loss that
+comes from the camera itself (offline, not recording, tampered) is reported at once.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
-from camera.coverage import Box, CoverageRules, SeatCoverage, View, coverage_percent, seat_coverage, zone_sharpness
+from camera.coverage import (CAMERA_OFFLINE, NO_CAMERA, NOT_RECORDING, TAMPERED, Box, CoverageRules, SeatCoverage,
+                             View, coverage_percent, seat_coverage, zone_sharpness)
+from camera.overlay import draw_seat_overlay
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
 
@@ -36,6 +44,18 @@ class CameraView(Protocol):
 
 RECENT = 6  # rounds a focus judgement looks back over
 STARTUP_GRACE_S = 30.0
+CONFIRM_ROUNDS = 2
+CAMERA_REASONS = {NO_CAMERA, CAMERA_OFFLINE, NOT_RECORDING, TAMPERED}
+Detect = Callable[[str, np.ndarray], tuple[Box, ...]]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What one camera showed in the last round: the frame and what the detector found."""
+
+    frame: np.ndarray | None
+    boxes: tuple[Box, ...] | None
+    at: float
 
 
 @dataclass
@@ -50,13 +70,16 @@ class _Focus:
 
 class SeatWatcher:
     def __init__(self, config: SiteConfig, cameras: CameraView, outbox: EdgeStore,
-                 rules: CoverageRules = CoverageRules(),
-                 detect: Callable[[str, np.ndarray], tuple[Box, ...]] | None = None) -> None:
+                 rules: CoverageRules = CoverageRules(), detect: Detect | None = None,
+                 evidence_dir: Path | None = None, confirm_rounds: int = CONFIRM_ROUNDS) -> None:
         self.config, self.cameras, self.outbox = config, cameras, outbox
         self.rules, self.detect = rules, detect
+        self.evidence_dir, self.confirm_rounds = evidence_dir, confirm_rounds
         self.resolution = {c.id: c.resolution for c in config.cameras}
         self._focus: dict[tuple[str, str], _Focus] = {}
         self._reported: dict[str, tuple[bool, tuple[str, ...]]] = {}
+        self._pending: dict[str, tuple[tuple[bool, tuple[str, ...]], int]] = {}
+        self.judged: dict[str, Judged] = {}
         self.latest: dict[str, SeatCoverage] = {}
         self._states: dict[str, str] = {}
         self._halt = threading.Event()
@@ -78,6 +101,7 @@ class SeatWatcher:
 
     def judge(self, occupied: Mapping[str, bool] | None = None) -> list[SeatCoverage]:
         frames: dict[str, tuple[str, np.ndarray | None, tuple[Box, ...] | None]] = {}
+        now = time.time()
         for cam in self.config.cameras:
             state = self.cameras.camera_state(cam.id)
             frame = self.cameras.camera_frame(cam.id) if state in ONLINE_STATES else None
@@ -86,6 +110,7 @@ class SeatWatcher:
             if self.detect is not None and frame is not None:
                 boxes = self.detect(cam.id, frame)
             frames[cam.id] = (state, gray, boxes)
+            self.judged[cam.id] = Judged(frame, boxes, now)
         results = []
         for seat in self.config.seats:
             views = []
@@ -101,25 +126,68 @@ class SeatWatcher:
         self._report(results)
         return results
 
+    def _confirmed(self, r: SeatCoverage) -> bool:
+        """Whether a change of this seat's verdict has held long enough to report."""
+        key = (r.covered, r.reasons)
+        if r.seat not in self._reported or CAMERA_REASONS & set(r.reasons) or self.confirm_rounds <= 1:
+            self._pending.pop(r.seat, None)
+            return True
+        seen, count = self._pending.get(r.seat, (None, 0))
+        count = count + 1 if seen == key else 1
+        self._pending[r.seat] = (key, count)
+        if count >= self.confirm_rounds:
+            del self._pending[r.seat]
+            return True
+        return False
+
+    def _detections(self, camera: str | None) -> list[list]:
+        judged = self.judged.get(camera) if camera else None
+        if judged is None or judged.boxes is None:
+            return []
+        return [[round(b.x1), round(b.y1), round(b.x2), round(b.y2), b.label, b.score] for b in judged.boxes]
+
+    def _evidence(self, r: SeatCoverage) -> tuple[str | None, str | None]:
+        """Save the frame that shows why a seat lost coverage; (file name, thumbnail base64)."""
+        judged = self.judged.get(r.camera) if r.camera else None
+        if judged is None or judged.frame is None:
+            return None, None
+        seat = next(s for s in self.config.seats if s.id == r.seat)
+        view = next(v for v in seat.views if v.camera == r.camera)
+        marked = draw_seat_overlay(judged.frame, self.resolution[r.camera][0], [(seat.id, view.seat, view.screen)],
+                                   judged.boxes or ())
+        name = None
+        if self.evidence_dir is not None:
+            self.evidence_dir.mkdir(parents=True, exist_ok=True)
+            name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(judged.at))}_seat_{r.seat}.jpg"
+            cv2.imwrite(str(self.evidence_dir / name), marked, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        ok, jpg = cv2.imencode(".jpg", marked, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        return name, base64.b64encode(jpg.tobytes()).decode() if ok else None
+
     def _report(self, results: list[SeatCoverage]) -> None:
         customers = {s.id: s.customer for s in self.config.seats}
         changed = False
         for r in results:
             key = (r.covered, r.reasons)
             if self._reported.get(r.seat) == key:
+                self._pending.pop(r.seat, None)
+                continue
+            if not self._confirmed(r):
                 continue
             changed = True
             first = r.seat not in self._reported
             self._reported[r.seat] = key
+            evidence, thumb = self._evidence(r) if not r.covered else (None, None)
             self.outbox.append("seat.state", {
                 "seat": r.seat, "customer": customers[r.seat], "covered": r.covered, "reasons": list(r.reasons),
-                "camera": r.camera, "views": [{"camera": v.camera, "reasons": list(v.reasons),
-                                               "screen_px": round(v.screen_px), "occlusion": v.occlusion,
-                                               "person_seen": v.person_seen} for v in r.views]})
+                "camera": r.camera, "occupied": r.occupied, "evidence": evidence,
+                "views": [{"camera": v.camera, "reasons": list(v.reasons), "screen_px": round(v.screen_px),
+                           "occlusion": None if v.occlusion is None else round(v.occlusion, 3),
+                           "person_seen": v.person_seen, "screen_seen": v.screen_seen,
+                           "detections": self._detections(v.camera)} for v in r.views]})
             if not r.covered:
                 self.outbox.append("alarm.seat_uncovered", {
                     "source": f"seat:{r.seat}", "severity": "critical", "customer": customers[r.seat],
-                    "seat": r.seat, "reasons": list(r.reasons),
+                    "seat": r.seat, "reasons": list(r.reasons), "evidence": evidence, "frame_jpeg_b64": thumb,
                     "message": f"seat {r.seat} is not covered: {', '.join(r.reasons).replace('_', ' ')}"})
             elif not first:
                 self.outbox.append("alarm.seat_uncovered", {"source": f"seat:{r.seat}", "state": "cleared",
@@ -132,7 +200,52 @@ class SeatWatcher:
     # --- schedule --------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        return {s: {"covered": r.covered, "reasons": list(r.reasons)} for s, r in self.latest.items()}
+        return {s: {"covered": r.covered, "reasons": list(r.reasons), "occupied": r.occupied}
+                for s, r in self.latest.items()}
+
+    def seat_frame(self, seat_id: str, viewer_customer: str | None = None) -> dict[str, Any]:
+        """The last judged frame of the camera that decides a seat, with every seat's polygons on
+        it and the detections, for the officer's seat page. For a customer, other customers'
+        screens are blacked out and their seats left out: a camera sees more than one seat."""
+        seat = next((s for s in self.config.seats if s.id == seat_id), None)
+        if seat is None or (viewer_customer is not None and seat.customer != viewer_customer):
+            raise KeyError(f"no seat {seat_id!r}")
+        verdict = self.latest.get(seat_id)
+        camera = (verdict.camera if verdict and verdict.camera else seat.views[0].camera)
+        judged = self.judged.get(camera)
+        if judged is None or judged.frame is None:
+            raise LookupError(f"no frame of {camera} has been judged yet")
+        frame = judged.frame.copy()
+        width, height = self.resolution[camera]
+        scale = frame.shape[1] / width
+        seats = []
+        for s in self.config.seats:
+            for v in s.views:
+                if v.camera != camera:
+                    continue
+                if viewer_customer is not None and s.customer != viewer_customer:
+                    pts = np.round(np.array(v.screen, np.float32) * scale).astype(np.int32)
+                    cv2.fillPoly(frame, [pts], (0, 0, 0))
+                    continue
+                seats.append({"seat": s.id, "customer": s.customer, "seat_zone": [list(p) for p in v.seat],
+                              "screen_zone": [list(p) for p in v.screen]})
+        ok, jpg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        boxes = self._detections(camera)
+        if viewer_customer is not None:  # only what lies on the viewer's own seats
+            boxes = [b for b in boxes if any(_overlaps(b, z["seat_zone"]) or _overlaps(b, z["screen_zone"])
+                                             for z in seats)]
+        return {"seat": seat_id, "camera": camera, "width": width, "height": height,
+                "judged_at": judged.at, "jpeg_b64": base64.b64encode(jpg.tobytes()).decode() if ok else None,
+                "seats": seats, "detections": boxes,
+                "reasons": list(verdict.reasons) if verdict else None,
+                "covered": verdict.covered if verdict else None,
+                "occupied": verdict.occupied if verdict else None}
+
+    def update_config(self, config: SiteConfig) -> None:
+        """New seat polygons (a calibration): judged from the next round on."""
+        self.config = config
+        self.resolution = {c.id: c.resolution for c in config.cameras}
+        self._focus.clear()  # a new screen zone has a new calibration
 
     def run(self, every_s: float, poll_s: float = 1.0, grace_s: float = STARTUP_GRACE_S) -> None:
         """Judge every ``every_s`` seconds, and at once when a camera's state changes; the first
@@ -157,3 +270,8 @@ class SeatWatcher:
 
     def stop(self) -> None:
         self._halt.set()
+
+
+def _overlaps(box: list, zone: list) -> bool:
+    xs, ys = [p[0] for p in zone], [p[1] for p in zone]
+    return box[0] < max(xs) and box[2] > min(xs) and box[1] < max(ys) and box[3] > min(ys)

@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 from camera.discovery import PORT as DISCOVERY_PORT
 from camera.discovery import discover, unregistered
+from camera.coverage import CoverageRules
+from camera.detector import DetectorError, OnnxDetector, config_for
 from edge_agent.cameras import CameraWorker, iso
 from edge_agent.seats import SeatWatcher
 from edge_agent.store import EdgeStore
@@ -23,7 +25,6 @@ from retention.segments import SegmentIndex, SegmentStore
 log = logging.getLogger("siteguard.edge.video")
 
 MAX_CHUNK = 512 * 1024
-SEAT_CHECK_EVERY_S = 10.0  # and at once when a camera changes state
 
 
 def utcnow() -> dt.datetime:
@@ -62,7 +63,7 @@ class VideoService:
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self._disk_alarm = False
-        self.seats = SeatWatcher(config, self, outbox) if config.seats else None
+        self.seats = self._seat_watcher(config, data_dir) if config.seats else None
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -73,7 +74,7 @@ class VideoService:
         if self.discovery_port:
             threading.Thread(target=self._discovery_loop, name="discovery", daemon=True).start()
         if self.seats is not None:
-            self.seats.start(SEAT_CHECK_EVERY_S)
+            self.seats.start(float(self.config.coverage.check_seconds))
 
     def stop(self) -> None:
         self._halt.set()
@@ -83,6 +84,27 @@ class VideoService:
             w.stop()
         if self._thread:
             self._thread.join(10)
+
+    def _seat_watcher(self, config: SiteConfig, data_dir: Path) -> SeatWatcher:
+        cov = config.coverage
+        rules = CoverageRules(min_focus_ratio=cov.min_focus_ratio, max_occlusion=cov.max_occlusion,
+                              require_screen_detection=cov.require_screen_detection)
+        detect = None
+        if cov.detector is not None:
+            d = cov.detector
+            try:
+                detector = OnnxDetector(config_for(d.weights, d.names, d.classes, d.input_size, d.min_score))
+            except DetectorError as exc:  # coverage goes on from camera health and focus alone
+                log.error("seat detector not started: %s", exc)
+                self.outbox.append("alarm.detector_unavailable", {
+                    "source": "coverage:detector", "severity": "critical",
+                    "message": f"seat detector not started, persons and occlusion are not checked: {exc}"})
+            else:
+                width = {c.id: c.resolution[0] for c in config.cameras}
+                detect = lambda camera, frame: detector.detect(frame, to_width=width[camera])  # noqa: E731
+        if detect is None:  # without detections a screen cannot be required to be seen
+            rules = CoverageRules(min_focus_ratio=rules.min_focus_ratio, max_occlusion=rules.max_occlusion)
+        return SeatWatcher(config, self, self.outbox, rules, detect, evidence_dir=data_dir / "evidence" / "seats")
 
     # --- retention ---------------------------------------------------------------------------
 
@@ -223,6 +245,11 @@ class VideoService:
     def camera_frame(self, camera: str):
         worker = self.workers.get(camera)
         return worker.latest_frame if worker is not None else None
+
+    def seat_frame(self, seat: str, customer: str | None = None) -> dict[str, Any]:
+        if self.seats is None:
+            raise RuntimeError("no seats on this site")
+        return self.seats.seat_frame(seat, customer)
 
     def _worker(self, camera: str) -> CameraWorker:
         worker = self.workers.get(camera)

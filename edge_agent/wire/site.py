@@ -37,6 +37,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -490,6 +491,30 @@ class Network(_Model):
     drift_check_minutes: Annotated[int, Strict(), Field(ge=1, le=24 * 60)] = 10
 
 
+class Detector(_Model):
+    """The person and screen detector: an ONNX export of a YOLO model, run by OpenCV.
+
+    weights: "builtin" (the model trained on simulator scenes) or a file path. names: the
+    model's classes in output order, "coco" for a COCO-trained model, or left out when a
+    ``.json`` beside the weights lists them. classes: model class -> person or screen."""
+
+    weights: Text = "builtin"
+    names: Literal["coco"] | tuple[Text, ...] | None = None
+    classes: dict[Text, Literal["person", "screen"]] | None = None
+    input_size: Annotated[int, Strict(), Field(ge=32, le=2048, multiple_of=32)] | None = None
+    min_score: Annotated[float, Strict(), Field(gt=0, lt=1)] = 0.35
+
+
+class Coverage(_Model):
+    """How seats are checked: every ``check_seconds`` and at once on a camera state change."""
+
+    check_seconds: Annotated[int, Strict(), Field(ge=2, le=3600)] = 10
+    detector: Detector | None = Detector()  # null: no detector (focus and camera health only)
+    min_focus_ratio: Annotated[float, Strict(), Field(ge=0, le=1)] = 0.25
+    max_occlusion: Annotated[float, Strict(), Field(ge=0, le=1)] = 0.3
+    require_screen_detection: StrictBool = True
+
+
 # (facility max, card number max) per card format; None = no facility code.
 _BADGE_LIMITS: dict[str, tuple[int | None, int]] = {
     "wiegand26": (255, 65535),  # 8-bit facility, 16-bit card
@@ -595,6 +620,7 @@ class SiteConfig(_Model):
     people: tuple[Person, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     network: Network = Network()
+    coverage: Coverage = Coverage()
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> SiteConfig:

@@ -333,9 +333,11 @@ class _SeatPainter:
             self._screen_img = self.screen.warp(self.screen.paint(step / SCREEN_HZ, working))
         self.screen.blit(frame, self._screen_img)
 
-    def paint_person(self, frame: np.ndarray, t: float, state: str, progress: float) -> None:
+    def _person_pose(self, t: float, state: str, progress: float, frame_h: int) -> dict | None:
+        """Where the person's parts are at t (None when the seat is empty): one geometry for
+        both painting and the ground-truth box."""
         if state == "empty":
-            return
+            return None
         lay, u = self.lay, self.lay.u
         x0, _, x1, _ = lay.seat_box
         if state == "seated":
@@ -352,11 +354,11 @@ class _SeatPainter:
         head_r = 0.09 * u
         sh_y = head_y + head_r + 0.08 * u
         sh_w = 0.22 * u
-        hip_y = min(frame.shape[0] - 1.0, lay.top + 0.95 * u - lift)
+        hip_y = min(frame_h - 1.0, lay.top + 0.95 * u - lift)
         torso = np.array([_pt(cx - sh_w, sh_y), _pt(cx + sh_w, sh_y),
                           _pt(cx + 0.17 * u, hip_y), _pt(cx - 0.17 * u, hip_y)], np.int32)
         # Arms: hands on the keyboard when seated (moving while typing), hanging when standing.
-        thick = max(3, int(0.07 * u))
+        arms = []
         for side in (-1, 1):
             shoulder = np.array([cx + side * (sh_w - 0.02 * u), sh_y + 0.03 * u])
             ph = self.phase + (0 if side < 0 else 1.7)
@@ -365,9 +367,21 @@ class _SeatPainter:
             hang_hand = shoulder + [side * 0.06 * u, 0.45 * u]
             hand = type_hand + (hang_hand - type_hand) * max(stand, walk)
             elbow = (shoulder + hand) / 2 + [side * 0.12 * u, 0.16 * u * (1 - max(stand, walk))]
+            arms.append((shoulder, elbow, hand))
+        return {"cx": cx, "head_y": head_y, "head_r": head_r, "sh_y": sh_y, "torso": torso,
+                "arms": arms, "thick": max(3, int(0.07 * u))}
+
+    def paint_person(self, frame: np.ndarray, t: float, state: str, progress: float) -> None:
+        pose = self._person_pose(t, state, progress, frame.shape[0])
+        if pose is None:
+            return
+        u = self.lay.u
+        cx, head_y, head_r, sh_y, thick = (pose[k] for k in ("cx", "head_y", "head_r", "sh_y", "thick"))
+        for shoulder, elbow, hand in pose["arms"]:
             cv2.line(frame, _pt(*shoulder), _pt(*elbow), self.shirt, thick, cv2.LINE_AA)
             cv2.line(frame, _pt(*elbow), _pt(*hand), self.shirt, thick, cv2.LINE_AA)
             cv2.circle(frame, _pt(*hand), max(2, thick // 2 + 1), self.skin, -1, cv2.LINE_AA)
+        torso = pose["torso"]
         cv2.fillPoly(frame, [torso], self.shirt, cv2.LINE_AA)
         cv2.polylines(frame, [torso], True, tuple(max(0, c - 40) for c in self.shirt), 2)
         cv2.rectangle(frame, _pt(cx - 0.04 * u, head_y + head_r * 0.7),
@@ -380,23 +394,72 @@ class _SeatPainter:
             cv2.circle(frame, _pt(cx + side * head_r, head_y + 0.1 * head_r),
                        max(2, int(head_r * 0.22)), self.skin, -1)
 
-    def paint_occluder(self, frame: np.ndarray, t: float) -> None:
-        """Someone standing right in front of the camera's view of this screen."""
+    def person_box(self, t: float, state: str, progress: float, frame_h: int) -> tuple[float, ...] | None:
+        """The person's bounding box (x1, y1, x2, y2) as painted, or None when nobody is there."""
+        pose = self._person_pose(t, state, progress, frame_h)
+        if pose is None:
+            return None
+        half = pose["thick"] / 2 + 1
+        pts = [tuple(p) for p in pose["torso"]]
+        for arm in pose["arms"]:
+            for x, y in arm:
+                pts += [(x - half, y - half), (x + half, y + half)]
+        r = pose["head_r"] * 1.25  # the ears stick out past the head
+        pts += [(pose["cx"] - r, pose["head_y"] - pose["head_r"]), (pose["cx"] + r, pose["head_y"] + r)]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def _occluder_shape(self, t: float, frame_h: int) -> tuple[np.ndarray, tuple[int, int], int]:
+        """Body polygon, head centre and head radius of someone standing in front of the screen."""
         x, y, w, h = cv2.boundingRect(self.view.screen.astype(np.int32))
         pad_x, pad_y = int(0.15 * w) + 4, int(0.15 * h) + 4
         left, right = x - pad_x, x + w + pad_x
-        top, bottom = y - pad_y, min(frame.shape[0] - 1, y + h + int(0.8 * self.lay.u))
+        top, bottom = y - pad_y, min(frame_h - 1, y + h + int(0.8 * self.lay.u))
         sway = int(4 * np.sin(t * 0.9))
         body = np.array([(left + sway, top + pad_y), (left + pad_x + sway, top),
                          (right - pad_x + sway, top), (right + sway, top + pad_y),
                          (right + pad_x // 2 + sway, bottom), (left - pad_x // 2 + sway, bottom)],
                         np.int32)
-        cv2.fillPoly(frame, [body], (55, 48, 40), cv2.LINE_AA)
-        cv2.line(frame, ((left + right) // 2 + sway, top + 4), ((left + right) // 2 + sway, bottom),
-                 (35, 30, 25), 3)
         head_r = max(10, w // 4)
-        cv2.circle(frame, ((left + right) // 2 + sway, max(head_r, top - head_r // 2)), head_r,
-                   (30, 30, 35), -1, cv2.LINE_AA)
+        return body, ((left + right) // 2 + sway, max(head_r, top - head_r // 2)), head_r
+
+    def paint_occluder(self, frame: np.ndarray, t: float) -> None:
+        """Someone standing right in front of the camera's view of this screen."""
+        body, head, head_r = self._occluder_shape(t, frame.shape[0])
+        cv2.fillPoly(frame, [body], (55, 48, 40), cv2.LINE_AA)
+        top, bottom = int(body[:, 1].min()), int(body[:, 1].max())
+        cv2.line(frame, (head[0], top + 4), (head[0], bottom), (35, 30, 25), 3)
+        cv2.circle(frame, head, head_r, (30, 30, 35), -1, cv2.LINE_AA)
+
+    def occluder_box(self, t: float, frame_h: int) -> tuple[float, ...]:
+        body, (hx, hy), r = self._occluder_shape(t, frame_h)
+        return (float(min(body[:, 0].min(), hx - r)), float(min(body[:, 1].min(), hy - r)),
+                float(max(body[:, 0].max(), hx + r)), float(max(body[:, 1].max(), hy + r)))
+
+    def screen_box(self) -> tuple[float, ...]:
+        """The monitor as painted: the bezel around the screen polygon."""
+        q = self.lay.quad
+        centre = q.mean(axis=0)
+        bezel = centre + (q - centre) * 1.07
+        return (float(bezel[:, 0].min()), float(bezel[:, 1].min()),
+                float(bezel[:, 0].max()), float(bezel[:, 1].max()))
+
+
+def _visible_share(hidden: np.ndarray, box: tuple[float, ...]) -> float:
+    """Share of a box not covered by the mask of what stands in front of it."""
+    h, w = hidden.shape
+    x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+    x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    return 1.0 - float(hidden[y1:y2, x1:x2].mean())
+
+
+def _moved_box(m: np.ndarray, box: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """The box around a box's corners after the affine map m."""
+    x1, y1, x2, y2 = box
+    pts = np.array([[x1, y1, 1], [x2, y1, 1], [x2, y2, 1], [x1, y2, 1]], np.float64) @ m.T
+    return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
 
 
 def _background(w: int, h: int, seed: int) -> np.ndarray:
@@ -499,6 +562,44 @@ class Scene:
         seat = next(s for s in self._seats if s.view.seat_id == seat_id)
         return seat.state(t, self._modes.get(seat_id, "auto"))[0]
 
+    # -- ground truth -------------------------------------------------------------------
+    def truth(self, t: float) -> list[tuple[str, tuple[float, float, float, float]]]:
+        """What a detector should find in the frame at t: ("person" | "screen", box) in camera
+        pixels. A screen behind someone standing in front of it is not visible, nor is a person
+        mostly hidden; a covered or dead camera shows nothing; a turned one moves every box."""
+        if self._fault in ("blackout", "lens_covered"):
+            return []
+        occluders = [s._occluder_shape(t, self.height) for s in self._seats if s.view.seat_id in self._occluded]
+        hidden = np.zeros((self.height, self.width), np.uint8)
+        for body, head, r in occluders:
+            cv2.fillPoly(hidden, [body], 1)
+            cv2.circle(hidden, head, r, 1, -1)
+        out: list[tuple[str, tuple[float, float, float, float]]] = []
+        for seat in self._seats:
+            state, progress = seat.state(t, self._modes.get(seat.view.seat_id, "auto"))
+            person = seat.person_box(t, state, progress, self.height)
+            out += [("screen", seat.screen_box())] + ([("person", person)] if person else [])
+        out = [(label, box) for label, box in out if _visible_share(hidden, box) >= 0.4]
+        out += [("person", s.occluder_box(t, self.height)) for s in self._seats
+                if s.view.seat_id in self._occluded]
+        if self._fault == "turned":
+            m = self._turn_matrix()
+            out = [(label, _moved_box(m, box)) for label, box in out]
+        clipped = []
+        for label, (x1, y1, x2, y2) in out:
+            x1, x2 = max(0.0, x1), min(float(self.width), x2)
+            y1, y2 = max(0.0, y1), min(float(self.height), y2)
+            if x2 - x1 >= 4 and y2 - y1 >= 4:
+                clipped.append((label, (x1, y1, x2, y2)))
+        return clipped
+
+    def _turn_matrix(self) -> np.ndarray:
+        w, h = self.width, self.height
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), TURN_DEGREES, 1.0)
+        m[0, 2] += TURN_SHIFT[0] * w
+        m[1, 2] += TURN_SHIFT[1] * h
+        return m
+
     # -- rendering ------------------------------------------------------------------------
     def render(self, t: float, size: tuple[int, int] | None = None) -> np.ndarray:
         """The frame at t with faults and the on-screen timestamp, at size (w, h) if given."""
@@ -565,9 +666,6 @@ class Scene:
             small = cv2.GaussianBlur(small, (0, 0), 2.0)
             return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
         if self._fault == "turned":
-            m = cv2.getRotationMatrix2D((w / 2, h / 2), TURN_DEGREES, 1.0)
-            m[0, 2] += TURN_SHIFT[0] * w
-            m[1, 2] += TURN_SHIFT[1] * h
-            return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR,
+            return cv2.warpAffine(frame, self._turn_matrix(), (w, h), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REFLECT)
         return frame

@@ -14,12 +14,13 @@ from camera.coverage import (CAMERA_OFFLINE, NO_CAMERA, NOT_ANALYSED, NOT_RECORD
 SEAT = [(100, 300), (500, 300), (500, 700), (100, 700)]
 SCREEN = [(200, 100), (440, 100), (440, 260), (200, 260)]  # 240 x 160 = 38400 px
 SITTER = Box(180, 320, 420, 690, "person")  # in the seat zone, below the screen
+MONITOR = Box(195, 95, 445, 265, "screen")  # the detected monitor, around the screen zone
 MIN_PX = 2500
 
 
 def view(**kw) -> View:
     base = dict(camera="cam-01", seat_zone=SEAT, screen_zone=SCREEN, online=True, recording=True, tampered=False,
-                focus_ratio=1.0, detections=(SITTER,))
+                focus_ratio=1.0, detections=(SITTER, MONITOR))
     return View(**{**base, **kw})
 
 
@@ -36,9 +37,11 @@ def test_a_healthy_view_covers_an_occupied_seat():
     (dict(tampered=True), None, TAMPERED),
     (dict(screen_zone=[(200, 100), (240, 100), (240, 140), (200, 140)]), None, SCREEN_TOO_SMALL),
     (dict(focus_ratio=0.2), None, OUT_OF_FOCUS),
-    (dict(detections=(SITTER, Box(150, 50, 400, 280, "person"))), None, OCCLUDED),
-    (dict(detections=()), True, PERSON_NOT_VISIBLE),
-    (dict(detections=(Box(600, 300, 700, 700, "person"),)), True, PERSON_NOT_VISIBLE),  # beside the seat
+    (dict(detections=(SITTER, MONITOR, Box(150, 50, 400, 280, "person"))), None, OCCLUDED),
+    (dict(detections=(SITTER,)), None, OCCLUDED),  # no screen where the site file puts it
+    (dict(detections=(SITTER, Box(600, 90, 800, 260, "screen"))), None, OCCLUDED),  # another screen
+    (dict(detections=(MONITOR,)), True, PERSON_NOT_VISIBLE),
+    (dict(detections=(MONITOR, Box(600, 300, 700, 700, "person"))), True, PERSON_NOT_VISIBLE),  # beside
     (dict(focus_ratio=None, detections=None), None, NOT_ANALYSED),
 ])
 def test_each_reason_on_its_own(change, occupied, reason):
@@ -46,9 +49,31 @@ def test_each_reason_on_its_own(change, occupied, reason):
     assert not s.covered and s.reasons == (reason,), s
 
 
-def test_an_empty_seat_needs_no_person_and_an_unknown_one_is_not_judged_on_it():
-    assert seat_coverage("A1", [view(detections=())], MIN_PX, occupied=False).covered
-    assert seat_coverage("A1", [view(detections=())], MIN_PX, occupied=None).covered
+def test_an_empty_seat_needs_no_person_and_occupancy_comes_from_the_cameras_when_not_given():
+    assert seat_coverage("A1", [view(detections=(MONITOR,))], MIN_PX, occupied=False).covered
+    empty = seat_coverage("A1", [view(detections=(MONITOR,))], MIN_PX, occupied=None)
+    assert empty.covered and empty.occupied is False
+    seen = seat_coverage("A1", [view()], MIN_PX, occupied=None)
+    assert seen.covered and seen.occupied is True
+    # Without a detector nothing is known about the person, and nothing is claimed.
+    unknown = seat_coverage("A1", [view(detections=None)], MIN_PX, occupied=None)
+    assert unknown.covered and unknown.occupied is None and unknown.views[0].person_seen is None
+
+
+def test_a_person_seen_by_one_camera_must_be_seen_by_the_others_to_cover_from_there():
+    front = view(camera="cam-01")
+    side = view(camera="cam-02", detections=(MONITOR,))  # sees the screen, not the person
+    s = seat_coverage("A1", [side, front], MIN_PX)
+    assert s.covered and s.occupied and s.camera == "cam-01"
+    assert {v.camera: v.reasons for v in s.views} == {"cam-01": (), "cam-02": (PERSON_NOT_VISIBLE,)}
+    only_side = seat_coverage("A1", [side, view(camera="cam-01", online=False)], MIN_PX)
+    assert only_side.covered and only_side.occupied is False  # an offline camera sees nobody
+
+
+def test_screen_detection_can_be_left_out_for_cameras_whose_detector_misses_screens():
+    from camera.coverage import CoverageRules
+    rules = CoverageRules(require_screen_detection=False)
+    assert seat_coverage("A1", [view(detections=(SITTER,))], MIN_PX, rules=rules).covered
 
 
 def test_no_camera():
@@ -66,7 +91,8 @@ def test_one_good_view_is_enough_and_the_reasons_come_from_the_closest_view():
 
 
 def test_several_reasons_are_ordered_most_fundamental_first():
-    s = seat_coverage("A1", [view(online=False, tampered=True, focus_ratio=0.1, detections=())], MIN_PX, occupied=True)
+    s = seat_coverage("A1", [view(online=False, tampered=True, focus_ratio=0.1, detections=(MONITOR,))], MIN_PX,
+                     occupied=True)
     assert s.reasons == (CAMERA_OFFLINE, TAMPERED, OUT_OF_FOCUS, PERSON_NOT_VISIBLE)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge_agent.seats import RECENT, SeatWatcher
+from edge_agent.seats import CONFIRM_ROUNDS, RECENT, SeatWatcher
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import load_site_file
 from tests.conftest import DEMO_SITE
@@ -79,8 +79,14 @@ def test_states_alarms_and_coverage_follow_the_cameras(tmp_path):
         watcher.judge()
     assert {s: watcher.latest[s].reasons for s in only_there} == {s: ("out_of_focus",) for s in only_there}
     cams.blur.clear()
+    reported = len(events(store, "seat.state"))
     watcher.judge()
     assert all(watcher.latest[s].covered for s in only_there)
+    # A verdict from the picture is reported once it holds for CONFIRM_ROUNDS rounds.
+    assert len(events(store, "seat.state")) == reported
+    for _ in range(CONFIRM_ROUNDS - 1):
+        watcher.judge()
+    assert {e["seat"] for e in events(store, "seat.state")[reported:]} == only_there
     cleared = [a for a in events(store, "alarm.seat_uncovered") if a.get("state") == "cleared"]
     assert {a["source"] for a in cleared} == {f"seat:{s}" for s in only_there}
     assert events(store, "site.coverage")[-1]["percent"] == 100.0
