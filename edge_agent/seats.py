@@ -249,9 +249,12 @@ class SeatWatcher:
 
     def run(self, every_s: float, poll_s: float = 1.0, grace_s: float = STARTUP_GRACE_S) -> None:
         """Judge every ``every_s`` seconds, and at once when a camera's state changes; the first
-        round waits until the cameras had time to connect, so a start is not 16 false alarms."""
-        if self._halt.wait(grace_s):
-            return
+        round waits until every camera has connected and sent a frame, or failed to (at most
+        ``grace_s``), so a start is not a false alarm per seat."""
+        deadline = time.monotonic() + grace_s
+        while not self._settled() and time.monotonic() < deadline:
+            if self._halt.wait(poll_s):
+                return
         due = 0.0
         while not self._halt.is_set():
             states = {c.id: self.cameras.camera_state(c.id) for c in self.config.cameras}
@@ -264,6 +267,13 @@ class SeatWatcher:
                     log.exception("seat coverage round failed")
                 due = now + every_s
             self._halt.wait(poll_s)
+
+    def _settled(self) -> bool:
+        for cam in self.config.cameras:
+            state = self.cameras.camera_state(cam.id)
+            if state in ("connecting", "unknown") or (state in ONLINE_STATES and self.cameras.camera_frame(cam.id) is None):
+                return False
+        return True
 
     def start(self, every_s: float) -> None:
         threading.Thread(target=self.run, args=(every_s,), name="seats", daemon=True).start()

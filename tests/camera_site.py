@@ -19,6 +19,7 @@ def small_site(tmp: Path) -> Path:
     doc["seats"] = [s for s in doc["seats"] if all(v["camera"] in CAMERAS for v in s["views"])]
     doc["retention"]["segment_seconds"] = 4
     doc["retention"]["storage_path"] = str(tmp / "recordings")
+    doc["coverage"] = {"check_seconds": 2}
     path = tmp / "site.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
@@ -31,6 +32,10 @@ class Fleet(SimulatorProcess):
 
     def fault(self, camera: str, fault: str | None) -> None:
         self.post(f"/cameras/{camera}/fault", {"fault": fault})
+
+    def seat(self, camera: str, seat: str, **change) -> None:
+        """{"state": "auto"|"occupied"|"empty"} and/or {"occluded": bool} for one seat."""
+        self.post(f"/cameras/{camera}/seats/{seat}", change)
 
 
 def start_camera_site(tmp: Path) -> dict:

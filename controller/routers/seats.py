@@ -1,14 +1,22 @@
-"""Seat coverage as the edge last judged it: per seat covered or not, with its reasons, and the
-site's coverage figure. A customer sees its own seats only."""
+"""Seat coverage as the edge judged it: per seat covered or not with its reasons, the site's
+coverage figure, a seat's camera frame with its polygons and detections, coverage history, and
+calibration (an officer redraws a seat's polygons on a snapshot). A customer sees its own seats
+only, and on a camera shared with another customer, that customer's screens come blacked out."""
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from controller.auth import DB, CurrentUser, require
-from controller.models import Agent, Customer, Event, Role, Site, iso
+from controller.coverage_history import Change, percent_series, seat_spans
+from controller.models import Agent, Customer, Event, Role, Site, User, iso, utcnow
+from controller.routers.cameras import _agent_command
+from controller.sites import apply_site_config
 from edge_agent.wire.site import SiteConfig
 
 router = APIRouter(prefix="/api", tags=["seats"])
@@ -20,10 +28,7 @@ def seat_states(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
     site = db.get(Site, site_id)
     if site is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
-    slug = None
-    if user.role == Role.customer.value:
-        c = db.get(Customer, user.customer_id)
-        slug = c.slug if c is not None else ""
+    slug = _customer_scope(db, user)
     agents = select(Agent.id).where(Agent.site_id == site_id)
     latest: dict[str, dict[str, Any]] = {}
     for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
@@ -39,3 +44,141 @@ def seat_states(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
               for s in config.seats if slug is None or s.customer == slug]
     return {"seats": seats, "covered": covered, "total": len(seats), "layout": layout,
             "percent": round(100.0 * covered / len(seats), 1) if seats else None}
+
+
+def _customer_scope(db, user: User) -> str | None:
+    """The customer whose seats this user may see; None: every seat."""
+    if user.role != Role.customer.value:
+        return None
+    c = db.get(Customer, user.customer_id)
+    return c.slug if c is not None else ""
+
+
+def _seat(db, site_id: int, seat_id: str, user: User) -> tuple[Site, SiteConfig, Any, str | None]:
+    site = db.get(Site, site_id)
+    if site is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    config = SiteConfig.model_validate_json(site.config_json)
+    slug = _customer_scope(db, user)
+    seat = next((s for s in config.seats if s.id == seat_id), None)
+    if seat is None or (slug is not None and seat.customer != slug):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such seat")  # another's seat: not there
+    return site, config, seat, slug
+
+
+def _changes(db, site_id: int, since: dt.datetime, until: dt.datetime) -> list[Change]:
+    """seat.state events in the window, and for each seat the last one before it."""
+    agents = select(Agent.id).where(Agent.site_id == site_id)
+    base = select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
+    out: list[Change] = []
+    before: set[str] = set()
+    for e in db.scalars(base.where(Event.received_at < since).order_by(Event.id.desc()).limit(5000)):
+        seat = e.data.get("seat")
+        if seat not in before:
+            before.add(seat)
+            out.append(_change(e, since))
+    for e in db.scalars(base.where(Event.received_at >= since, Event.received_at <= until).order_by(Event.id)):
+        out.append(_change(e))
+    return out
+
+
+def _change(e: Event, clamp: dt.datetime | None = None) -> Change:
+    try:
+        at = dt.datetime.fromisoformat(e.ts)
+    except ValueError:
+        at = e.received_at
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    if clamp is not None:
+        at = min(at, clamp)
+    return Change(at, str(e.data.get("seat")), bool(e.data.get("covered")), tuple(e.data.get("reasons") or ()))
+
+
+def _span_view(span) -> dict[str, Any]:
+    return {"start": span.start.isoformat(), "end": span.end.isoformat(), "covered": span.covered,
+            "reasons": list(span.reasons)}
+
+
+@router.get("/sites/{site_id}/coverage/history", dependencies=[require(*READERS)])
+def coverage_history(site_id: int, db: DB, user: CurrentUser,
+                     hours: float = Query(24.0, gt=0, le=24 * 200)) -> dict[str, Any]:
+    """The coverage % as a step line and every seat's spans over the last ``hours``."""
+    site = db.get(Site, site_id)
+    if site is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
+    slug = _customer_scope(db, user)
+    config = SiteConfig.model_validate_json(site.config_json)
+    seats = [s.id for s in config.seats if slug is None or s.customer == slug]
+    until = utcnow()
+    since = until - dt.timedelta(hours=hours)
+    spans = seat_spans(_changes(db, site_id, since, until), seats, since, until)
+    return {"since": since.isoformat(), "until": until.isoformat(),
+            "percent": [{"at": t.isoformat(), "percent": p} for t, p in percent_series(spans)],
+            "seats": {seat: [_span_view(x) for x in v] for seat, v in spans.items()}}
+
+
+@router.get("/sites/{site_id}/seats/{seat_id}", dependencies=[require(*READERS)])
+def seat_detail(site_id: int, seat_id: str, db: DB, user: CurrentUser,
+                hours: float = Query(24.0, gt=0, le=24 * 200)) -> dict[str, Any]:
+    site, config, seat, _ = _seat(db, site_id, seat_id, user)
+    until = utcnow()
+    since = until - dt.timedelta(hours=hours)
+    spans = seat_spans(_changes(db, site_id, since, until), [seat.id], since, until)[seat.id]
+    agents = select(Agent.id).where(Agent.site_id == site_id)
+    latest = None
+    for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
+                        .order_by(Event.id.desc()).limit(5000)):
+        if e.data.get("seat") == seat.id:
+            latest = {"at": iso(e.received_at), **e.data}
+            break
+    resolution = {c.id: list(c.resolution) for c in config.cameras}
+    return {"seat": seat.id, "customer": seat.customer, "min_screen_px": seat.min_screen_px,
+            "views": [{"camera": v.camera, "resolution": resolution.get(v.camera), "seat_zone": [list(p) for p in v.seat],
+                       "screen_zone": [list(p) for p in v.screen]} for v in seat.views],
+            "state": latest, "since": since.isoformat(), "until": until.isoformat(),
+            "history": [_span_view(x) for x in spans]}
+
+
+@router.get("/sites/{site_id}/seats/{seat_id}/frame", dependencies=[require(*READERS)])
+def seat_frame(site_id: int, seat_id: str, request: Request, db: DB, user: CurrentUser) -> dict[str, Any]:
+    """The frame the seat was last judged on, fetched from the edge (media stays on site)."""
+    _, _, seat, slug = _seat(db, site_id, seat_id, user)
+    return _agent_command(request, site_id, "seat_frame", {"seat": seat.id, "customer": slug})
+
+
+Point = tuple[int, int]
+
+
+class SeatViewIn(BaseModel):
+    seat: list[Point] = Field(min_length=3, max_length=64)
+    screen: list[Point] = Field(min_length=3, max_length=64)
+
+
+@router.put("/sites/{site_id}/seats/{seat_id}/views/{camera}")
+def calibrate_seat(site_id: int, seat_id: str, camera: str, body: SeatViewIn, request: Request, db: DB,
+                   user: User = require(Role.admin, Role.officer)) -> dict[str, Any]:
+    """Set where a seat and its screen are in one camera's frame (main-stream pixels): the site
+    config gets a new version, is ledgered and pushed to the edge, which judges with it at once."""
+    site, config, seat, _ = _seat(db, site_id, seat_id, user)
+    if camera not in {c.id for c in config.cameras}:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such camera")
+    doc = json.loads(site.config_json)
+    entry = next(s for s in doc["seats"] if s["id"] == seat.id)
+    views = [v for v in entry["views"] if v["camera"] != camera]
+    views.append({"camera": camera, "seat": [list(p) for p in body.seat], "screen": [list(p) for p in body.screen]})
+    entry["views"] = views
+    try:
+        new = SiteConfig.model_validate(doc)
+    except ValidationError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            {"message": "the polygons do not fit the site config",
+                             "problems": [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]}) from None
+    site, changed = apply_site_config(db, new)
+    db.commit()
+    pushed = 0
+    if changed:
+        request.app.state.ledger.append("seat.calibrated", {
+            "site": site.slug, "seat": seat.id, "camera": camera, "version": site.version,
+            "config_hash": site.config_hash, "by": user.username, "seat_zone": body.seat, "screen_zone": body.screen})
+        pushed = request.app.state.wire.push_config(site.id, site.config_json, site.config_hash)
+    return {"seat": seat.id, "camera": camera, "version": site.version, "changed": changed, "pushed_to_agents": pushed}

@@ -1,0 +1,99 @@
+"""An officer opens a seat on the floor map of a running site (simulated cameras, edge agent
+with the detector, controller): the camera frame with the seat's polygons and the detections,
+the seat's timeline, a seat that loses coverage when someone stands in front of its screen, and
+calibration by clicking new polygons on a snapshot, which the edge judges with from then on."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.camera_site import start_camera_site, stop_camera_site
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    ctx = start_camera_site(tmp_path_factory.mktemp("seatpages"))
+    for seat, cam in (("A1", "cam-01"), ("A2", "cam-01"), ("A3", "cam-02"), ("A4", "cam-02")):
+        ctx["fleet"].seat(cam, seat, state="occupied")
+    yield ctx
+    stop_camera_site(ctx)
+
+
+def seat_states(ctx) -> dict:
+    r = ctx["officer"].get(f"/api/sites/{ctx['site_id']}/seats")
+    assert r.status_code == 200, r.text
+    return {s["seat"]: s for s in r.json()["seats"]}
+
+
+def login(page, url: str) -> None:
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "off")
+    page.fill("input[name=password]", "off-pass")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(url + "/")
+
+
+def canvas_click(page, x: float, y: float, main_width: int = 1280) -> None:
+    """Click the seat canvas at main-stream pixel (x, y)."""
+    box = page.locator("#seat-canvas").bounding_box()
+    k = box["width"] / main_width
+    page.mouse.click(box["x"] + x * k, box["y"] + y * k)
+
+
+def test_seat_frame_timeline_occlusion_and_calibration(site, page, tmp_path):
+    sid, officer = site["site_id"], site["officer"]
+    wait_for(lambda: {s for s, v in seat_states(site).items() if v["covered"]} == {"A1", "A2", "A3", "A4"},
+             timeout=90, what="all four seats covered", interval=1)
+    login(page, site["rig"].url)
+    page.click("text=Seats")
+    page.locator("#floor g.seat[data-seat='A1']").click()
+    expect(page.locator("#seat-panel")).to_be_visible()
+    expect(page.locator("#seat-badge")).to_have_text("covered", timeout=15_000)
+    expect(page.locator("#seat-summary")).to_contain_text("occupied")
+    expect(page.locator("#seat-frame-note")).to_contain_text("cam-01", timeout=15_000)
+    expect(page.locator("#seat-views")).to_contain_text("person seen")
+    # The frame is drawn: the canvas holds the sub-stream picture, with the polygons on it.
+    assert page.evaluate("() => document.getElementById('seat-canvas').width") == 640
+    seat_yellow = page.evaluate("""() => { const c = document.getElementById('seat-canvas').getContext('2d');
+        const d = c.getImageData(0, 0, 640, 360).data; let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] > 230 && d[i+1] > 180 && d[i+1] < 220 && d[i+2] < 40) n++;
+        return n; }""")
+    assert seat_yellow > 200  # the seat zone's outline
+    expect(page.locator("#seat-timeline rect.seg.covered")).not_to_have_count(0)
+    page.screenshot(path=str(tmp_path / "seat.png"), full_page=True)
+
+    # Someone stands in front of A2's screen: A2 is no longer covered, and says why.
+    site["fleet"].seat("cam-01", "A2", occluded=True)
+    wait_for(lambda: seat_states(site)["A2"]["reasons"] == ["occluded"], timeout=60, what="A2 occluded", interval=1)
+    page.locator("#uncovered li[data-seat='A2']").click()
+    expect(page.locator("#seat-badge")).to_have_text("not covered", timeout=15_000)
+    expect(page.locator("#seat-summary")).to_contain_text("occluded")
+    expect(page.locator("#seat-history")).to_contain_text("occluded")
+    site["fleet"].seat("cam-01", "A2", occluded=False)
+
+    # Calibrate A1: its screen zone redrawn on a bare stretch of wall. The edge takes the new
+    # polygons, finds no screen there, and says so.
+    page.locator("#floor g.seat[data-seat='A1']").click()
+    expect(page.locator("#seat-badge")).to_have_text("covered", timeout=15_000)
+    page.click("#cal-start")
+    expect(page.locator("#cal-status")).to_contain_text("click the corners", timeout=15_000)
+    page.check("input[name=cal-zone][value=screen]")
+    for x, y in ((40, 40), (180, 40), (180, 130), (40, 130)):
+        canvas_click(page, x, y)
+    expect(page.locator("#cal-status")).to_have_text("screen zone: 4 points")
+    page.click("#cal-save")
+    expect(page.locator("#cal-status")).to_contain_text("saved: site config version 2", timeout=15_000)
+    detail = officer.get(f"/api/sites/{sid}/seats/A1").json()
+    (view,) = detail["views"]
+    assert all(abs(a - b) <= 2 for p, q in zip(view["screen_zone"], [[40, 40], [180, 40], [180, 130], [40, 130]])
+               for a, b in zip(p, q))
+    assert view["seat_zone"] == [[60, 180], [620, 160], [630, 700], [50, 710]]  # left as it was
+    site["rig"].seed_users({"insp": ("inspector", None)})
+    export = site["rig"].client("insp", "insp-pass").get("/api/ledger/export")
+    assert export.status_code == 200 and '"seat.calibrated"' in export.text and '"by":"off"' in export.text.replace(" ", "")
+    wait_for(lambda: "occluded" in seat_states(site)["A1"]["reasons"], timeout=60,
+             what="A1 judged on its new screen zone", interval=1)
+    page.screenshot(path=str(tmp_path / "calibrated.png"), full_page=True)
