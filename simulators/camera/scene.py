@@ -406,8 +406,9 @@ class _SeatPainter:
                 pts += [(x - half, y - half), (x + half, y + half)]
         r = pose["head_r"] * 1.25  # the ears stick out past the head
         pts += [(pose["cx"] - r, pose["head_y"] - pose["head_r"]), (pose["cx"] + r, pose["head_y"] + r)]
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        return min(xs), min(ys), max(xs), max(ys)
+        xs, ys = [float(p[0]) for p in pts], [float(p[1]) for p in pts]
+        # the torso's outline is drawn 2 px wide around its corners
+        return min(xs) - 1.5, min(ys) - 1.5, max(xs) + 1.5, max(ys) + 1.5
 
     def _occluder_shape(self, t: float, frame_h: int) -> tuple[np.ndarray, tuple[int, int], int]:
         """Body polygon, head centre and head radius of someone standing in front of the screen."""

@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--epochs", type=int, default=25)
         p.add_argument("--imgsz", type=int, default=320)
         p.add_argument("--model-dir", type=Path, default=MODEL_DIR)
+        p.add_argument("--workdir", type=Path, default=Path("var/detector-runs"),
+                       help="where training runs and checkpoints go")
     a.add_argument("--out", type=Path, required=True)
     a.add_argument("--images", type=int, default=800)
     a.add_argument("--seed", type=int, default=7)
@@ -183,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.cmd in ("train", "all"):
         try:
-            onnx = train(data, args.epochs, args.imgsz, args.model_dir)
+            onnx = train(data, args.epochs, args.imgsz, args.model_dir, workdir=args.workdir)
         except ImportError as exc:
             print(f"error: training needs the 'train' extra (pip install -e '.[train]'): {exc}",
                   file=sys.stderr)
