@@ -125,7 +125,9 @@ class EdgeAgent:
         s = self.link.state
         video = getattr(self, "video", None)
         gates = getattr(self, "gates", None)
-        return {"video": video.status() if video else {}, "gates": gates.status() if gates else {},"uptime_s": round(time.monotonic() - self.started, 1), "site": self.config.site.id,
+        seats = video.seats.status() if video is not None and video.seats is not None else {}
+        return {"video": video.status() if video else {}, "gate_states": gates.status() if gates else {},
+                "seats": seats, "uptime_s": round(time.monotonic() - self.started, 1), "site": self.config.site.id,
                 "cameras": len(self.config.cameras), "gates": len(self.config.gates),
                 "switches": len(self.config.switches), "sent_events": s.sent_events,
                 "acked_events": s.acked_events}
