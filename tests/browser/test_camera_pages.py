@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import login
 from tests.camera_site import start_camera_site, stop_camera_site
 from tests.conftest import wait_for
 
@@ -17,19 +18,11 @@ def site(tmp_path_factory):
     stop_camera_site(ctx)
 
 
-def login(page, url: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", "off")
-    page.fill("input[name=password]", "off-pass")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(url + "/")
-
-
 def test_grid_timeline_and_playback(site, page, tmp_path):
     url, sid = site["rig"].url, site["site_id"]
     wait_for(lambda: len(site["officer"].get(f"/api/cameras/{sid}/cam-01/segments").json()["segments"]) >= 2,
              timeout=90, what="segments", interval=1)
-    login(page, url)
+    login(page, url, landing=True)
     page.click("text=Cameras")
     card = page.locator(".camera-card[data-camera=cam-01]")
     expect(card.locator(".badge")).to_have_text("recording", timeout=30_000)

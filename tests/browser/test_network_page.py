@@ -6,6 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import expect
 
+from tests.browser.pages import login
 from tests.network_site import start_network_site, stop_network_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -16,13 +17,6 @@ def site(tmp_path_factory):
     ctx = start_network_site(tmp_path_factory.mktemp("netpage"))
     yield ctx
     stop_network_site(ctx)
-
-
-def login(page, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", f"{user}-pass")
-    page.click("button[type=submit]")
 
 
 def test_request_sign_in_the_browser_and_apply(site, browser, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import login
 from tests.camera_site import start_camera_site, stop_camera_site
 from tests.conftest import wait_for
 
@@ -28,14 +29,6 @@ def seat_states(ctx) -> dict:
     return {s["seat"]: s for s in r.json()["seats"]}
 
 
-def login(page, url: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", "off")
-    page.fill("input[name=password]", "off-pass")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(url + "/")
-
-
 def canvas_click(page, x: float, y: float, main_width: int = 1280) -> None:
     """Click the seat canvas at main-stream pixel (x, y)."""
     box = page.locator("#seat-canvas").bounding_box()
@@ -47,7 +40,7 @@ def test_seat_frame_timeline_occlusion_and_calibration(site, page, tmp_path):
     sid, officer = site["site_id"], site["officer"]
     wait_for(lambda: {s for s, v in seat_states(site).items() if v["covered"]} == {"A1", "A2", "A3", "A4"},
              timeout=90, what="all four seats covered", interval=1)
-    login(page, site["rig"].url)
+    login(page, site["rig"].url, landing=True)
     page.click("text=Seats")
     page.locator("#floor g.seat[data-seat='A1']").click()
     expect(page.locator("#seat-panel")).to_be_visible()

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.browser.pages import login
 from tests.conftest import ControllerRig
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,13 +41,6 @@ def rig(tmp_path_factory):
     core.engine.dispose()
     yield rig
     rig.proc.stop()
-
-
-def login(page, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", f"{user}-pass")
-    page.click("button[type=submit]")
 
 
 def test_floor_map_colours_and_reasons(rig, page, tmp_path):
