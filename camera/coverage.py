@@ -220,3 +220,11 @@ def zone_sharpness(gray: np.ndarray, zone: Sequence[Point], scale: float = 1.0, 
         return 0.0
     lap = cv2.Laplacian(gray, cv2.CV_64F)
     return float(lap[band].var())
+
+
+def persons_in_zone(boxes: Iterable[Box], zone: Sequence[Point]) -> int:
+    """People standing in ``zone`` (a gate lane): person boxes whose bottom centre, where the
+    feet are, lies inside the polygon. Same pixel frame for both."""
+    poly = np.array(zone, np.float32).reshape(-1, 1, 2)
+    return sum(1 for b in boxes if b.label == "person"
+               and cv2.pointPolygonTest(poly, ((b.x1 + b.x2) / 2, b.y2), False) >= 0)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from access_control.tailgating import TailgateConfig
 from edge_agent.link import ControllerLink
 from edge_agent.store import EdgeStore, iso_now
 from edge_agent.wire import messages as m
@@ -76,6 +77,7 @@ class EdgeAgent:
                  self.public_key.decode())
         self._start_video()
         self._start_gates()
+        self._link_gate_cameras()
         self._start_network()
         try:
             while not self._stop.is_set():
@@ -104,6 +106,23 @@ class EdgeAgent:
                                                               "message": f"gates not started: {exc}"})
                 return
             self.gates.start()
+
+    def _link_gate_cameras(self) -> None:
+        """Gates whose camera and lane are in the site file count people on camera per grant."""
+        watched = {g.id: g for g in self.config.gates if g.camera and g.lane}
+        if not watched or self.gates is None or self.video is None:
+            return
+        lanes = self.video.lane_watcher(self.gates.persons_seen)
+        if lanes is None:
+            return
+        window = TailgateConfig("").window_s
+
+        def on_grant(gate_id: str) -> None:
+            g = watched.get(gate_id)
+            if g is not None:
+                lanes.watch(g.id, g.camera, g.lane, window)
+
+        self.gates.on_grant = on_grant
 
     def _start_network(self) -> None:
         self.network = None

@@ -103,6 +103,9 @@ class GateService:
         self._halt = threading.Event()
         self._worker: threading.Thread | None = None
         self.latencies: list[float] = []  # card read seen -> unlock submitted, seconds
+        # Called with the gate id on every grant; the agent points it at the gate camera's lane
+        # watcher, which answers through persons_seen().
+        self.on_grant: Callable[[str], None] | None = None
 
     # --- credentials and presence (local, durable) --------------------------------------------
 
@@ -180,6 +183,10 @@ class GateService:
                 self.presence = reset(self.presence, ev[1])
                 self._save_presence()
                 self.outbox.append("gate.passback_reset", {"person": ev[1]})
+            elif ev[0] == "persons" and gate_id in self.gates:
+                gate = self.gates[gate_id]
+                gate.tailgate, alarms = gate.tailgate.camera(self.mono(), ev[1])
+                self._alarms(gate, alarms)
             return
         gate = self.gates.get(gate_id)
         if gate is None:
@@ -238,6 +245,8 @@ class GateService:
             gate.tailgate, alarms = gate.tailgate.grant(self.mono())
             self._alarms(gate, alarms)
             self.latencies.append(self.mono() - ev.monotonic)
+            if self.on_grant is not None:
+                self.on_grant(gate.spec.id)
         else:
             self._step(gate.spec.id, g.Deny(self.mono(), decision.reason))
 
@@ -336,6 +345,11 @@ class GateService:
 
     def status(self) -> dict[str, Any]:
         return {gid: {"state": gt.state.mode, "online": gt.online} for gid, gt in self.gates.items()}
+
+    def persons_seen(self, gate_id: str, count: int) -> None:
+        """The gate's camera counted ``count`` people in its lane (from the lane watcher's thread;
+        applied by the one worker)."""
+        self._queue.put((gate_id, ("persons", int(count))))
 
     def reset_passback(self, person: str | None) -> dict[str, Any]:
         """An officer's reset of anti-passback: one person, or everyone, back to neutral."""

@@ -15,7 +15,8 @@ from camera.discovery import discover, unregistered
 from camera.coverage import CoverageRules
 from camera.detector import DetectorError, OnnxDetector, config_for
 from edge_agent.cameras import CameraWorker, iso
-from edge_agent.seats import SeatWatcher
+from edge_agent.lanes import LaneWatcher
+from edge_agent.seats import Detect, SeatWatcher
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
 from retention.capacity import Pressure, disk_pressure, forecast, startup_check
@@ -63,7 +64,9 @@ class VideoService:
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self._disk_alarm = False
+        self.detect = self._detector(config)
         self.seats = self._seat_watcher(config, data_dir) if config.seats else None
+        self.lanes: LaneWatcher | None = None
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -80,31 +83,43 @@ class VideoService:
         self._halt.set()
         if self.seats is not None:
             self.seats.stop()
+        if self.lanes is not None:
+            self.lanes.stop()
         for w in self.workers.values():
             w.stop()
         if self._thread:
             self._thread.join(10)
 
+    def _detector(self, config: SiteConfig) -> Detect | None:
+        """The person and screen detector, when the site has seats or gate lanes to watch."""
+        d = config.coverage.detector
+        if d is None or not (config.seats or any(g.camera and g.lane for g in config.gates)):
+            return None
+        try:
+            detector = OnnxDetector(config_for(d.weights, d.names, d.classes, d.input_size, d.min_score))
+        except DetectorError as exc:  # coverage goes on from camera health and focus alone
+            log.error("detector not started: %s", exc)
+            self.outbox.append("alarm.detector_unavailable", {
+                "source": "coverage:detector", "severity": "critical",
+                "message": f"detector not started, persons and occlusion are not checked: {exc}"})
+            return None
+        width = {c.id: c.resolution[0] for c in config.cameras}
+        return lambda camera, frame: detector.detect(frame, to_width=width[camera])
+
     def _seat_watcher(self, config: SiteConfig, data_dir: Path) -> SeatWatcher:
         cov = config.coverage
         rules = CoverageRules(min_focus_ratio=cov.min_focus_ratio, max_occlusion=cov.max_occlusion,
-                              require_screen_detection=cov.require_screen_detection)
-        detect = None
-        if cov.detector is not None:
-            d = cov.detector
-            try:
-                detector = OnnxDetector(config_for(d.weights, d.names, d.classes, d.input_size, d.min_score))
-            except DetectorError as exc:  # coverage goes on from camera health and focus alone
-                log.error("seat detector not started: %s", exc)
-                self.outbox.append("alarm.detector_unavailable", {
-                    "source": "coverage:detector", "severity": "critical",
-                    "message": f"seat detector not started, persons and occlusion are not checked: {exc}"})
-            else:
-                width = {c.id: c.resolution[0] for c in config.cameras}
-                detect = lambda camera, frame: detector.detect(frame, to_width=width[camera])  # noqa: E731
-        if detect is None:  # without detections a screen cannot be required to be seen
-            rules = CoverageRules(min_focus_ratio=rules.min_focus_ratio, max_occlusion=rules.max_occlusion)
-        return SeatWatcher(config, self, self.outbox, rules, detect, evidence_dir=data_dir / "evidence" / "seats")
+                              # without detections a screen cannot be required to be seen
+                              require_screen_detection=cov.require_screen_detection and self.detect is not None)
+        return SeatWatcher(config, self, self.outbox, rules, self.detect,
+                           evidence_dir=data_dir / "evidence" / "seats")
+
+    def lane_watcher(self, report: Callable[[str, int], None]) -> LaneWatcher | None:
+        """Counts people in gate lanes for the gate service (None without a detector)."""
+        if self.detect is None:
+            return None
+        self.lanes = LaneWatcher(self, self.detect, report)
+        return self.lanes
 
     # --- retention ---------------------------------------------------------------------------
 

@@ -437,6 +437,9 @@ class Gate(_Model):
     fail_mode: Literal["secure", "safe"] = "secure"
     open_seconds: Annotated[float, Strict(), Field(gt=0, le=300)] = 5.0
     camera: Ident | None = None
+    # Where the lane is in that camera's frame: people whose feet are inside it are counted
+    # against the grants (camera tailgating). Without it, the camera is only named.
+    lane: Polygon | None = None
     passback: GatePassback = GatePassback()
     access: GateAccess = GateAccess()
 
@@ -686,6 +689,13 @@ class SiteConfig(_Model):
             [(("cameras", i, "onvif_port"), f"{c.host}:{c.onvif_port}") for i, c in enumerate(self.cameras)],
         )
 
+        def inside_frame(points: tuple[tuple[int, int], ...], camera: str, loc: Loc) -> None:
+            w, h = cameras[camera].resolution
+            for k, (x, y) in enumerate(points):
+                # Vertices may sit on the frame edge, hence <= w / <= h.
+                if not (0 <= x <= w and 0 <= y <= h):
+                    problems.append(((*loc, k), f"point [{x}, {y}] is outside {camera}'s {w}x{h} frame"))
+
         for i, seat in enumerate(self.seats):
             known("customer", seat.customer, customers, ("seats", i, "customer"))
             for j, view in enumerate(seat.views):
@@ -694,21 +704,16 @@ class SiteConfig(_Model):
                     continue
                 w, h = cameras[view.camera].resolution
                 for part in ("seat", "screen"):
-                    for k, (x, y) in enumerate(getattr(view, part)):
-                        # Vertices may sit on the frame edge, hence <= w / <= h.
-                        if not (0 <= x <= w and 0 <= y <= h):
-                            problems.append(
-                                (
-                                    (*loc, part, k),
-                                    f"point [{x}, {y}] is outside {view.camera}'s {w}x{h} frame",
-                                )
-                            )
+                    inside_frame(getattr(view, part), view.camera, (*loc, part))
 
         for i, gate in enumerate(self.gates):
             known("area", gate.area_in, areas, ("gates", i, "area_in"))
             known("area", gate.area_out, areas, ("gates", i, "area_out"))
             if gate.camera is not None:
-                known("camera", gate.camera, cameras, ("gates", i, "camera"))
+                if known("camera", gate.camera, cameras, ("gates", i, "camera")) and gate.lane is not None:
+                    inside_frame(gate.lane, gate.camera, ("gates", i, "lane"))
+            elif gate.lane is not None:
+                problems.append((("gates", i, "lane"), "a lane needs the camera that sees it ('camera')"))
             for role, schedule in gate.access.schedules.items():
                 known("schedule", schedule, schedules, ("gates", i, "access", "schedules", role))
             for j, person in enumerate(gate.access.people):

@@ -5,6 +5,7 @@ Endpoint (all JSON):
   GET  /cameras/{id}               one camera
   POST /cameras/{id}/fault         {"fault": "<name>" | null}
   POST /cameras/{id}/seats/{seat}  {"state": "auto"|"occupied"|"empty", "occluded": true|false}
+  POST /cameras/{id}/walkers       {"count": 1-5, "lane": 0}: people walk through a gate lane now
   GET  /scenario                   steps of the running scenario and which were applied when
 Errors come back as {"error": "..."} with 400 (bad request), 404 (no such camera/seat/route),
 405 or 500.
@@ -57,6 +58,17 @@ def check_seat_change(body: dict) -> tuple[str | None, bool | None]:
     if occluded is not None and not isinstance(occluded, bool):
         raise RequestError(f"'occluded' must be true or false, not {occluded!r}")
     return state, occluded
+
+
+def check_walkers(body: dict) -> tuple[int, int]:
+    if not set(body) <= {"count", "lane"} or "count" not in body:
+        raise RequestError('body must be {"count": 1-5} with an optional "lane" index')
+    count, lane = body["count"], body.get("lane", 0)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 5:
+        raise RequestError(f"'count' must be a whole number of people from 1 to 5, not {count!r}")
+    if isinstance(lane, bool) or not isinstance(lane, int) or lane < 0:
+        raise RequestError(f"'lane' must be a lane index >= 0, not {lane!r}")
+    return count, lane
 
 
 def find_camera(fleet, camera_id: str):
@@ -234,6 +246,14 @@ class _Handler(JsonHandler):
             seat = find_seat(cam, parts[3])
             state, occluded = check_seat_change(self._json_body())
             cam.set_seat(seat, state=state, occluded=occluded)
+            return self._reply(200, cam.describe())
+        if len(parts) == 3 and parts[0] == "cameras" and parts[2] == "walkers" and method == "POST":
+            cam = find_camera(fleet, parts[1])
+            count, lane = check_walkers(self._json_body())
+            try:
+                cam.start_walkers(count, lane)
+            except KeyError as exc:
+                raise RequestError(str(exc.args[0]), 404) from None
             return self._reply(200, cam.describe())
         known = parts[:1] in (["cameras"], ["scenario"]) and len(parts) <= 4
         raise RequestError(f"{method} /{'/'.join(parts)} is not supported", 405 if known else 404)

@@ -15,7 +15,7 @@ from pathlib import Path
 from .control import ControlServer, ScenarioRunner, Step, apply_step, check_steps, load_scenario
 from .discovery import DISCOVERY_PORT, DiscoveryResponder, DiscoveryTarget, camera_scopes
 from .onvif_server import OnvifCameraServer
-from .site_view import camera_entries, load_site, seat_views
+from .site_view import camera_entries, gate_lanes, load_site, seat_views
 
 log = logging.getLogger("simulators.camera.fleet")
 
@@ -41,12 +41,13 @@ class SimulatedCamera:
     """One simulated camera: its media (scene, RTSP, snapshots) and its ONVIF server."""
 
     def __init__(self, camera: dict, media, onvif: OnvifCameraServer, seat_ids: list[str],
-                 rtsp_port: int) -> None:
+                 rtsp_port: int, lanes: int = 0) -> None:
         self.id = str(camera["id"])
         self.camera, self.media, self.onvif = camera, media, onvif
         self.rtsp_port = rtsp_port
         self.seat_ids = seat_ids
         self.seats = {s: {"state": "auto", "occluded": False} for s in seat_ids}
+        self.lanes = lanes  # gate lanes in view
         self._lock = threading.Lock()
 
     @property
@@ -78,6 +79,11 @@ class SimulatedCamera:
                 self.media.set_occluder(seat_id, occluded)
                 self.seats[seat_id]["occluded"] = occluded
 
+    def start_walkers(self, count: int, lane: int = 0) -> None:
+        if not 0 <= lane < self.lanes:
+            raise KeyError(f"camera {self.id} sees {self.lanes} gate lane(s); no lane {lane}")
+        self.media.start_walkers(count, lane)
+
     def discovery_target(self) -> DiscoveryTarget:
         return DiscoveryTarget(self.id, (self.onvif.device_url,), tuple(camera_scopes(self.camera)))
 
@@ -94,6 +100,7 @@ class SimulatedCamera:
             "fault": self.fault,
             "online": self.online,
             "seats": {k: dict(v) for k, v in self.seats.items()},
+            "lanes": self.lanes,
         }
 
     def start(self) -> None:
@@ -147,14 +154,15 @@ class CameraFleet:
                 raise ValueError(f"camera {cam_id}: needs 'onvif_port'")
             host = str(entry.get("host") or "127.0.0.1")
             views = seat_views(site, cam_id)
+            lanes = gate_lanes(site, cam_id)
             rtsp_port = int(entry["onvif_port"]) + self.rtsp_port_offset
             media = media_cls(entry, views, rtsp_port=rtsp_port,
                               host=host, main_fps=self.main_fps, sub_fps=self.sub_fps,
-                              seed=self.seed ^ zlib.crc32(cam_id.encode()))
+                              seed=self.seed ^ zlib.crc32(cam_id.encode()), lanes=lanes)
             media.set_credentials(str(entry.get("username", "admin")), entry["password"])
             onvif = OnvifCameraServer(entry, media, host=host)
             self.cameras[cam_id] = SimulatedCamera(entry, media, onvif, [v.seat_id for v in views],
-                                                    rtsp_port)
+                                                    rtsp_port, lanes=len(lanes))
 
     def start(self) -> "CameraFleet":
         self._build()

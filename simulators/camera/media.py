@@ -37,7 +37,7 @@ def sub_size(width: int, height: int) -> tuple[int, int]:
 class SimulatedCameraMedia:
     def __init__(self, camera: dict, seats: list[SeatView], rtsp_port: int,
                  host: str = "127.0.0.1", main_fps: float = 10, sub_fps: float = 5,
-                 seed: int = 0):
+                 seed: int = 0, lanes: list[np.ndarray] | tuple = ()):
         if main_fps <= 0 or sub_fps <= 0:
             raise ValueError("frame rates must be positive")
         self.camera = dict(camera)
@@ -48,7 +48,8 @@ class SimulatedCameraMedia:
         sw, sh = sub_size(w, h)
         self.profiles: dict[str, tuple[int, int, float]] = {
             "main": (w, h, main_fps), "sub": (sw, sh, sub_fps)}
-        self.scene = Scene({**self.camera, "resolution": [w, h]}, seats, seed=seed)
+        self.scene = Scene({**self.camera, "resolution": [w, h]}, seats, seed=seed, lanes=lanes)
+        self._started = time.monotonic()  # t = 0 of the scene, reset when rendering starts
         self._encoders = {name: H264Encoder(pw, ph, fps, gop_seconds=2,
                                             name=f"{self.camera_id}-{name}")
                           for name, (pw, ph, fps) in self.profiles.items()}
@@ -137,6 +138,10 @@ class SimulatedCameraMedia:
     def set_occluder(self, seat_id: str, on: bool) -> None:
         self.scene.set_occluder(seat_id, on)
 
+    def start_walkers(self, count: int, lane: int = 0) -> None:
+        """People walk through a gate lane in view, starting now."""
+        self.scene.start_walkers(count, time.monotonic() - self._started, lane)
+
     # -- frames ---------------------------------------------------------------------------
     def snapshot_jpeg(self, profile: str = "main") -> bytes:
         """JPEG of the latest frame at the profile's size (rendered now if none yet)."""
@@ -162,7 +167,7 @@ class SimulatedCameraMedia:
     def _render_loop(self) -> None:
         fps = {name: p[2] for name, p in self.profiles.items()}
         tick = 1.0 / max(fps.values())
-        start = time.monotonic()
+        start = self._started = time.monotonic()
         self.scene.clock_origin = time.time()
         due = {name: start for name in fps}
         next_tick = start

@@ -446,6 +446,71 @@ class _SeatPainter:
                 float(bezel[:, 0].max()), float(bezel[:, 1].max()))
 
 
+WALK_S = 3.0  # to cross a gate lane
+WALK_GAP_S = 0.9  # between two people walking through one after the other
+
+
+class _Lane:
+    """A gate lane seen from above and behind: posts and a barrier, and people walking through it
+    away from the camera, smaller as they go. Each walker is painted like a seat's person,
+    standing, on a layout that moves along the lane."""
+
+    def __init__(self, polygon: np.ndarray, frame_h: int, seed: int) -> None:
+        self.poly = polygon
+        self.frame_h = frame_h
+        self.box = cv2.boundingRect(polygon)
+        self.seed = seed
+        self.walkers: list[tuple[float, _SeatPainter]] = []
+        self._lock = threading.Lock()  # the control thread adds, the render thread reads
+
+    def paint_static(self, img: np.ndarray) -> None:
+        x, y, w, h = self.box
+        cv2.polylines(img, [self.poly], True, (40, 160, 220), 3)
+        mid = y + h // 2
+        for px in (x - 6, x + w - 6):  # the turnstile's two posts and its arm
+            cv2.rectangle(img, (px, mid - h // 6), (px + 12, mid + h // 10), (90, 90, 95), -1)
+        cv2.line(img, (x + 6, mid - h // 12), (x + w - 6, mid - h // 12), (60, 60, 200), 4)
+
+    def add(self, count: int, t: float) -> None:
+        x, y, w, h = self.box
+        with self._lock:
+            self.walkers = [(t0, p) for t0, p in self.walkers if t - t0 <= WALK_S]
+            for i in range(count):
+                n = len(self.walkers) + i
+                view = SeatView(f"walker-{n}", "", np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.int32),
+                                np.array([[x, y], [x + 8, y], [x + 8, y + 6], [x, y + 6]], np.int32))
+                self.walkers.append((t + i * WALK_GAP_S, _SeatPainter(view, self.frame_h, self.seed + n, n)))
+
+    def _placed(self, t: float) -> list[_SeatPainter]:
+        """Walkers on the lane at t, placed, farthest first (painted first)."""
+        x, y, w, h = self.box
+        out = []
+        with self._lock:
+            walkers = list(self.walkers)
+        for t0, painter in walkers:
+            p = (t - t0) / WALK_S
+            if not 0.0 <= p <= 1.0:
+                continue
+            feet = y + h - p * h * 0.9
+            u = w * 0.6 * (0.7 + 0.3 * (feet - y) / max(1, h))  # nearer is larger
+            top = feet - 1.05 * u
+            cx = x + w / 2
+            painter.lay = _Layout(np.zeros((4, 2), np.float32), (int(cx - u / 2), int(top), int(cx + u / 2),
+                                  int(top + u)), cx, top, u, u)
+            out.append((feet, painter))
+        return [painter for _, painter in sorted(out, key=lambda fp: fp[0])]
+
+    def paint(self, frame: np.ndarray, t: float) -> None:
+        for painter in self._placed(t):
+            painter.paint_person(frame, t, *WALKING)
+
+    def boxes(self, t: float) -> list[tuple[float, ...]]:
+        return [b for painter in self._placed(t) if (b := painter.person_box(t, *WALKING, self.frame_h))]
+
+
+WALKING = ("arriving", 0.69)  # a seat's person standing up, arms down: a walker's pose
+
+
 def _visible_share(hidden: np.ndarray, box: tuple[float, ...]) -> float:
     """Share of a box not covered by the mask of what stands in front of it."""
     h, w = hidden.shape
@@ -508,7 +573,8 @@ def _background(w: int, h: int, seed: int) -> np.ndarray:
 class Scene:
     """Renders one camera's view at time t (seconds since start) as a BGR uint8 frame."""
 
-    def __init__(self, camera: dict, seats: list[SeatView], seed: int = 0):
+    def __init__(self, camera: dict, seats: list[SeatView], seed: int = 0,
+                 lanes: list[np.ndarray] | tuple = ()):
         self.camera_id = str(camera.get("id", "camera"))
         w, h = camera.get("resolution", [1280, 720])
         self.width, self.height = int(w), int(h)
@@ -520,6 +586,10 @@ class Scene:
         self._base = _background(self.width, self.height, _stable_seed(self.camera_id, seed))
         for seat in self._seats:
             seat.paint_static(self._base)
+        self._lanes = [_Lane(np.asarray(lane, np.int32), self.height, _stable_seed(self.camera_id, "lane", i, seed))
+                       for i, lane in enumerate(lanes)]
+        for lane in self._lanes:
+            lane.paint_static(self._base)
         self._modes: dict[str, str] = {}
         self._occluded: set[str] = set()
         self._fault: str | None = None
@@ -557,6 +627,14 @@ class Scene:
             raise ValueError(f"frame fault must be one of {FAULTS} or None, not {name!r}")
         self._fault = name
 
+    def start_walkers(self, count: int, t: float, lane: int = 0) -> None:
+        """``count`` people walk through gate lane ``lane``, one close behind the other, from t."""
+        if not self._lanes:
+            raise ValueError(f"camera {self.camera_id} sees no gate lane")
+        if not 0 <= lane < len(self._lanes):
+            raise ValueError(f"camera {self.camera_id} sees lanes 0..{len(self._lanes) - 1}, not {lane}")
+        self._lanes[lane].add(count, t)
+
     def seat_state(self, seat_id: str, t: float) -> str:
         """The occupancy state drawn for a seat at t, after any override."""
         self._check_seat(seat_id)
@@ -580,6 +658,7 @@ class Scene:
             state, progress = seat.state(t, self._modes.get(seat.view.seat_id, "auto"))
             person = seat.person_box(t, state, progress, self.height)
             out += [("screen", seat.screen_box())] + ([("person", person)] if person else [])
+        out += [("person", box) for lane in self._lanes for box in lane.boxes(t)]
         out = [(label, box) for label, box in out if _visible_share(hidden, box) >= 0.4]
         out += [("person", s.occluder_box(t, self.height)) for s in self._seats
                 if s.view.seat_id in self._occluded]
@@ -625,6 +704,8 @@ class Scene:
             state, progress = seat.state(t, self._modes.get(seat.view.seat_id, "auto"))
             seat.paint_screen(frame, t, state, progress)
             seat.paint_person(frame, t, state, progress)
+        for lane in self._lanes:
+            lane.paint(frame, t)
         for seat in self._seats:
             if seat.view.seat_id in self._occluded:
                 seat.paint_occluder(frame, t)

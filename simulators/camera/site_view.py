@@ -84,3 +84,12 @@ def seat_views(site: dict, camera_id: str) -> list[SeatView]:
                 screen=_polygon(view.get("screen"), f"{where} screen"),
             ))
     return views
+
+
+def gate_lanes(site: dict, camera_id: str) -> list[np.ndarray]:
+    """The lanes of the gates this camera watches (gates with ``camera`` and ``lane``)."""
+    lanes = []
+    for gate in site.get("gates") or []:
+        if isinstance(gate, dict) and gate.get("camera") == camera_id and gate.get("lane") is not None:
+            lanes.append(_polygon(gate["lane"], f"gate {gate.get('id', '?')} lane"))
+    return lanes

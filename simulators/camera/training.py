@@ -8,7 +8,8 @@ export it to ONNX for the edge.
 Each image is a random office view: one to three workstations at random sizes and skews, a
 random camera resolution scaled to that camera's sub stream (what the edge analyses), people
 arriving, working, leaving or absent, someone standing in front of a screen, a blurred or dead
-camera, and JPEG compression like a video frame's. The labels come from the scene's own geometry
+camera, and JPEG compression like a video frame's; or, one in four, a gate camera over one or
+two lanes with up to three people walking through, close behind each other. The labels come from the scene's own geometry
 (``Scene.truth``), so they are exact. Training needs the ``train`` extra (ultralytics and torch);
 the edge needs neither: it runs the ONNX file with OpenCV's DNN module.
 """
@@ -60,15 +61,40 @@ def random_view(rng: random.Random) -> tuple[dict, list[SeatView]]:
     return {"id": f"cam-{rng.randrange(100):02d}", "resolution": [w, h]}, seats
 
 
+def random_lanes(rng: random.Random, w: int, h: int) -> list[np.ndarray]:
+    """One or two gate lanes seen from a camera above and behind them."""
+    lanes = []
+    n = rng.choice((1, 1, 2))
+    for i in range(n):
+        col = w / n
+        lw = rng.uniform(0.2, 0.45) * col
+        cx = i * col + col / 2 + rng.uniform(-0.15, 0.15) * col
+        top, bottom = rng.uniform(0.15, 0.4) * h, rng.uniform(0.85, 1.0) * h
+        near = lw * rng.uniform(1.0, 1.3)  # the near end looks wider
+        lanes.append(np.array([[cx - lw / 2, top], [cx + lw / 2, top], [cx + near / 2, bottom],
+                               [cx - near / 2, bottom]]).astype(np.int32))
+    return lanes
+
+
 def random_sample(rng: random.Random) -> tuple[np.ndarray, list[tuple[str, tuple[float, ...]]]]:
-    """One sub-stream frame and its labels (boxes in that frame's pixels)."""
+    """One sub-stream frame and its labels (boxes in that frame's pixels): an office view, or
+    (one in four) a gate camera with people walking through its lanes, often close together."""
     camera, seats = random_view(rng)
-    scene = Scene(camera, seats, seed=rng.randrange(1 << 30))
-    for view in seats:
-        scene.set_seat_override(view.seat_id, rng.choices(("auto", "occupied", "empty"), (5, 3, 2))[0])
-        scene.set_occluder(view.seat_id, rng.random() < 0.15)
-    scene.set_fault(rng.choices((None, "defocus", "blackout", "lens_covered"), (88, 6, 3, 3))[0])
     t = rng.uniform(0.0, 900.0)
+    if rng.random() < 0.25:
+        w, h = camera["resolution"]
+        lanes = random_lanes(rng, w, h)
+        scene = Scene(camera, [], seed=rng.randrange(1 << 30), lanes=lanes)
+        for i in range(len(lanes)):
+            count = rng.choice((0, 1, 2, 2, 3))
+            if count:  # started a moment ago, so the walkers are anywhere along the lane
+                scene.start_walkers(count, t - rng.uniform(0.0, 3.0 + count * 0.9), lane=i)
+    else:
+        scene = Scene(camera, seats, seed=rng.randrange(1 << 30))
+        for view in seats:
+            scene.set_seat_override(view.seat_id, rng.choices(("auto", "occupied", "empty"), (5, 3, 2))[0])
+            scene.set_occluder(view.seat_id, rng.random() < 0.15)
+    scene.set_fault(rng.choices((None, "defocus", "blackout", "lens_covered"), (88, 6, 3, 3))[0])
     w, h = scene.width, scene.height
     size = sub_size(w, h)
     frame = scene.render(t, size=size)

@@ -586,3 +586,16 @@ def test_any_text_gives_a_config_or_a_located_site_file_error(text):
             assert p.file == "fuzz.yaml"
             assert 0 <= p.line <= text.count("\n") + 2 and p.column >= 0
             assert p.message
+
+
+def test_a_gate_lane_must_fit_its_camera_and_needs_one(tmp_path):
+    osdp = '    osdp: {address: 1, channel: "tcp://127.0.0.1:9701"}'
+    outside = edit(50, osdp + "\n    camera: cam-01\n    lane: [[0, 0], [1300, 0], [10, 700]]")
+    problem = only_problem(write(tmp_path, outside))
+    assert (problem.line, problem.field) == (52, "gates[0].lane[1]"), str(problem)
+    assert "point [1300, 0] is outside cam-01's 1280x720 frame" in problem.message
+    no_camera = edit(50, osdp + "\n    lane: [[0, 0], [100, 0], [10, 700]]")
+    problem = only_problem(write(tmp_path, no_camera))
+    assert problem.field == "gates[0].lane" and "needs the camera" in problem.message
+    fine = edit(50, osdp + "\n    camera: cam-01\n    lane: [[0, 0], [100, 0], [10, 700]]")
+    assert load_site_file(write(tmp_path, fine)).gates[0].lane == ((0, 0), (100, 0), (10, 700))
