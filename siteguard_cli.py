@@ -360,7 +360,8 @@ def cmd_demo(args) -> int:
             print("controller failed to start", file=sys.stderr)
             return 1
         time.sleep(0.2)
-    # The site's hardware: 8 simulated ONVIF cameras (RTSP on ONVIF port + 10000).
+    # The site's hardware: 9 simulated ONVIF cameras (RTSP on ONVIF port + 10000), 8 over the
+    # seats and one over gate-main's lane.
     procs.append(subprocess.Popen([sys.executable, "-m", "simulators.camera", "--site", site_file,
                                    "--control-port", str(args.camera_control_port)], env=env))
     # 2 simulated gates as OSDP peripheral devices; the edge reads the same secure channel keys.
@@ -385,6 +386,8 @@ def cmd_demo(args) -> int:
           " (POST /cameras/cam-01/fault {\"fault\": \"blackout\"})")
     print(f"  gate simulators: people flows at http://127.0.0.1:{args.gate_control_port}/gates"
           " (POST /gates/gate-main/enter {\"person\": \"p-003\"})")
+    print(f"  people in gate-main's lane on cam-09: POST http://127.0.0.1:{args.camera_control_port}"
+          "/cameras/cam-09/walkers {\"count\": 2} (two on one grant: tailgating from the camera)")
     print(f"  switch simulators: command logs and faults at http://127.0.0.1:{args.switch_control_port}/switches")
     print(f"  customers' approval keys: {customer_keys}/<customer>.pem (import on the Network page)")
     print("  logins (username / password):")

@@ -61,6 +61,26 @@ def database_url(request, tmp_path):
     admin.dispose()
 
 
+def app_with_demo_site(tmp_path: Path, database_url: str, agent_name: str = "edge"):
+    """An in-process controller app with the demo site registered and one enrolled agent row;
+    returns (app, site id, agent id)."""
+    from controller.app import create_app
+    from controller.models import Agent
+    from controller.settings import Settings
+    from controller.sites import apply_site_config
+    from edge_agent.wire.site import load_site_file
+
+    app = create_app(Settings(data_dir=tmp_path / "ctl", database_url=database_url,
+                              wire_bind=f"tcp://127.0.0.1:{free_port()}"))
+    with app.state.core.sessions() as s:
+        site, _ = apply_site_config(s, load_site_file(DEMO_SITE))
+        s.commit()
+        agent = Agent(name=agent_name, site_id=site.id, public_key=agent_name[0] * 40, status={})
+        s.add(agent)
+        s.commit()
+        return app, site.id, agent.id
+
+
 def cli(*args: str, env: dict | None = None, check: bool = True, timeout: float = 60):
     """Run `siteguard ARGS` as a separate process, like an operator would."""
     res = subprocess.run([sys.executable, "-m", "siteguard_cli", *args], cwd=ROOT,

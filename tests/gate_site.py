@@ -27,6 +27,7 @@ def gate_site(tmp: Path) -> Path:
     for gate in doc["gates"]:
         gate["osdp"]["channel"] = f"tcp://127.0.0.1:{free_port()}"
         gate.pop("camera", None)
+        gate.pop("lane", None)
     path = tmp / "site.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path

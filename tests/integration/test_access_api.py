@@ -5,30 +5,19 @@ import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from controller.app import create_app
 from controller.ingest import customer_ids, store_events
-from controller.models import Agent, Role
+from controller.models import Role
 from controller.routers.users import create_user
-from controller.settings import Settings
-from controller.sites import apply_site_config
 from edge_agent.wire.messages import Event
-from edge_agent.wire.site import load_site_file
-from tests.conftest import DEMO_SITE, free_port
+from tests.conftest import app_with_demo_site
 
 
 @pytest.fixture
 def client(tmp_path, database_url):
-    app = create_app(Settings(data_dir=tmp_path / "ctl", database_url=database_url,
-                              wire_bind=f"tcp://127.0.0.1:{free_port()}"))
+    app, site_id, agent_id = app_with_demo_site(tmp_path, database_url)
     core = app.state.core
     with core.sessions() as s:
-        site, _ = apply_site_config(s, load_site_file(DEMO_SITE))
-        s.commit()
-        agent = Agent(name="edge", site_id=site.id, public_key="a" * 40, status={})
-        s.add(agent)
-        s.commit()
         create_user(s, core.ledger, "off", "off-pass-1", Role.officer, None, "test")
         t = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
         evs = [
@@ -43,11 +32,10 @@ def client(tmp_path, database_url):
             ("gate.decision", {"gate": "gate-main", "at": "not a time", "direction": "entry",
                                "granted": True, "reason": "x"}),  # bad data: stored, not projected
         ]
-        store_events(s, agent.id, site.id,
+        store_events(s, agent_id, site_id,
                      [Event(seq=i + 1, ts=t.isoformat(), kind=k, data=d) for i, (k, d) in enumerate(evs)],
                      customer_ids(s))
         s.commit()
-        site_id = site.id
     with TestClient(app) as c:
         token = c.post("/api/auth/token", json={"username": "off", "password": "off-pass-1"}).json()["token"]
         c.headers["Authorization"] = f"Bearer {token}"

@@ -8,16 +8,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.alarms import raise_alarm
-from controller.app import create_app
 from controller.ingest import customer_ids, store_events
-from controller.models import Agent, Alarm, Customer, Event, Role, Site, Vlan
+from controller.models import Alarm, Customer, Event, Role, Site, Vlan
 from controller.network import create_change
 from controller.routers.users import create_user
-from controller.settings import Settings
-from controller.sites import apply_site_config
 from edge_agent.wire.messages import Event as WireEvent
-from edge_agent.wire.site import load_site_file
-from tests.conftest import DEMO_SITE, free_port
+from tests.conftest import app_with_demo_site
 
 USERS = {"adm": ("admin", None), "off": ("officer", None), "insp": ("inspector", None),
          "ann": ("annotator", None), "acme1": ("customer", "acme"), "bor1": ("customer", "borealis")}
@@ -25,17 +21,10 @@ USERS = {"adm": ("admin", None), "off": ("officer", None), "insp": ("inspector",
 
 @pytest.fixture
 def api(tmp_path, database_url):
-    settings = Settings(data_dir=tmp_path / "ctl", database_url=database_url,
-                        wire_bind=f"tcp://127.0.0.1:{free_port()}")
-    app = create_app(settings)
+    app, site_id, agent_id = app_with_demo_site(tmp_path, database_url, agent_name="edge-x")
     core = app.state.core
     ids: dict[str, dict[str, int]] = {"acme": {}, "borealis": {}}
     with core.sessions() as s:
-        site, _ = apply_site_config(s, load_site_file(DEMO_SITE))
-        s.commit()
-        agent = Agent(name="edge-x", site_id=site.id, public_key="x" * 40, status={})
-        s.add(agent)
-        s.commit()
         for username, (role, cust) in USERS.items():
             cid = s.scalar(select(Customer.id).where(Customer.slug == cust)) if cust else None
             create_user(s, core.ledger, username, f"{username}-pass", Role(role), cid, "test")
@@ -46,7 +35,7 @@ def api(tmp_path, database_url):
             ("alarm.seat_uncovered", {"customer": "borealis", "source": "seat:B1", "message": "B1"}),
             ("agent.started", {}),
         ])]
-        store_events(s, agent.id, site.id, events, customer_ids(s))
+        store_events(s, agent_id, site_id, events, customer_ids(s))
         raise_alarm(s, "agent.offline", "site-wide", source="agent:1")
         s.commit()
         for slug in ("acme", "borealis"):
@@ -57,11 +46,11 @@ def api(tmp_path, database_url):
                 "event_id": s.scalar(select(Event.id).where(Event.customer_id == cid)),
                 "alarm_id": s.scalar(select(Alarm.id).where(Alarm.customer_id == cid)),
             }
-        borealis_change = create_change(s, site, "isolate borealis", "off", {120: None})
+        borealis_change = create_change(s, s.get(Site, site_id), "isolate borealis", "off", {120: None})
         s.commit()
-        ids["other"] = {"agent_id": agent.id, "site_id": site.id, "user_id": 1, "index": 0,
+        ids["other"] = {"agent_id": agent_id, "site_id": site_id, "user_id": 1, "index": 0,
                         "camera": "cam-01", "segment_id": 1, "hold_id": "hold-x",
-                        "person_pk": 1, "change_id": borealis_change.id}
+                        "person_pk": 1, "change_id": borealis_change.id, "seat_id": "B1"}
     with TestClient(app) as client:
         yield client, ids
 
@@ -81,7 +70,8 @@ def api_routes(app):
 
 # Site-level routes a customer may use: they must show and accept the customer's own VLANs only.
 CUSTOMER_SITE_ROUTES = {("GET", "/api/sites/{site_id}/network"), ("GET", "/api/sites/{site_id}/network/changes"),
-                        ("POST", "/api/sites/{site_id}/network/changes"), ("GET", "/api/sites/{site_id}/seats")}
+                        ("POST", "/api/sites/{site_id}/network/changes"), ("GET", "/api/sites/{site_id}/seats"),
+                        ("GET", "/api/sites/{site_id}/coverage/history")}
 
 
 def test_customer_cannot_touch_another_customers_objects(api):

@@ -8,42 +8,31 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from controller.app import create_app
 from controller.ingest import customer_ids, store_events
-from controller.models import Agent, Role, Site
+from controller.models import Role, Site
 from controller.routers.users import create_user
-from controller.settings import Settings
-from controller.sites import apply_site_config
 from edge_agent.wire.messages import Event
-from edge_agent.wire.site import load_site_file
-from tests.conftest import DEMO_SITE, free_port
+from tests.conftest import app_with_demo_site
 
 
 @pytest.fixture
 def api(tmp_path, database_url):
-    app = create_app(Settings(data_dir=tmp_path / "ctl", database_url=database_url,
-                              wire_bind=f"tcp://127.0.0.1:{free_port()}"))
+    app, site_id, agent_id = app_with_demo_site(tmp_path, database_url)
     core = app.state.core
     now = dt.datetime.now(dt.timezone.utc)
     with core.sessions() as s:
-        site, _ = apply_site_config(s, load_site_file(DEMO_SITE))
-        s.commit()
-        agent = Agent(name="edge", site_id=site.id, public_key="a" * 40, status={})
-        s.add(agent)
-        s.commit()
         ids = customer_ids(s)
         for user, role, customer in (("off", Role.officer, None), ("acme1", Role.customer, "acme"),
                                      ("bor1", Role.customer, "borealis")):
             create_user(s, core.ledger, user, f"{user}-pass-1", role, ids.get(customer), "test")
         changes = [(-3.0, "A1", True, []), (-2.0, "A1", False, ["occluded"]), (-1.0, "A1", True, []),
                    (-2.5, "B1", False, ["camera_offline"])]
-        store_events(s, agent.id, site.id, [
+        store_events(s, agent_id, site_id, [
             Event(seq=i + 1, ts=(now + dt.timedelta(hours=h)).isoformat(), kind="seat.state",
                   data={"seat": seat, "customer": "acme" if seat[0] == "A" else "borealis", "covered": ok,
                         "reasons": reasons, "camera": "cam-01", "views": []})
             for i, (h, seat, ok, reasons) in enumerate(changes)], customer_ids(s))
         s.commit()
-        site_id = site.id
     with TestClient(app) as c:
         def as_user(name: str) -> dict:
             token = c.post("/api/auth/token", json={"username": name, "password": f"{name}-pass-1"}).json()["token"]
@@ -100,7 +89,7 @@ def test_calibration_refuses_polygons_that_do_not_fit(api, body, status, words):
 def test_calibration_saves_a_new_version_and_a_new_view(api):
     c, sid, as_user, core = api
     off = as_user("off")
-    assert c.put(f"/api/sites/{sid}/seats/A1/views/cam-09", json=GOOD, headers=off).status_code == 404
+    assert c.put(f"/api/sites/{sid}/seats/A1/views/cam-99", json=GOOD, headers=off).status_code == 404
     r = c.put(f"/api/sites/{sid}/seats/A1/views/cam-01", json=GOOD, headers=off)
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["changed"]
     again = c.put(f"/api/sites/{sid}/seats/A1/views/cam-01", json=GOOD, headers=off).json()

@@ -32,4 +32,4 @@ def test_controller_refuses_a_broken_site_file(tmp_path):
 
 def test_check_site_accepts_the_demo():
     res = cli("check-site", str(DEMO_SITE))
-    assert "site demo-floor3 is valid" in res.stdout and "8 cameras" in res.stdout
+    assert "site demo-floor3 is valid" in res.stdout and "9 cameras" in res.stdout
