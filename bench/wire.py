@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from controller.app import open_core
 from controller.ingest import customer_ids, store_events
-from controller.models import Agent, Site
+from controller.models import Agent
 from controller.settings import Settings
 from controller.sites import apply_site_config
 from edge_agent.store import EdgeStore

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, model_validator
