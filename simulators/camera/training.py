@@ -1,17 +1,18 @@
 """Render a detector training set from the camera simulator, train a small YOLO model on it and
 export it to ONNX for the edge.
 
-    python -m simulators.camera.training render --out var/detector-data --images 800
-    python -m simulators.camera.training train --data var/detector-data --epochs 25
+    python -m simulators.camera.training render --out var/detector-data --images 1000
+    python -m simulators.camera.training train --data var/detector-data --epochs 50
     python -m simulators.camera.training all --out var/detector-data   # both, then export
 
 Each image is a random office view: one to three workstations at random sizes and skews, a
 random camera resolution scaled to that camera's sub stream (what the edge analyses), people
 arriving, working, leaving or absent, someone standing in front of a screen, a blurred or dead
 camera, and JPEG compression like a video frame's; or, one in four, a gate camera over one or
-two lanes with up to three people walking through, close behind each other. The labels come from the scene's own geometry
-(``Scene.truth``), so they are exact. Training needs the ``train`` extra (ultralytics and torch);
-the edge needs neither: it runs the ONNX file with OpenCV's DNN module.
+two lanes with up to three people walking through, close behind each other. The labels come
+from the scene's own geometry (``Scene.truth``), so they are exact. Training needs the ``train``
+extra (ultralytics and torch); the edge needs neither: it runs the ONNX file with OpenCV's DNN
+module.
 """
 from __future__ import annotations
 
@@ -187,18 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("render", help="render a labelled data set from the simulator")
     r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--images", type=int, default=800)
+    r.add_argument("--images", type=int, default=1000)
     r.add_argument("--seed", type=int, default=7)
     t = sub.add_parser("train", help="train on a rendered set and export ONNX into camera/models")
     t.add_argument("--data", type=Path, required=True, help="the data set folder (with data.yaml)")
     for p in (t, a := sub.add_parser("all", help="render, then train")):
-        p.add_argument("--epochs", type=int, default=25)
+        p.add_argument("--epochs", type=int, default=50)
         p.add_argument("--imgsz", type=int, default=320)
         p.add_argument("--model-dir", type=Path, default=MODEL_DIR)
         p.add_argument("--workdir", type=Path, default=Path("var/detector-runs"),
                        help="where training runs and checkpoints go")
     a.add_argument("--out", type=Path, required=True)
-    a.add_argument("--images", type=int, default=800)
+    a.add_argument("--images", type=int, default=1000)
     a.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     if args.cmd in ("render", "all"):
