@@ -52,6 +52,14 @@
       const li = document.createElement("li");
       li.className = "sev-" + a.severity;
       li.textContent = a.kind + ": " + a.message + " (" + ago(a.raised_at) + ")";
+      const frame = a.details && a.details.frame_jpeg_b64;
+      if (frame) {  // the picture the alarm was raised on (tamper, seat not covered)
+        const img = document.createElement("img");
+        img.className = "alarm-frame";
+        img.alt = "frame of " + a.kind;
+        img.src = "data:image/jpeg;base64," + frame;
+        li.appendChild(img);
+      }
       list.appendChild(li);
     }
   }

@@ -65,6 +65,12 @@ def test_seat_frame_timeline_occlusion_and_calibration(site, page, tmp_path):
     expect(page.locator("#seat-badge")).to_have_text("not covered", timeout=15_000)
     expect(page.locator("#seat-summary")).to_contain_text("occluded")
     expect(page.locator("#seat-history")).to_contain_text("occluded")
+    # The alarm on the overview carries the frame it was raised on, polygons and boxes drawn.
+    page.click("text=Overview")
+    frame = page.locator("#alarms li", has_text="seat A2 is not covered").locator("img.alarm-frame")
+    expect(frame).to_have_count(1, timeout=15_000)
+    assert page.evaluate("(img) => img.complete && img.naturalWidth", frame.element_handle()) == 640
+    page.click("text=Seats")
     site["fleet"].seat("cam-01", "A2", occluded=False)
 
     # Calibrate A1: its screen zone redrawn on a bare stretch of wall. The edge takes the new
