@@ -153,8 +153,8 @@ def test_demo_site_loads():
         "acme": [(110, "10.110.0.0/24")],
         "borealis": [(120, "10.120.0.0/24")],
     }
-    assert [c.id for c in config.cameras] == [f"cam-0{i}" for i in range(1, 9)]
-    assert [c.onvif_port for c in config.cameras] == list(range(8081, 8089))
+    assert [c.id for c in config.cameras] == [f"cam-0{i}" for i in range(1, 10)]
+    assert [c.onvif_port for c in config.cameras] == list(range(8081, 8090))
     assert {c.resolution for c in config.cameras} == {(1280, 720)}
     assert {c.password for c in config.cameras} == {"demo-camera"}
     assert [s.id for s in config.seats] == [f"A{i}" for i in range(1, 9)] + [f"B{i}" for i in range(1, 9)]
