@@ -29,14 +29,8 @@ def seat_states(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
     if site is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
     slug = _customer_scope(db, user)
-    agents = select(Agent.id).where(Agent.site_id == site_id)
-    latest: dict[str, dict[str, Any]] = {}
-    for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
-                        .order_by(Event.id.desc()).limit(5000)):
-        seat = e.data.get("seat")
-        if seat in latest or (slug is not None and e.data.get("customer") != slug):
-            continue
-        latest[seat] = {"at": iso(e.received_at), **e.data}
+    latest = {seat: state for seat, state in _latest_states(db, site_id).items()
+              if slug is None or state.get("customer") == slug}
     seats = [latest[s] for s in sorted(latest)]
     covered = sum(1 for s in seats if s.get("covered"))
     config = SiteConfig.model_validate_json(site.config_json)
@@ -44,6 +38,18 @@ def seat_states(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
               for s in config.seats if slug is None or s.customer == slug]
     return {"seats": seats, "covered": covered, "total": len(seats), "layout": layout,
             "percent": round(100.0 * covered / len(seats), 1) if seats else None}
+
+
+def _latest_states(db, site_id: int) -> dict[str, dict[str, Any]]:
+    """Each seat's newest seat.state event of the site, with when it arrived."""
+    agents = select(Agent.id).where(Agent.site_id == site_id)
+    latest: dict[str, dict[str, Any]] = {}
+    for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
+                        .order_by(Event.id.desc()).limit(5000)):
+        seat = e.data.get("seat")
+        if seat not in latest:
+            latest[seat] = {"at": iso(e.received_at), **e.data}
+    return latest
 
 
 def _customer_scope(db, user: User) -> str | None:
@@ -124,13 +130,7 @@ def seat_detail(site_id: int, seat_id: str, db: DB, user: CurrentUser,
     until = utcnow()
     since = until - dt.timedelta(hours=hours)
     spans = seat_spans(_changes(db, site_id, since, until), [seat.id], since, until)[seat.id]
-    agents = select(Agent.id).where(Agent.site_id == site_id)
-    latest = None
-    for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
-                        .order_by(Event.id.desc()).limit(5000)):
-        if e.data.get("seat") == seat.id:
-            latest = {"at": iso(e.received_at), **e.data}
-            break
+    latest = _latest_states(db, site_id).get(seat.id)
     resolution = {c.id: list(c.resolution) for c in config.cameras}
     return {"seat": seat.id, "customer": seat.customer, "min_screen_px": seat.min_screen_px,
             "views": [{"camera": v.camera, "resolution": resolution.get(v.camera), "seat_zone": [list(p) for p in v.seat],
