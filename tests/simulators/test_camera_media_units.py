@@ -37,7 +37,7 @@ def cam01(site):
 
 def test_demo_site_cameras_and_seat_views(site):
     cams = camera_entries(site)
-    assert [c["id"] for c in cams] == [f"cam-0{i}" for i in range(1, 9)]
+    assert [c["id"] for c in cams] == [f"cam-0{i}" for i in range(1, 10)]
     assert cams[0]["resolution"] == [1280, 720]
     views = seat_views(site, "cam-01")
     assert [(v.seat_id, v.customer) for v in views] == [("A1", "acme"), ("A2", "acme")]
