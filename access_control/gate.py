@@ -17,6 +17,9 @@ Rules (pulse mode, as on PERCO-style turnstiles):
 * an authorised opening left open past ``open_seconds + held_grace_s`` is
   ``door_held``;
 * two or more bodies in the lane during a grant cancel it (``tailgating``);
+* a person holds one passage at a time: once they pass one gate, their open
+  grant at any other gate is withdrawn (``Withdraw``), else a second body
+  could go through on it under their name;
 * the fire input opens both directions whatever the fail mode; power loss
   opens a fail-safe gate and leaves a fail-secure gate locked.
 
@@ -60,6 +63,7 @@ __all__ = [
     "Tamper",
     "Tick",
     "Unlock",
+    "Withdraw",
     "step",
 ]
 
@@ -160,7 +164,17 @@ class Tamper:
     now: float
 
 
-GateEvent = Grant | Deny | PassageComplete | BeamCount | LeafOpen | LeafClosed | Tick | FireAlarm | Power | Tamper
+@dataclass(frozen=True)
+class Withdraw:
+    """``person_id``'s pending grant here, if any, is void (they went through another gate)."""
+
+    now: float
+    person_id: str
+    reason: str = "passed_elsewhere"
+
+
+GateEvent = (Grant | Deny | PassageComplete | BeamCount | LeafOpen | LeafClosed | Tick | FireAlarm | Power | Tamper
+             | Withdraw)
 
 # --- commands for the I/O layer ------------------------------------------
 
@@ -236,7 +250,7 @@ class GrantRefused:
 
 @dataclass(frozen=True)
 class GrantCancelled:
-    """A pending grant was withdrawn (``tailgating``, ``fire_alarm``, ``power_lost``)."""
+    """A pending grant was withdrawn (``tailgating``, ``fire_alarm``, ``power_lost``, ``passed_elsewhere``)."""
 
     gate_id: str
     direction: Direction
@@ -439,6 +453,16 @@ def _on_beams(config: GateConfig, s: GateState, e: BeamCount, out: _Out) -> Gate
     return replace(s, grant=None)
 
 
+def _on_withdraw(config: GateConfig, s: GateState, e: Withdraw, out: _Out) -> GateState:
+    g = s.grant
+    if g is None or g.person_id != e.person_id:
+        return s
+    s = _relock(s, out)
+    out.events.append(GrantCancelled(config.gate_id, g.direction, g.person_id, e.reason))
+    # A leaf already swinging keeps its held timer; nobody may complete the passage on this grant.
+    return replace(s, grant=None)
+
+
 def _on_leaf_open(config: GateConfig, s: GateState, now: float, out: _Out) -> GateState:
     if s.leaf_open:
         return s
@@ -521,6 +545,8 @@ def step(config: GateConfig, state: GateState, event: GateEvent) -> Step:
         s = _on_fire(config, s, event, now, out)
     elif isinstance(event, Power):
         s = _on_power(config, s, event, now, out)
+    elif isinstance(event, Withdraw):
+        s = _on_withdraw(config, s, event, out)
     elif isinstance(event, Tamper):
         out.alarms.append(Alarm(TAMPER, config.gate_id, detail="reader or cabinet tamper switch"))
     elif isinstance(event, Deny):

@@ -312,6 +312,9 @@ class GateService:
                 self.presence = record_passage(self.presence, out.person_id, area_to,
                                                dt.datetime.now(dt.timezone.utc), gate.spec.id)
                 self._save_presence()
+                for other in self.gates:
+                    if other != gate.spec.id:
+                        self._step(other, g.Withdraw(self.mono(), out.person_id))
             # Tailgating counts people from the lane beam (one pulse each), not passage events:
             # counting both would see every single passage twice.
             self.outbox.append("gate.passage", {"gate": gate.spec.id, "at": at, "direction": out.direction,

@@ -94,6 +94,17 @@ def test_entry_and_exit_move_the_person_between_areas(site):
     assert "p-003" in inside(site, "outside")
 
 
+def test_a_grant_left_open_at_one_gate_is_withdrawn_once_its_holder_enters_at_another(site):
+    sc = Scenario(site)
+    site["gates"].act("gate-main", "badge", person="p-003")  # badges, then walks to the other gate
+    outcome = site["gates"].act("gate-side", "enter", person="p-003")
+    assert outcome["result"] == "passed", outcome
+    # gate-main relocked the moment p-003 was through gate-side: its rotor turns for nobody now.
+    assert site["gates"].act("gate-main", "pass")["result"] == "blocked"
+    sc.expect([grant("gate-main", "p-003"), grant("gate-side", "p-003"), passage("gate-side", "p-003")])
+    assert "p-003" in inside(site)
+
+
 def test_denials_for_expired_training_and_expired_badge(site):
     sc = Scenario(site)
     site["gates"].act("gate-main", "badge", person="p-005")

@@ -34,6 +34,7 @@ from access_control.gate import (
     Tamper,
     Tick,
     Unlock,
+    Withdraw,
     step,
 )
 
@@ -104,6 +105,22 @@ def test_two_bodies_in_the_lane_cancel_the_grant():
     )
     # Whoever pushes through now is forced.
     assert step(SECURE, steps[2].state, PassageComplete(1.4, "entry")).alarms[0].kind == "door_forced"
+
+
+def test_withdrawn_grant_relocks_and_the_next_passage_is_forced():
+    steps = run(SECURE, [Grant(0.0, "entry", "p-004"), Withdraw(1.0, "p-004"), PassageComplete(1.5, "entry")])
+    assert steps[1] == Step(
+        GateState(mode="locked", clock=1.0),
+        RELOCK_ENTRY,
+        (),
+        (GrantCancelled("gate-main", "entry", "p-004", "passed_elsewhere"),),
+    )
+    assert steps[2].events == (Passage("gate-main", "entry", None, "forced"),)
+
+
+def test_withdraw_leaves_someone_elses_grant_alone():
+    g, w = run(SECURE, [Grant(0.0, "entry", "p-003"), Withdraw(1.0, "p-004")])
+    assert w == Step(replace(g.state, clock=1.0))
 
 
 def test_beams_without_grant_are_not_an_alarm_by_themselves():
@@ -410,6 +427,7 @@ event_makers = st.one_of(
     st.tuples(st.just("passage"), directions),
     st.tuples(st.sampled_from(["leaf_open", "leaf_closed", "tick", "beams"]), st.integers(0, 3)),
     st.tuples(st.sampled_from(["tamper", "deny", "fire", "power"]), st.booleans()),
+    st.tuples(st.just("withdraw"), st.none()),
 )
 gaps = st.sampled_from([0.0, 0.1, 0.5, 1.0, 2.0, 4.9, 5.0, 5.1, 12.0])
 
@@ -426,6 +444,7 @@ def build(kind, arg, now, n):
         "deny": lambda: Deny(now),
         "fire": lambda: FireAlarm(now, arg),
         "power": lambda: Power(now, arg),
+        "withdraw": lambda: Withdraw(now, f"p-{n - 1}"),
     }[kind]()
 
 

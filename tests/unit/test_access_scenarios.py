@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from access_control.alarms import Alarm
@@ -26,6 +26,7 @@ from access_control.gate import (
     GateConfig,
     GateState,
     Grant,
+    GrantCancelled,
     GrantedNoEntry,
     Led,
     Passage,
@@ -34,6 +35,7 @@ from access_control.gate import (
     Relock,
     Tick,
     Unlock,
+    Withdraw,
     step,
 )
 from access_control.passback import PassbackPolicy, Presence, PresenceState, areas_for, record_passage, reset
@@ -106,6 +108,9 @@ class Site:
                     self.presence = record_passage(
                         self.presence, e.person_id, to_area, T0 + timedelta(seconds=event.now), gate
                     )
+                    for other in GATES:
+                        if other != gate:
+                            self._step(other, Withdraw(event.now, e.person_id), result)
                 if e.cause != "fail_safe":
                     self.detectors[gate], alarms = self.detectors[gate].passages(event.now)
                     result.alarms += alarms
@@ -182,6 +187,23 @@ def test_tailgater_following_on_one_grant():
         (Passage("gate-main", "entry", None, "forced"),),
     )
     assert site.presence == PresenceState({"p-003": at(1.0, "floor3", "gate-main")})  # the tailgater is nobody
+
+
+def test_a_grant_left_open_at_one_gate_dies_when_its_holder_enters_at_another():
+    site = Site()
+    site.present("gate-main", "entry", card(10004), 0.0)  # badges, changes her mind
+    site.present("gate-side", "entry", card(10004), 1.0)
+    r = site.passage("gate-side", "entry", 2.0)
+    assert r.events == (
+        Passage("gate-side", "entry", "p-004", "grant"),
+        GrantCancelled("gate-main", "entry", "p-004", "passed_elsewhere"),
+    )
+    assert r.commands == (Relock("entry"), Led("red"), Relock("entry"), Led("red"))
+    # Someone walking through gate-main on her old grant is nobody, and raises the alarm.
+    r = site.passage("gate-main", "entry", 3.0)
+    assert r.events == (Passage("gate-main", "entry", None, "forced"),)
+    assert [a.kind for a in r.alarms] == ["door_forced"]
+    assert site.presence == PresenceState({"p-004": at(2.0, "floor3", "gate-side")})
 
 
 def passback_attempt(site: Site) -> Result:
@@ -333,6 +355,12 @@ def check_step(site: Site, before: PresenceState, r: Result, gate: str, t: float
 
 @settings(max_examples=200)
 @given(st.lists(st.tuples(st.sampled_from([0.5, 1.0, 3.0, 6.0, 120.0]), actions), max_size=40))
+@example([  # p-004's grant still open at gate-main after she went in at gate-side
+    (0.5, ("walk", ("gate-main", "entry"), 10003)),
+    (0.5, ("present", ("gate-main", "entry"), 10004)),
+    (0.5, ("walk", ("gate-side", "entry"), 10004)),
+    (0.5, ("walk", ("gate-main", "entry"), 10003)),
+])
 def test_presence_changes_only_on_completed_passages(script):
     site, t = Site(PassbackPolicy("hard")), 0.0
     inside: dict[str, int] = {}
