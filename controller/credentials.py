@@ -23,7 +23,9 @@ def latest_training(db, person_ids: list[int]) -> dict[int, TrainingRecord]:
 
 
 def person_view(p: Person, training: TrainingRecord | None, today: dt.date) -> dict[str, Any]:
-    status_ = "none" if training is None else ("current" if training.expires >= today else "expired")
+    # The gate's rule: current from the day completed up to, not including, the expiry day.
+    status_ = ("none" if training is None or today < training.completed
+               else "current" if today < training.expires else "expired")
     return {"id": p.id, "person": p.person, "name": p.name, "role": p.role, "customers": p.customers,
             "active": p.active, "badges": p.badges, "training_status": status_,
             "training": None if training is None else {

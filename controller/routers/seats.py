@@ -14,9 +14,12 @@ from sqlalchemy import select
 
 from controller.auth import DB, CurrentUser, require
 from controller.coverage_history import Change, percent_series, seat_spans
-from controller.models import Agent, Customer, Event, Role, Site, User, iso, utcnow
+from controller.credentials import latest_training
+from controller.models import Agent, Customer, Event, Person, Presence, Role, Site, User, aware, iso, utcnow
+from controller.policy import PersonFacts, SeatFacts, may_work
 from controller.routers.cameras import _agent_command
 from controller.sites import apply_site_config
+from access_control.credentials import TrainingRecord
 from edge_agent.wire.site import SiteConfig
 
 router = APIRouter(prefix="/api", tags=["seats"])
@@ -144,6 +147,48 @@ def seat_frame(site_id: int, seat_id: str, request: Request, db: DB, user: Curre
     """The frame the seat was last judged on, fetched from the edge (media stays on site)."""
     _, _, seat, slug = _seat(db, site_id, seat_id, user)
     return _agent_command(request, site_id, "seat_frame", {"seat": seat.id, "customer": slug})
+
+
+def _live_seat(db, request: Request, site_id: int, seat_id: str) -> tuple[bool | None, tuple[str, ...]]:
+    """The seat as an edge agent on line judges it this round; (None, ()) when none does. The
+    seat.state events only mark changes, so they cannot tell a quiet seat from a dead agent."""
+    cutoff = utcnow() - dt.timedelta(seconds=request.app.state.settings.agent_offline_after_s)
+    for a in db.scalars(select(Agent).where(Agent.site_id == site_id, Agent.revoked.is_(False))):
+        seen = aware(a.last_seen_at)
+        state = ((a.status or {}).get("seats") or {}).get(seat_id)
+        if seen is not None and seen > cutoff and isinstance(state, dict) and "covered" in state:
+            return bool(state["covered"]), tuple(str(r) for r in state.get("reasons") or ())
+    return None, ()
+
+
+def _person_facts(db, site_id: int, person_id: str) -> PersonFacts | None:
+    p = db.scalar(select(Person).where(Person.site_id == site_id, Person.person == person_id))
+    if p is None:
+        return None
+    t = latest_training(db, [p.id]).get(p.id)
+    where = db.get(Presence, (site_id, person_id))
+    return PersonFacts(p.person, p.role, p.active, tuple(p.customers or ()),
+                       None if t is None else TrainingRecord(t.completed, t.expires),
+                       None if where is None else where.area)
+
+
+@router.get("/sites/{site_id}/seats/{seat_id}/policy", dependencies=[require(*READERS)])
+def seat_policy(site_id: int, seat_id: str, request: Request, db: DB, user: CurrentUser,
+                person: str | None = Query(None, min_length=1, max_length=64)) -> dict[str, Any]:
+    """May the seat's customer's data be shown at this seat now, and, given ``person``, to them.
+    Asked before work is served; a customer may ask about its own seats, not about people."""
+    _, config, seat, slug = _seat(db, site_id, seat_id, user)
+    if person is not None and slug is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a customer may not look up people")
+    covered, reasons = _live_seat(db, request, site_id, seat.id)
+    seat_facts = SeatFacts(seat.id, seat.customer, covered, reasons)
+    facts = _person_facts(db, site_id, person) if person is not None else None
+    today = utcnow().astimezone(config.site.tzinfo()).date()
+    inside = frozenset(g.area_in for g in config.gates)
+    verdict = may_work(seat_facts, facts, inside, today, check_person=person is not None)
+    return {"seat": seat.id, "customer": seat.customer, "person": person, "allowed": verdict.allowed,
+            "reasons": list(verdict.reasons), "seat_covered": covered, "seat_reasons": list(reasons),
+            "area": facts.area if facts else None, "checked_at": iso(utcnow())}
 
 
 Point = tuple[int, int]

@@ -122,6 +122,43 @@
     drawTimeline(detail);
     fillCalibration();
     loadFrame(seat);
+    showPolicy(seat);
+  }
+
+  // --- the work policy: may this seat's customer's data be shown here (to this person) ----------
+
+  function policyURL(seat, person) {
+    return "/api/sites/" + siteSel.value + "/seats/" + encodeURIComponent(seat) + "/policy" +
+      (person ? "?person=" + encodeURIComponent(person) : "");
+  }
+
+  async function showPolicy(seat) {
+    const line = document.getElementById("seat-policy");
+    const answer = document.getElementById("policy-answer");
+    if (answer) answer.textContent = "";
+    try {
+      const v = await getJSON(policyURL(seat));
+      line.textContent = v.allowed ? "Customer data may be shown at this seat now."
+        : "Customer data must not be shown at this seat now: " + words(v.reasons) + ".";
+      line.className = v.allowed ? "ok-text" : "sev-critical";
+    } catch (e) {
+      line.textContent = "cannot check the work policy: " + e.message;
+    }
+  }
+
+  async function checkPerson(ev) {
+    ev.preventDefault();
+    const answer = document.getElementById("policy-answer");
+    const person = document.getElementById("policy-person").value.trim();
+    if (!selected || !person) return;
+    try {
+      const v = await getJSON(policyURL(selected, person));
+      answer.textContent = v.allowed ? person + " may work here now" : person + " may not: " + words(v.reasons);
+      answer.className = v.allowed ? "ok-text" : "sev-critical";
+    } catch (e) {
+      answer.textContent = "cannot check: " + e.message;
+      answer.className = "";
+    }
   }
 
   async function loadFrame(seat) {
@@ -295,6 +332,8 @@
   document.getElementById("seat-close").addEventListener("click", () => {
     selected = null; cal = null; document.getElementById("seat-panel").hidden = true;
   });
+  const policyForm = document.getElementById("policy-check");
+  if (policyForm) policyForm.addEventListener("submit", checkPerson);
   const on = (id, fn) => { const e = document.getElementById(id); if (e) e.addEventListener("click", fn); };
   on("cal-start", startCalibration);
   on("cal-save", saveCalibration);

@@ -56,6 +56,11 @@ def test_seat_frame_timeline_occlusion_and_calibration(site, page, tmp_path):
         return n; }""")
     assert seat_yellow > 200  # the seat zone's outline
     expect(page.locator("#seat-timeline rect.seg.covered")).not_to_have_count(0)
+    # The work policy: the seat may show acme's data; a borealis annotator may not work here.
+    expect(page.locator("#seat-policy")).to_contain_text("may be shown at this seat now")
+    page.fill("#policy-person", "p-006")
+    page.click("#policy-check button")
+    expect(page.locator("#policy-answer")).to_contain_text("p-006 may not: not assigned to customer")
     page.screenshot(path=str(tmp_path / "seat.png"), full_page=True)
 
     # Someone stands in front of A2's screen: A2 is no longer covered, and says why.
@@ -65,6 +70,7 @@ def test_seat_frame_timeline_occlusion_and_calibration(site, page, tmp_path):
     expect(page.locator("#seat-badge")).to_have_text("not covered", timeout=15_000)
     expect(page.locator("#seat-summary")).to_contain_text("occluded")
     expect(page.locator("#seat-history")).to_contain_text("occluded")
+    expect(page.locator("#seat-policy")).to_contain_text("must not be shown at this seat now: seat not covered")
     # The alarm on the overview carries the frame it was raised on, polygons and boxes drawn.
     page.click("text=Overview")
     frame = page.locator("#alarms li", has_text="seat A2 is not covered").locator("img.alarm-frame")

@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from controller.ingest import customer_ids, store_events
-from controller.models import Role, Site
+from controller.models import Agent, Role, Site
 from controller.routers.users import create_user
 from edge_agent.wire.messages import Event
 from tests.conftest import app_with_demo_site
@@ -100,3 +101,69 @@ def test_calibration_saves_a_new_version_and_a_new_view(api):
     assert r.status_code == 200 and [v["camera"] for v in views] == ["cam-01", "cam-02"]
     assert views[0]["screen_zone"] == GOOD["screen"]
     assert core.ledger.count_kind("seat.calibrated") == 2  # the unchanged save is not an entry
+
+
+# --- the work policy: may the seat's customer's data be shown there, to this person -------------
+
+def _edge_reports(core, agent_id: int, seats: dict, seen: dt.datetime | None) -> None:
+    with core.sessions() as s:
+        agent = s.get(Agent, agent_id)
+        agent.status, agent.last_seen_at = {"seats": seats}, seen
+        s.commit()
+
+
+def _passes(core, agent_id: int, site_id: int, seq: int, person: str, area: str) -> None:
+    at = dt.datetime.now(dt.timezone.utc).isoformat()
+    with core.sessions() as s:
+        store_events(s, agent_id, site_id, [Event(seq=seq, ts=at, kind="gate.passage", data={
+            "gate": "gate-main", "at": at, "direction": "entry" if area == "floor3" else "exit",
+            "person": person, "cause": "grant", "area_to": area})], customer_ids(s))
+        s.commit()
+
+
+def test_work_policy_follows_the_live_seat_the_person_and_the_gates(api):
+    c, sid, as_user, core = api
+    with core.sessions() as s:
+        agent_id = s.scalar(select(Agent.id).where(Agent.site_id == sid))
+    off = as_user("off")
+
+    def ask(seat: str, person: str | None = None, who: dict = off):
+        r = c.get(f"/api/sites/{sid}/seats/{seat}/policy", params={"person": person} if person else {}, headers=who)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    # The stored seat.state says A1 is covered, but no agent on line vouches for it now.
+    v = ask("A1", "p-003")
+    assert (v["allowed"], v["reasons"]) == (False, ["seat_unverified", "not_on_site"])
+    now = dt.datetime.now(dt.timezone.utc)
+    _edge_reports(core, agent_id, {"A1": {"covered": True, "reasons": []},
+                                   "A2": {"covered": False, "reasons": ["occluded"]}}, now)
+    assert ask("A1", "p-003")["reasons"] == ["not_on_site"]
+    _passes(core, agent_id, sid, 100, "p-003", "floor3")
+    v = ask("A1", "p-003")
+    assert (v["allowed"], v["reasons"], v["area"], v["seat_covered"]) == (True, [], "floor3", True)
+    v = ask("A2", "p-003")
+    assert (v["allowed"], v["reasons"], v["seat_reasons"]) == (False, ["seat_not_covered"], ["occluded"])
+    # Another customer's seat, an expired training, someone unknown.
+    assert ask("B1", "p-003")["reasons"] == ["seat_unverified", "not_assigned_to_customer"]
+    _passes(core, agent_id, sid, 101, "p-005", "floor3")
+    assert ask("A1", "p-005")["reasons"] == ["training_expired"]
+    assert ask("A1", "p-404")["reasons"] == ["unknown_person"]
+    # Walking out ends it; so does the agent falling silent.
+    _passes(core, agent_id, sid, 102, "p-003", "outside")
+    assert ask("A1", "p-003")["reasons"] == ["not_on_site"]
+    _passes(core, agent_id, sid, 103, "p-003", "floor3")
+    _edge_reports(core, agent_id, {"A1": {"covered": True, "reasons": []}}, now - dt.timedelta(minutes=5))
+    assert ask("A1", "p-003")["reasons"] == ["seat_unverified"]
+
+
+def test_work_policy_from_the_attackers_side(api):
+    c, sid, as_user, _ = api
+    acme = as_user("acme1")
+    url = f"/api/sites/{sid}/seats/{{}}/policy"
+    assert c.get(url.format("A1"), headers=acme).json()["customer"] == "acme"  # its own seat
+    assert c.get(url.format("B1"), headers=acme).status_code == 404  # another's: not there
+    assert c.get(url.format("A1"), params={"person": "p-003"}, headers=acme).status_code == 403
+    assert c.get(url.format("A1")).status_code == 401
+    assert c.get(url.format("A1"), params={"person": "x" * 65}, headers=as_user("off")).status_code == 422
+    assert c.get(url.format("Z9"), headers=as_user("off")).status_code == 404

@@ -1,0 +1,88 @@
+"""May a customer's data be shown at a seat, to a person, now?
+
+The site's rules as one pure decision over plain facts, asked by whatever serves the work (the
+annotation platform before it hands out a task, an officer checking a seat). Data may be shown
+only where the video proves the seat is covered, to someone assigned to that customer, trained,
+and recorded inside the site by the gates. Every reason that holds is returned, not only the
+first: the officer fixes them all at once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from access_control.credentials import TrainingRecord
+
+WORKING_ROLES = frozenset({"annotator"})
+
+# Reasons, in the order they are reported.
+SEAT_UNVERIFIED = "seat_unverified"  # no edge agent on line vouches for the seat right now
+SEAT_NOT_COVERED = "seat_not_covered"
+UNKNOWN_PERSON = "unknown_person"
+PERSON_INACTIVE = "person_inactive"
+ROLE_MAY_NOT_WORK = "role_may_not_work"
+NOT_ASSIGNED = "not_assigned_to_customer"
+NO_TRAINING = "no_training"
+TRAINING_EXPIRED = "training_expired"
+NOT_ON_SITE = "not_on_site"
+
+
+@dataclass(frozen=True)
+class SeatFacts:
+    seat: str
+    customer: str
+    covered: bool | None  # None: nobody on line has judged it
+    reasons: tuple[str, ...] = ()  # the coverage check's own reasons when not covered
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    person: str
+    role: str
+    active: bool
+    customers: tuple[str, ...]
+    training: TrainingRecord | None
+    area: str | None  # where the gates last put them; None: never passed a gate
+
+
+@dataclass(frozen=True)
+class WorkVerdict:
+    allowed: bool
+    reasons: tuple[str, ...]
+
+
+def seat_reasons(seat: SeatFacts) -> list[str]:
+    if seat.covered is None:
+        return [SEAT_UNVERIFIED]
+    return [] if seat.covered else [SEAT_NOT_COVERED]
+
+
+def person_reasons(seat: SeatFacts, person: PersonFacts | None, inside: frozenset[str],
+                   today: dt.date) -> list[str]:
+    """``inside``: the areas behind the site's gates; empty when the site has no gates, and then
+    presence is not a rule (nothing could record it)."""
+    if person is None:
+        return [UNKNOWN_PERSON]
+    out: list[str] = []
+    if not person.active:
+        out.append(PERSON_INACTIVE)
+    if person.role not in WORKING_ROLES:
+        out.append(ROLE_MAY_NOT_WORK)
+    if seat.customer not in person.customers:
+        out.append(NOT_ASSIGNED)
+    if person.training is None or today < person.training.completed:
+        out.append(NO_TRAINING)
+    elif not person.training.current_on(today):
+        out.append(TRAINING_EXPIRED)
+    if inside and person.area not in inside:
+        out.append(NOT_ON_SITE)
+    return out
+
+
+def may_work(seat: SeatFacts, person: PersonFacts | None, inside: frozenset[str], today: dt.date,
+             check_person: bool = True) -> WorkVerdict:
+    """``check_person=False`` asks about the seat alone: may it show its customer's data to anyone."""
+    reasons = seat_reasons(seat)
+    if check_person:
+        reasons += person_reasons(seat, person, inside, today)
+    return WorkVerdict(not reasons, tuple(reasons))
