@@ -156,12 +156,27 @@ class SeatWatcher:
         marked = draw_seat_overlay(judged.frame, self.resolution[r.camera][0], [(seat.id, view.seat, view.screen)],
                                    judged.boxes or ())
         name = None
-        if self.evidence_dir is not None:
+        if self.evidence_dir is not None:  # the whole view, for officers and inspectors
             self.evidence_dir.mkdir(parents=True, exist_ok=True)
             name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(judged.at))}_seat_{r.seat}.jpg"
             cv2.imwrite(str(self.evidence_dir / name), marked, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        # The thumbnail travels with the alarm, which the seat's customer reads: no other
+        # customer's screen may be on it.
+        self._black_out_others(marked, r.camera, seat.customer)
         ok, jpg = cv2.imencode(".jpg", marked, [cv2.IMWRITE_JPEG_QUALITY, 70])
         return name, base64.b64encode(jpg.tobytes()).decode() if ok else None
+
+    def _black_out_others(self, frame: np.ndarray, camera: str, customer: str) -> None:
+        """Paint black, in place, every screen in ``camera``'s sub-stream ``frame`` that belongs to
+        a customer other than ``customer``."""
+        scale = frame.shape[1] / self.resolution[camera][0]
+        for s in self.config.seats:
+            if s.customer == customer:
+                continue
+            for v in s.views:
+                if v.camera == camera:
+                    pts = np.round(np.array(v.screen, np.float32) * scale).astype(np.int32)
+                    cv2.fillPoly(frame, [pts], (0, 0, 0))
 
     def _report(self, results: list[SeatCoverage]) -> None:
         customers = {s.id: s.customer for s in self.config.seats}
@@ -217,15 +232,12 @@ class SeatWatcher:
             raise LookupError(f"no frame of {camera} has been judged yet")
         frame = judged.frame.copy()
         width, height = self.resolution[camera]
-        scale = frame.shape[1] / width
+        if viewer_customer is not None:
+            self._black_out_others(frame, camera, viewer_customer)
         seats = []
         for s in self.config.seats:
             for v in s.views:
-                if v.camera != camera:
-                    continue
-                if viewer_customer is not None and s.customer != viewer_customer:
-                    pts = np.round(np.array(v.screen, np.float32) * scale).astype(np.int32)
-                    cv2.fillPoly(frame, [pts], (0, 0, 0))
+                if v.camera != camera or (viewer_customer is not None and s.customer != viewer_customer):
                     continue
                 seats.append({"seat": s.id, "customer": s.customer, "seat_zone": [list(p) for p in v.seat],
                               "screen_zone": [list(p) for p in v.screen]})

@@ -43,6 +43,14 @@ def site_file(tmp_path: Path) -> Path:
     return path
 
 
+def screen_centre(site_file: Path, seat_id: str, frame_width: int) -> tuple[int, int]:
+    """The middle of a seat's (first view's) screen polygon in a sub-stream frame, as (y, x)."""
+    config = load_site_file(site_file)
+    view = next(s for s in config.seats if s.id == seat_id).views[0]
+    scale = frame_width / next(c for c in config.cameras if c.id == view.camera).resolution[0]
+    return int(np.mean([p[1] for p in view.screen]) * scale), int(np.mean([p[0] for p in view.screen]) * scale)
+
+
 def watch(site_file: Path, detector: OnnxDetector, tmp_path: Path) -> tuple[SeatWatcher, SceneCameras, EdgeStore]:
     config = load_site_file(site_file)
     cams = SceneCameras(site_file)
@@ -99,6 +107,12 @@ def test_every_seat_gets_its_true_state_and_reason(site_file, detector, tmp_path
     assert a2["reasons"] == ["occluded"] and (tmp_path / "evidence" / a2["evidence"]).is_file()
     thumb = cv2.imdecode(np.frombuffer(base64.b64decode(a2["frame_jpeg_b64"]), np.uint8), cv2.IMREAD_COLOR)
     assert thumb is not None and thumb.shape[1] == 640
+    # A2 is borealis's; the thumbnail goes to borealis with the alarm, so acme's A1 screen beside
+    # it is blacked out there. The evidence file on the edge, for officers, keeps the whole view.
+    whole = cv2.imread(str(tmp_path / "evidence" / a2["evidence"]))
+    y, x = screen_centre(site_file, "A1", thumb.shape[1])
+    assert thumb[y - 5:y + 5, x - 5:x + 5].max() < 40
+    assert whole[y - 5:y + 5, x - 5:x + 5].max() > 60
 
     # Put right again: every seat but the small screen is covered.
     scenes["cam-01"].set_occluder("A2", False)
@@ -123,10 +137,7 @@ def test_a_customer_sees_only_its_own_seat_on_a_shared_camera(site_file, detecto
     acme = watcher.seat_frame("A1", viewer_customer="acme")
     assert [s["seat"] for s in acme["seats"]] == ["A1"]
     image = cv2.imdecode(np.frombuffer(base64.b64decode(acme["jpeg_b64"]), np.uint8), cv2.IMREAD_COLOR)
-    a2_screen = next(s for s in officer["seats"] if s["seat"] == "A2")["screen_zone"]
-    scale = image.shape[1] / acme["width"]
-    cx = int(np.mean([p[0] for p in a2_screen]) * scale)
-    cy = int(np.mean([p[1] for p in a2_screen]) * scale)
+    cy, cx = screen_centre(site_file, "A2", image.shape[1])
     assert image[cy - 5:cy + 5, cx - 5:cx + 5].max() < 40  # borealis's screen is blacked out
     assert all(d[0] < 640 for d in acme["detections"])  # only boxes on acme's half of the view
     with pytest.raises(KeyError):
