@@ -19,7 +19,7 @@ from controller.models import AccessEvent, CameraState, GateState, Presence, Seg
 log = logging.getLogger("siteguard.controller.projections")
 
 # Event kinds whose content is also appended to the evidence ledger.
-LEDGERED_KINDS = {"segment.recorded", "segment.deleted", "segment.quarantined",
+LEDGERED_KINDS = {"segment.recorded", "segment.deleted", "segment.quarantined", "evidence.deleted",
                   "retention.hold_placed", "retention.hold_released", "camera.discovered",
                   "network.change_result", "network.change_refused"}
 

@@ -20,6 +20,7 @@ from camera.recorder import FinishedSegment, SegmentRecorder
 from camera.tamper import TamperDetector, TamperThresholds
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import Camera
+from retention.evidence import evidence_name
 from retention.segments import SegmentStore
 
 log = logging.getLogger("siteguard.edge.cameras")
@@ -220,9 +221,8 @@ class CameraWorker:
     def _on_tamper(self, ev, frame: np.ndarray) -> None:
         kind = f"camera_{ev.kind}"
         if ev.state == "raised":
-            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
             self.evidence_dir.mkdir(parents=True, exist_ok=True)
-            evidence = self.evidence_dir / f"{stamp}_{ev.kind}.jpg"
+            evidence = self.evidence_dir / evidence_name(dt.datetime.now(dt.timezone.utc), ev.kind)
             evidence.write_bytes(jpeg(frame, quality=90))
             self.health.tamper = sorted(set(self.health.tamper) | {ev.kind})
             self._raise_alarm(kind, ev.message, "critical", metrics=ev.metrics,

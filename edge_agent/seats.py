@@ -13,6 +13,7 @@ comes from the camera itself (offline, not recording, tampered) is reported at o
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import logging
 import threading
 import time
@@ -30,6 +31,7 @@ from camera.coverage import (CAMERA_OFFLINE, NO_CAMERA, NOT_RECORDING, TAMPERED,
 from camera.overlay import draw_seat_overlay
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
+from retention.evidence import evidence_name
 
 log = logging.getLogger("siteguard.edge.seats")
 
@@ -157,9 +159,10 @@ class SeatWatcher:
                                    judged.boxes or ())
         name = None
         if self.evidence_dir is not None:  # the whole view, for officers and inspectors
-            self.evidence_dir.mkdir(parents=True, exist_ok=True)
-            name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(judged.at))}_seat_{r.seat}.jpg"
-            cv2.imwrite(str(self.evidence_dir / name), marked, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            folder = self.evidence_dir / r.camera  # beside the camera's tamper frames, pruned with them
+            folder.mkdir(parents=True, exist_ok=True)
+            name = evidence_name(dt.datetime.fromtimestamp(judged.at, dt.timezone.utc), f"seat_{r.seat}")
+            cv2.imwrite(str(folder / name), marked, [cv2.IMWRITE_JPEG_QUALITY, 90])
         # The thumbnail travels with the alarm, which the seat's customer reads: no other
         # customer's screen may be on it.
         self._black_out_others(marked, r.camera, seat.customer)
@@ -202,7 +205,8 @@ class SeatWatcher:
             if not r.covered:
                 self.outbox.append("alarm.seat_uncovered", {
                     "source": f"seat:{r.seat}", "severity": "critical", "customer": customers[r.seat],
-                    "seat": r.seat, "reasons": list(r.reasons), "evidence": evidence, "frame_jpeg_b64": thumb,
+                    "seat": r.seat, "reasons": list(r.reasons), "camera": r.camera, "evidence": evidence,
+                    "frame_jpeg_b64": thumb,
                     "message": f"seat {r.seat} is not covered: {', '.join(r.reasons).replace('_', ' ')}"})
             elif not first:
                 self.outbox.append("alarm.seat_uncovered", {"source": f"seat:{r.seat}", "state": "cleared",

@@ -20,6 +20,7 @@ from edge_agent.seats import Detect, SeatWatcher
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
 from retention.capacity import Pressure, disk_pressure, forecast, startup_check
+from retention.evidence import EvidenceFrame, evidence_to_delete, parse_evidence_name
 from retention.policy import LegalHold, RetentionPolicy
 from retention.segments import SegmentIndex, SegmentStore
 
@@ -53,12 +54,13 @@ class VideoService:
         self.reserve_percent = r.reserve_percent
         self.purge_every_s = purge_every_s
         self.discovery_port = discovery_port  # 0: no WS-Discovery
+        self.evidence_root = data_dir / "evidence"  # <camera>/<stamp>_<what>.jpg, kept like video
         self.workers = {
             cam.id: CameraWorker(cam, r.segment_seconds, self.store, outbox,
                                  # beside the store (same disk: segments move in by rename),
                                  # not inside it, where the audit would see them as strays
                                  work_root=self.root.with_name(self.root.name + ".incoming"),
-                                 evidence_root=data_dir / "evidence")
+                                 evidence_root=self.evidence_root)
             for cam in config.cameras
         }
         self._halt = threading.Event()
@@ -112,7 +114,7 @@ class VideoService:
                               # without detections a screen cannot be required to be seen
                               require_screen_detection=cov.require_screen_detection and self.detect is not None)
         return SeatWatcher(config, self, self.outbox, rules, self.detect,
-                           evidence_dir=data_dir / "evidence" / "seats")
+                           evidence_dir=self.evidence_root)
 
     def lane_watcher(self, report: Callable[[str, int], None]) -> LaneWatcher | None:
         """Counts people in gate lanes for the gate service (None without a detector)."""
@@ -170,6 +172,7 @@ class VideoService:
             self._halt.wait(600)
 
     def _capacity_check(self) -> None:
+        self.prune_evidence(now)
         du = shutil.disk_usage(self.root)
         report = startup_check(du.total, du.used - self.store.usage(), self.reserve_percent,
                                self.policy, self.bitrates(), self.clock())
@@ -187,6 +190,7 @@ class VideoService:
             self.outbox.append("segment.deleted", {"camera": rec.camera, "seq": rec.seq,
                                                    "deleted_at": iso(rec.deleted_at or now),
                                                    "reason": rec.deletion_reason or "retention"})
+        self.prune_evidence(now)
         du = shutil.disk_usage(self.root)
         reserve = int(du.total * self.reserve_percent / 100)
         fc = forecast(du.free, reserve, self.bitrates())
@@ -204,6 +208,25 @@ class VideoService:
         return deleted
 
     # --- commands ----------------------------------------------------------------------------
+
+    def prune_evidence(self, now: dt.datetime) -> list[EvidenceFrame]:
+        """Delete alarm frames whose retention is over, as for the recordings they belong to."""
+        frames = []
+        for folder in sorted(p for p in self.evidence_root.glob("*") if p.is_dir()):
+            for f in folder.glob("*.jpg"):
+                frame = parse_evidence_name(folder.name, f.name, f.stat().st_size)
+                if frame is not None:
+                    frames.append(frame)
+        gone = evidence_to_delete(frames, self.policy, self.index.list_holds(), now)
+        for frame in gone:
+            (self.evidence_root / frame.camera / frame.name).unlink(missing_ok=True)
+        by_camera: dict[str, list[str]] = {}
+        for frame in gone:
+            by_camera.setdefault(frame.camera, []).append(frame.name)
+        for camera, names in sorted(by_camera.items()):
+            self.outbox.append("evidence.deleted", {"camera": camera, "names": sorted(names),
+                                                    "deleted_at": iso(now), "reason": "retention"})
+        return gone
 
     def snapshot(self, camera: str) -> dict[str, Any]:
         worker = self._worker(camera)

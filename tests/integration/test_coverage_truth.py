@@ -104,12 +104,13 @@ def test_every_seat_gets_its_true_state_and_reason(site_file, detector, tmp_path
               and e.data.get("severity") == "critical"}
     assert {"A2", "A4", "A5", "A6", "A7", "A8", "B1", "B2"} <= set(alarms)
     a2 = alarms["A2"]
-    assert a2["reasons"] == ["occluded"] and (tmp_path / "evidence" / a2["evidence"]).is_file()
+    a2_file = tmp_path / "evidence" / a2["camera"] / a2["evidence"]  # beside cam-01's tamper frames
+    assert a2["reasons"] == ["occluded"] and a2["camera"] == "cam-01" and a2_file.is_file()
     thumb = cv2.imdecode(np.frombuffer(base64.b64decode(a2["frame_jpeg_b64"]), np.uint8), cv2.IMREAD_COLOR)
     assert thumb is not None and thumb.shape[1] == 640
     # A2 is borealis's; the thumbnail goes to borealis with the alarm, so acme's A1 screen beside
     # it is blacked out there. The evidence file on the edge, for officers, keeps the whole view.
-    whole = cv2.imread(str(tmp_path / "evidence" / a2["evidence"]))
+    whole = cv2.imread(str(a2_file))
     y, x = screen_centre(site_file, "A1", thumb.shape[1])
     assert thumb[y - 5:y + 5, x - 5:x + 5].max() < 40
     assert whole[y - 5:y + 5, x - 5:x + 5].max() > 60
