@@ -99,7 +99,7 @@
 
   // --- one seat ---------------------------------------------------------------------------------
 
-  async function openSeat(seat) {
+  async function openSeat(seat, calNote) {
     selected = seat;
     cal = null;
     const panel = document.getElementById("seat-panel");
@@ -120,7 +120,7 @@
       (!st ? "no verdict yet" : (st.covered ? "covered by " + st.camera : "not covered: " + words(st.reasons)) +
         (st.occupied === true ? " · occupied" : st.occupied === false ? " · empty" : ""));
     drawTimeline(detail);
-    fillCalibration();
+    fillCalibration(calNote || "");
     loadFrame(seat);
     showPolicy(seat);
   }
@@ -245,16 +245,18 @@
 
   // --- calibration (officers) ------------------------------------------------------------------
 
-  async function fillCalibration() {
+  async function fillCalibration(note) {
     const sel = document.getElementById("cal-camera");
     if (!sel) return;
-    sel.replaceChildren();
+    // The seat's own views at once (a click on "calibrate" must find a camera), others when known.
+    const views = detail.views;
+    sel.replaceChildren(...views.map((v) => new Option(v.camera + " (current view)", v.camera)));
     let cameras = [];
     try { cameras = (await getJSON("/api/cameras")).filter((c) => String(c.site_id) === siteSel.value); } catch (e) { /* seat views only */ }
-    const ids = new Set(detail.views.map((v) => v.camera));
-    for (const v of detail.views) sel.append(new Option(v.camera + " (current view)", v.camera));
+    if (detail.views !== views) return;  // another seat was opened meanwhile
+    const ids = new Set(views.map((v) => v.camera));
     for (const c of cameras) if (!ids.has(c.camera)) sel.append(new Option(c.camera + " (new view)", c.camera));
-    document.getElementById("cal-status").textContent = "";
+    document.getElementById("cal-status").textContent = note;  // written last: nothing overwrites it
   }
 
   function calZone() {
@@ -270,6 +272,7 @@
   async function startCalibration() {
     const camera = document.getElementById("cal-camera").value;
     const status = document.getElementById("cal-status");
+    if (!camera) { status.textContent = "choose a camera first"; return; }
     const current = detail.views.find((v) => v.camera === camera);
     let resolution = current ? current.resolution : null;
     if (!resolution) {
@@ -321,8 +324,7 @@
       document.getElementById("seat-canvas").classList.remove("calibrating");
       const seat = selected;
       cal = null;
-      await openSeat(seat);
-      document.getElementById("cal-status").textContent = status.textContent;
+      await openSeat(seat, status.textContent);
     } catch (e) {
       status.textContent = "not saved: " + e.message;
     }
