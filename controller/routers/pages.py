@@ -13,6 +13,7 @@ from controller.models import Customer, Role, Site, User
 from controller.routers.agents import list_agent_views
 from controller.routers.auth_api import authenticate
 from controller.routers.events import alarm_view, list_alarm_rows, recent_events
+from controller.routers.seats import site_coverage
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 router = APIRouter(tags=["pages"])
@@ -78,6 +79,7 @@ def overview_data(request: Request, db: DB, user: User = require(*SITE_READERS))
         "events": recent_events(db, user, 25),
         "alarms": [alarm_view(a) for a in list_alarm_rows(db, user, "active", 50)],
         "ledger_size": request.app.state.ledger.size,
+        "coverage": site_coverage(db),
     }
 
 

@@ -55,6 +55,20 @@ def _latest_states(db, site_id: int) -> dict[str, dict[str, Any]]:
     return latest
 
 
+def site_coverage(db) -> list[dict[str, Any]]:
+    """Each site's headline figure: the share of its seats covered, as its edge last reported."""
+    out = []
+    for site in db.scalars(select(Site).order_by(Site.slug)):
+        agents = select(Agent.id).where(Agent.site_id == site.id)
+        e = db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "site.coverage")
+                       .order_by(Event.id.desc()).limit(1)).first()
+        data = e.data if e is not None else {}
+        out.append({"site_id": site.id, "site": site.slug, "percent": data.get("percent"),
+                    "covered": data.get("covered"), "seats": data.get("seats"),
+                    "at": iso(e.received_at) if e is not None else None})
+    return out
+
+
 def _customer_scope(db, user: User) -> str | None:
     """The customer whose seats this user may see; None: every seat."""
     if user.role != Role.customer.value:

@@ -64,6 +64,26 @@
     }
   }
 
+  // The site's headline figure: the share of its seats that video proves covered.
+  function drawCoverage(sites) {
+    const list = document.getElementById("coverage");
+    list.replaceChildren();
+    for (const s of sites) {
+      const li = document.createElement("li");
+      li.dataset.site = s.site;
+      const big = document.createElement("span");
+      big.className = "figure " + (s.percent === null ? "" : s.percent >= 100 ? "ok-text" : "bad-text");
+      big.textContent = s.percent === null ? "–" : s.percent + " %";
+      const what = document.createElement("span");
+      what.className = "muted";
+      what.textContent = " " + s.site + (s.percent === null ? ": no seat judged yet"
+        : ": " + s.covered + " of " + s.seats + " seats covered, as of " + ago(s.at));
+      li.append(big, what);
+      list.appendChild(li);
+    }
+    if (!sites.length) list.append(Object.assign(document.createElement("li"), { className: "muted", textContent: "no site" }));
+  }
+
   function drawEvents(events) {
     const body = document.querySelector("#events tbody");
     body.replaceChildren();
@@ -83,6 +103,7 @@
       if (r.status === 401) { location.href = "/login"; return; }
       if (!r.ok) throw new Error(r.status);
       const data = await r.json();
+      drawCoverage(data.coverage);
       drawAgents(data.agents);
       drawAlarms(data.alarms);
       drawEvents(data.events);

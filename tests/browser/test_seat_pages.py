@@ -4,6 +4,8 @@ the seat's timeline, a seat that loses coverage when someone stands in front of 
 calibration by clicking new polygons on a snapshot, which the edge judges with from then on."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -73,6 +75,10 @@ def test_seat_frame_timeline_occlusion_and_calibration(site, page, tmp_path):
     expect(page.locator("#seat-policy")).to_contain_text("must not be shown at this seat now: seat not covered")
     # The alarm on the overview carries the frame it was raised on, polygons and boxes drawn.
     page.click("text=Overview")
+    # The headline figure: the share of seats covered, below 100 % while A2 is occluded.
+    headline = page.locator("#coverage li").first
+    expect(headline).to_contain_text(re.compile(r"^75 % demo-floor3: 3 of 4 seats covered, as of \d+ s ago"))
+    expect(headline.locator(".figure.bad-text")).to_have_count(1)
     frame = page.locator("#alarms li", has_text="seat A2 is not covered").locator("img.alarm-frame")
     expect(frame).to_have_count(1, timeout=15_000)
     assert page.evaluate("(img) => img.complete && img.naturalWidth", frame.element_handle()) == 640

@@ -167,3 +167,20 @@ def test_work_policy_from_the_attackers_side(api):
     assert c.get(url.format("A1")).status_code == 401
     assert c.get(url.format("A1"), params={"person": "x" * 65}, headers=as_user("off")).status_code == 422
     assert c.get(url.format("Z9"), headers=as_user("off")).status_code == 404
+
+
+def test_the_overview_carries_each_sites_coverage_figure(api):
+    c, sid, as_user, core = api
+    with core.sessions() as s:
+        agent_id = s.scalar(select(Agent.id).where(Agent.site_id == sid))
+    off = as_user("off")
+    (before,) = c.get("/api/overview", headers=off).json()["coverage"]
+    assert (before["site_id"], before["percent"], before["at"]) == (sid, None, None)  # nothing judged yet
+    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    with core.sessions() as s:
+        store_events(s, agent_id, sid, [
+            Event(seq=200 + i, ts=now, kind="site.coverage", data={"percent": p, "seats": 16, "covered": n})
+            for i, (p, n) in enumerate([(100.0, 16), (87.5, 14)])], customer_ids(s))
+        s.commit()
+    (after,) = c.get("/api/overview", headers=off).json()["coverage"]
+    assert (after["percent"], after["covered"], after["seats"]) == (87.5, 14, 16) and after["at"]
