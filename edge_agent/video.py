@@ -138,7 +138,10 @@ class VideoService:
             if all(w.health.bitrate_bps for w in self.workers.values()) or time.monotonic() - started > 900:
                 break
         if not self._halt.is_set():
-            self._capacity_check()
+            try:
+                self._capacity_check()
+            except Exception:  # a failed check must not stop the purge
+                log.exception("retention capacity check failed")
         while not self._halt.is_set():
             try:
                 self.run_retention()
@@ -172,7 +175,6 @@ class VideoService:
             self._halt.wait(600)
 
     def _capacity_check(self) -> None:
-        self.prune_evidence(now)
         du = shutil.disk_usage(self.root)
         report = startup_check(du.total, du.used - self.store.usage(), self.reserve_percent,
                                self.policy, self.bitrates(), self.clock())

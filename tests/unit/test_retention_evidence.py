@@ -75,4 +75,7 @@ def test_the_retention_round_deletes_due_frames_and_reports_them(tmp_path):
         ("cam-01", [files["old_seat"].name]), ("cam-02", [files["old_tamper"].name])]
     video.run_retention()  # nothing left to do: nothing more reported
     assert len([e for e in store.pending(1000) if e.kind == "evidence.deleted"]) == 2
+    seen = len(store.pending(1000))
+    video._capacity_check()  # the retention loop's other step, on the same service
+    assert "retention.capacity" in [e.kind for e in store.pending(1000)[seen:]]
     store.close()
