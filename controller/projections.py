@@ -62,6 +62,14 @@ class GatePassage(_Data):
     area_to: str | None = Field(default=None, max_length=64)
 
 
+class GrantCancelledData(_Data):
+    gate: str = Field(min_length=1, max_length=64)
+    at: dt.datetime
+    direction: str = Field(pattern="^(entry|exit)$")
+    person: str | None = Field(default=None, max_length=64)
+    reason: str = Field(max_length=60)
+
+
 class GateStateData(_Data):
     gate: str = Field(min_length=1, max_length=64)
     state: str = Field(min_length=1, max_length=30)
@@ -101,7 +109,7 @@ def project(s: Session, agent_id: int, site_id: int | None, kind: str, data: dic
                 row = CameraState(site_id=site_id, camera=d.camera)
                 s.add(row)
             row.state, row.detail, row.health, row.updated_at = d.state, d.detail, d.health, utcnow()
-        elif kind in ("gate.decision", "gate.passage"):
+        elif kind in ("gate.decision", "gate.passage", "gate.grant_cancelled"):
             _access(s, site_id, kind, data)
         elif kind == "network.change_result":
             record_result(s, site_id, data)
@@ -123,6 +131,11 @@ def _access(s: Session, site_id: int, kind: str, data: dict[str, Any]) -> None:
         d = GateDecision.model_validate(data)
         s.add(AccessEvent(site_id=site_id, at=d.at, gate=d.gate, person=d.person, kind="decision",
                           direction=d.direction, granted=d.granted, reason=d.reason, details=data))
+        return
+    if kind == "gate.grant_cancelled":
+        c = GrantCancelledData.model_validate(data)
+        s.add(AccessEvent(site_id=site_id, at=c.at, gate=c.gate, person=c.person, kind="cancelled",
+                          direction=c.direction, granted=None, reason=c.reason, details=data))
         return
     p = GatePassage.model_validate(data)
     s.add(AccessEvent(site_id=site_id, at=p.at, gate=p.gate, person=p.person, kind="passage",

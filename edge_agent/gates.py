@@ -321,6 +321,11 @@ class GateService:
                                                 "person": out.person_id, "cause": out.cause,
                                                 "area_from": area_from,
                                                 "area_to": area_to if out.cause == "grant" else None})
+        elif isinstance(out, g.GrantCancelled):
+            # A grant that will not be used (tailgating, fire, power, its holder went through
+            # another gate): in the access log, so the grant is not read as a missing passage.
+            self.outbox.append("gate.grant_cancelled", {"gate": gate.spec.id, "at": at, "direction": out.direction,
+                                                        "person": out.person_id, "reason": out.reason})
         elif isinstance(out, g.GrantedNoEntry):
             self.outbox.append("alarm.granted_no_entry", {
                 "source": f"gate:{gate.spec.id}:{at}", "severity": "info", "gate": gate.spec.id,

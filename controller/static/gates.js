@@ -87,7 +87,9 @@
     body.replaceChildren();
     for (const e of rows) {
       const tr = el("tr");
-      const result = e.kind === "passage" ? "passed" : (e.granted ? "granted" : "denied: " + e.reason);
+      const result = e.kind === "passage" ? "passed"
+        : e.kind === "cancelled" ? "grant withdrawn: " + e.reason.replace(/_/g, " ")
+        : (e.granted ? "granted" : "denied: " + e.reason);
       tr.append(el("td", new Date(e.at).toLocaleString()), el("td", e.gate), el("td", e.person || "–"),
                 el("td", e.kind), el("td", e.direction), el("td", result, e.granted === false ? "denied" : ""));
       body.appendChild(tr);
