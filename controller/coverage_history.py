@@ -60,3 +60,13 @@ def percent_series(spans: dict[str, list[Span]]) -> list[tuple[dt.datetime, floa
         if not out or out[-1][1] != value:
             out.append((t, value))
     return out
+
+
+def covered_share(spans: list[Span]) -> float | None:
+    """The percentage of a seat's window that it was proven covered; time not judged counts as
+    not proven. None for an empty window."""
+    total = sum((s.end - s.start).total_seconds() for s in spans)
+    if total <= 0:
+        return None
+    covered = sum((s.end - s.start).total_seconds() for s in spans if s.covered)
+    return round(100.0 * covered / total, 2)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from controller.auth import DB, CurrentUser, require
-from controller.coverage_history import Change, percent_series, seat_spans
+from controller.coverage_history import Change, covered_share, percent_series, seat_spans
 from controller.credentials import latest_training
 from controller.models import Agent, Customer, Event, Person, Presence, Role, Site, User, aware, iso, utcnow
 from controller.policy import PersonFacts, SeatFacts, may_work
@@ -137,7 +137,8 @@ def coverage_history(site_id: int, db: DB, user: CurrentUser,
     spans = seat_spans(_changes(db, site_id, since, until), seats, since, until)
     return {"since": since.isoformat(), "until": until.isoformat(),
             "percent": [{"at": t.isoformat(), "percent": p} for t, p in percent_series(spans)],
-            "seats": {seat: [_span_view(x) for x in v] for seat, v in spans.items()}}
+            "seats": {seat: [_span_view(x) for x in v] for seat, v in spans.items()},
+            "covered_share": {seat: covered_share(v) for seat, v in spans.items()}}
 
 
 @router.get("/sites/{site_id}/seats/{seat_id}", dependencies=[require(*READERS)])
@@ -153,7 +154,7 @@ def seat_detail(site_id: int, seat_id: str, db: DB, user: CurrentUser,
             "views": [{"camera": v.camera, "resolution": resolution.get(v.camera), "seat_zone": [list(p) for p in v.seat],
                        "screen_zone": [list(p) for p in v.screen]} for v in seat.views],
             "state": latest, "since": since.isoformat(), "until": until.isoformat(),
-            "history": [_span_view(x) for x in spans]}
+            "history": [_span_view(x) for x in spans], "covered_share": covered_share(spans)}
 
 
 @router.get("/sites/{site_id}/seats/{seat_id}/frame", dependencies=[require(*READERS)])

@@ -229,6 +229,8 @@
     const t0 = Date.parse(d.since), t1 = Date.parse(d.until);
     const list = document.getElementById("seat-history");
     list.replaceChildren();
+    document.getElementById("seat-share").textContent = d.covered_share === null ? ""
+      : "proven covered " + d.covered_share + " % of the time (time not judged counts against)";
     for (const s of d.history) {
       const a = 1000 * (Date.parse(s.start) - t0) / (t1 - t0), b = 1000 * (Date.parse(s.end) - t0) / (t1 - t0);
       const cls = s.covered === null ? "unknown" : s.covered ? "covered" : "uncovered";

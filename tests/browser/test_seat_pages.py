@@ -58,6 +58,7 @@ def test_seat_frame_timeline_occlusion_and_calibration(site, page, tmp_path):
         return n; }""")
     assert seat_yellow > 200  # the seat zone's outline
     expect(page.locator("#seat-timeline rect.seg.covered")).not_to_have_count(0)
+    expect(page.locator("#seat-share")).to_contain_text(re.compile(r"proven covered \d+(\.\d+)? % of the time"))
     # The work policy: the seat may show acme's data; a borealis annotator may not work here.
     expect(page.locator("#seat-policy")).to_contain_text("may be shown at this seat now")
     page.fill("#policy-person", "p-006")

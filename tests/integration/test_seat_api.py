@@ -52,6 +52,9 @@ def test_history_spans_and_percent(api):
     changes = lambda spans: [(x["start"], x["covered"], x["reasons"]) for x in spans[1:]]  # noqa: E731
     assert changes(detail["history"]) == changes(a1) and detail["state"]["covered"] is True
     assert detail["views"][0]["camera"] == "cam-01" and detail["views"][0]["resolution"] == [1280, 720]
+    # Covered 3 h ago to 2 h ago and from 1 h ago: about half the 4-h window, the first hour unjudged.
+    assert 49.9 < h["covered_share"]["A1"] < 50.1 and h["covered_share"]["B1"] == 0.0
+    assert abs(detail["covered_share"] - h["covered_share"]["A1"]) < 0.02  # asked a moment later
 
 
 def test_a_customer_reads_its_own_seats_only(api):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from controller.coverage_history import Change, Span, percent_series, seat_spans
+from controller.coverage_history import Change, Span, covered_share, percent_series, seat_spans
 
 T0 = dt.datetime(2026, 11, 1, 8, tzinfo=dt.timezone.utc)
 
@@ -33,3 +33,11 @@ def test_percent_counts_judged_seats_only():
                         Change(at(30), "A1", True)], ["A1", "A2"], at(0), at(60))
     assert percent_series(spans) == [(at(0), 100.0), (at(10), 50.0), (at(30), 100.0)]
     assert percent_series(seat_spans([], ["A1"], at(0), at(60))) == [(at(0), None)]
+
+
+def test_covered_share_counts_unjudged_time_as_not_proven():
+    spans = seat_spans([Change(at(15), "A1", True), Change(at(30), "A1", False, ("occluded",)),
+                        Change(at(45), "A1", True)], ["A1"], at(0), at(60))["A1"]
+    assert covered_share(spans) == 50.0  # 0-15 unjudged, 15-30 covered, 30-45 occluded, 45-60 covered
+    assert covered_share([Span(at(0), at(0), True)]) is None
+    assert covered_share(seat_spans([Change(at(-5), "A1", True)], ["A1"], at(0), at(60))["A1"]) == 100.0
