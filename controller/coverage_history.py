@@ -11,7 +11,7 @@ from dataclasses import dataclass
 class Change:
     at: dt.datetime
     seat: str
-    covered: bool
+    covered: bool | None  # None: from here on nobody judged it (the edge was down)
     reasons: tuple[str, ...] = ()
 
 

@@ -70,11 +70,20 @@ class _Focus:
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
 
 
+LAST_ROUND_KEY = "seats.last_round"  # in the edge store: wall-clock seconds of the last round
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat()
+
+
 class SeatWatcher:
     def __init__(self, config: SiteConfig, cameras: CameraView, outbox: EdgeStore,
                  rules: CoverageRules = CoverageRules(), detect: Detect | None = None,
-                 evidence_dir: Path | None = None, confirm_rounds: int = CONFIRM_ROUNDS) -> None:
+                 evidence_dir: Path | None = None, confirm_rounds: int = CONFIRM_ROUNDS,
+                 gap_after_s: float = 60.0) -> None:
         self.config, self.cameras, self.outbox = config, cameras, outbox
+        self.gap_after_s, self._resumed = gap_after_s, False
         self.rules, self.detect = rules, detect
         self.evidence_dir, self.confirm_rounds = evidence_dir, confirm_rounds
         self.resolution = {c.id: c.resolution for c in config.cameras}
@@ -125,8 +134,25 @@ class SeatWatcher:
             results.append(seat_coverage(seat.id, views, seat.min_screen_px,
                                          (occupied or {}).get(seat.id), self.rules))
         self.latest = {r.seat: r for r in results}
+        self._note_round(now)
         self._report(results)
         return results
+
+    def _note_round(self, now: float) -> None:
+        """Remember when seats were last judged. The first round after a silence longer than
+        ``gap_after_s`` (the agent or the appliance was down) reports the silence first, so the
+        history shows it as not judged rather than carrying the old verdicts across it."""
+        if not self._resumed:
+            self._resumed = True
+            last = self.outbox.get(LAST_ROUND_KEY)
+            try:
+                silent_since = float(last) if last is not None else None
+            except ValueError:
+                silent_since = None
+            if silent_since is not None and now - silent_since > self.gap_after_s:
+                self.outbox.append("coverage.gap", {"since": _iso(silent_since), "until": _iso(now),
+                                                    "seats": [s.id for s in self.config.seats]})
+        self.outbox.put(LAST_ROUND_KEY, repr(now))
 
     def _confirmed(self, r: SeatCoverage) -> bool:
         """Whether a change of this seat's verdict has held long enough to report."""

@@ -114,7 +114,9 @@ class VideoService:
                               # without detections a screen cannot be required to be seen
                               require_screen_detection=cov.require_screen_detection and self.detect is not None)
         return SeatWatcher(config, self, self.outbox, rules, self.detect,
-                           evidence_dir=self.evidence_root)
+                           evidence_dir=self.evidence_root,
+                           # three missed rounds (and a restart's settling time) make a gap
+                           gap_after_s=max(60.0, 3.0 * cov.check_seconds))
 
     def lane_watcher(self, report: Callable[[str, int], None]) -> LaneWatcher | None:
         """Counts people in gate lanes for the gate service (None without a detector)."""

@@ -89,32 +89,48 @@ def _seat(db, site_id: int, seat_id: str, user: User) -> tuple[Site, SiteConfig,
     return site, config, seat, slug
 
 
+HISTORY_KINDS = ("seat.state", "coverage.gap")
+EDGE_DOWN = "edge_down"
+
+
 def _changes(db, site_id: int, since: dt.datetime, until: dt.datetime) -> list[Change]:
-    """seat.state events in the window, and for each seat the last one before it."""
+    """The seat changes in the window, and for each seat the last one before it. A coverage gap
+    (the edge was down) is a change to "not judged" for every seat at its start."""
     agents = select(Agent.id).where(Agent.site_id == site_id)
-    base = select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
+    base = select(Event).where(Event.agent_id.in_(agents), Event.kind.in_(HISTORY_KINDS))
     out: list[Change] = []
     before: set[str] = set()
     for e in db.scalars(base.where(Event.received_at < since).order_by(Event.id.desc()).limit(5000)):
-        seat = e.data.get("seat")
-        if seat not in before:
-            before.add(seat)
-            out.append(_change(e, since))
+        for c in _event_changes(e, since):
+            if c.seat not in before:
+                before.add(c.seat)
+                out.append(c)
     for e in db.scalars(base.where(Event.received_at >= since, Event.received_at <= until).order_by(Event.id)):
-        out.append(_change(e))
+        out.extend(_event_changes(e))
     return out
 
 
-def _change(e: Event, clamp: dt.datetime | None = None) -> Change:
+def _aware_time(text: Any, fallback: dt.datetime) -> dt.datetime:
     try:
-        at = dt.datetime.fromisoformat(e.ts)
+        at = dt.datetime.fromisoformat(str(text))
     except ValueError:
-        at = e.received_at
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
+        return fallback
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
+
+
+def _event_changes(e: Event, clamp: dt.datetime | None = None) -> list[Change]:
+    received = aware(e.received_at)
+    if e.kind == "coverage.gap":
+        at = _aware_time(e.data.get("since"), received)
+        seats = [str(s) for s in e.data.get("seats") or ()]
+        changes = [Change(at, seat, None, (EDGE_DOWN,)) for seat in seats]
+    else:
+        at = _aware_time(e.ts, received)
+        changes = [Change(at, str(e.data.get("seat")), bool(e.data.get("covered")),
+                          tuple(e.data.get("reasons") or ()))]
     if clamp is not None:
-        at = min(at, clamp)
-    return Change(at, str(e.data.get("seat")), bool(e.data.get("covered")), tuple(e.data.get("reasons") or ()))
+        changes = [Change(min(c.at, clamp), c.seat, c.covered, c.reasons) for c in changes]
+    return changes
 
 
 def _span_view(span) -> dict[str, Any]:

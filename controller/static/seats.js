@@ -236,9 +236,10 @@
       const cls = s.covered === null ? "unknown" : s.covered ? "covered" : "uncovered";
       const r = svg("rect", { x: a, y: 0, width: Math.max(0.5, b - a), height: 30, "class": "seg " + cls });
       r.append(svg("title", {}, new Date(s.start).toLocaleString() + " – " + new Date(s.end).toLocaleTimeString() +
-        ": " + (s.covered === null ? "not judged" : s.covered ? "covered" : words(s.reasons))));
+        ": " + (s.covered === null ? "not judged" + (s.reasons.length ? " (" + words(s.reasons) + ")" : "")
+          : s.covered ? "covered" : words(s.reasons))));
       tl.append(r);
-      if (s.covered === false) {
+      if (s.covered === false || (s.covered === null && s.reasons.length)) {  // losses and edge outages
         list.append(el("li", new Date(s.start).toLocaleString() + " – " + new Date(s.end).toLocaleTimeString() +
           ": " + words(s.reasons), "sev-critical"));
       }

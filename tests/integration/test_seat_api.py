@@ -187,3 +187,24 @@ def test_the_overview_carries_each_sites_coverage_figure(api):
         s.commit()
     (after,) = c.get("/api/overview", headers=off).json()["coverage"]
     assert (after["percent"], after["covered"], after["seats"]) == (87.5, 14, 16) and after["at"]
+
+
+def test_an_edge_outage_is_not_judged_time_in_the_history(api):
+    c, sid, as_user, core = api
+    now = dt.datetime.now(dt.timezone.utc)
+    hours = lambda h: (now + dt.timedelta(hours=h)).isoformat()  # noqa: E731
+    with core.sessions() as s:
+        agent_id = s.scalar(select(Agent.id).where(Agent.site_id == sid))
+        store_events(s, agent_id, sid, [
+            Event(seq=300, ts=hours(-0.5), kind="coverage.gap",
+                  data={"since": hours(-0.75), "until": hours(-0.5), "seats": ["A1", "A2"]}),
+            Event(seq=301, ts=hours(-0.5), kind="seat.state",
+                  data={"seat": "A1", "customer": "acme", "covered": True, "reasons": [], "camera": "cam-01",
+                        "views": []})], customer_ids(s))
+        s.commit()
+    h = c.get(f"/api/sites/{sid}/coverage/history", params={"hours": 4}, headers=as_user("off")).json()
+    assert [(x["covered"], x["reasons"]) for x in h["seats"]["A1"]] == [
+        (None, []), (True, []), (False, ["occluded"]), (True, []), (None, ["edge_down"]), (True, [])]
+    # A2 had no verdict before; from the outage on it stays not judged until the edge says more.
+    assert [(x["covered"], x["reasons"]) for x in h["seats"]["A2"]] == [(None, []), (None, ["edge_down"])]
+    assert 43.6 < h["covered_share"]["A1"] < 43.9  # 3-2 h and 1-0.75 h and the last 0.5 h, of 4 h

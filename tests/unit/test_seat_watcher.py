@@ -4,10 +4,13 @@ stand-in that hands over states and frames (the watcher's face to the video serv
 simulator end to end comes with the detector."""
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 import cv2
 import numpy as np
 
-from edge_agent.seats import CONFIRM_ROUNDS, RECENT, SeatWatcher
+from edge_agent.seats import CONFIRM_ROUNDS, LAST_ROUND_KEY, RECENT, SeatWatcher
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import load_site_file
 from tests.conftest import DEMO_SITE
@@ -90,4 +93,27 @@ def test_states_alarms_and_coverage_follow_the_cameras(tmp_path):
     cleared = [a for a in events(store, "alarm.seat_uncovered") if a.get("state") == "cleared"]
     assert {a["source"] for a in cleared} == {f"seat:{s}" for s in only_there}
     assert events(store, "site.coverage")[-1]["percent"] == 100.0
+    store.close()
+
+
+def test_the_first_round_after_the_edge_was_down_reports_the_silence_first(tmp_path):
+    store = EdgeStore(tmp_path / "edge.db")
+    SeatWatcher(SITE, Cameras(), store).judge()
+    assert not events(store, "coverage.gap")  # a first start ever: nothing was missed
+    down_at = time.time() - 3600
+    store.put(LAST_ROUND_KEY, repr(down_at))  # the appliance was off for an hour
+    restarted = SeatWatcher(SITE, Cameras(), store, gap_after_s=60)
+    restarted.judge()
+    (gap,) = events(store, "coverage.gap")
+    assert abs(dt.datetime.fromisoformat(gap["since"]).timestamp() - down_at) < 0.01
+    assert dt.datetime.fromisoformat(gap["until"]).timestamp() > down_at + 3590
+    assert gap["seats"] == [s.id for s in SITE.seats]
+    kinds = [e.kind for e in store.pending(100_000)]
+    gap_at = kinds.index("coverage.gap")
+    assert "seat.state" in kinds[gap_at + 1:]  # the fresh verdicts come after the silence
+    restarted.judge()
+    SeatWatcher(SITE, Cameras(), store, gap_after_s=60).judge()  # a quick restart: no gap
+    store.put(LAST_ROUND_KEY, "garbage")  # an unreadable mark is no gap, and no crash
+    SeatWatcher(SITE, Cameras(), store, gap_after_s=60).judge()
+    assert len(events(store, "coverage.gap")) == 1
     store.close()
