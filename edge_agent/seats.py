@@ -26,8 +26,8 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from camera.coverage import (CAMERA_OFFLINE, NO_CAMERA, NOT_RECORDING, TAMPERED, Box, CoverageRules, SeatCoverage,
-                             View, coverage_percent, seat_coverage, zone_sharpness)
+from camera.coverage import (CAMERA_OFFLINE, NO_CAMERA, NOT_ANALYSED, NOT_RECORDING, TAMPERED, Box, CoverageRules,
+                             SeatCoverage, View, coverage_percent, seat_coverage, zone_sharpness)
 from camera.overlay import draw_seat_overlay
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig
@@ -215,6 +215,8 @@ class SeatWatcher:
             if self._reported.get(r.seat) == key:
                 self._pending.pop(r.seat, None)
                 continue
+            if r.seat not in self._reported and r.reasons == (NOT_ANALYSED,):
+                continue  # a camera still starting up: no verdict yet, and no alarm for it
             if not self._confirmed(r):
                 continue
             changed = True

@@ -117,3 +117,23 @@ def test_the_first_round_after_the_edge_was_down_reports_the_silence_first(tmp_p
     SeatWatcher(SITE, Cameras(), store, gap_after_s=60).judge()
     assert len(events(store, "coverage.gap")) == 1
     store.close()
+
+
+def test_a_camera_still_starting_gives_no_verdict_and_no_alarm(tmp_path):
+    store = EdgeStore(tmp_path / "edge.db")
+    cams = Cameras()
+    late = SITE.cameras[0].id
+    seats = {s.id for s in SITE.seats if [v.camera for v in s.views] == [late]}
+    ready = cams.frames.pop(late)
+    cams.camera_frame = lambda camera: cams.frames.get(camera)  # connected, no frame decoded yet
+    watcher = SeatWatcher(SITE, cams, store)
+    watcher.judge()
+    assert {watcher.latest[s].reasons for s in seats} == {("not_analysed",)}  # live status says so
+    reported = {e["seat"] for e in events(store, "seat.state")}
+    assert reported == {s.id for s in SITE.seats} - seats  # but nothing is reported for them
+    cams.frames[late] = ready
+    watcher.judge()
+    assert {e["seat"] for e in events(store, "seat.state")} == {s.id for s in SITE.seats}
+    assert all(e["covered"] for e in events(store, "seat.state"))
+    assert not events(store, "alarm.seat_uncovered")
+    store.close()
