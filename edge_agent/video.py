@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import itertools
 import logging
 import shutil
 import threading
@@ -27,6 +28,7 @@ from retention.segments import SegmentIndex, SegmentStore
 log = logging.getLogger("siteguard.edge.video")
 
 MAX_CHUNK = 512 * 1024
+EVIDENCE_NAMES_PER_EVENT = 500  # about 15 kB of names, well inside an event's size limit
 
 
 def utcnow() -> dt.datetime:
@@ -67,7 +69,7 @@ class VideoService:
         self._thread: threading.Thread | None = None
         self._disk_alarm = False
         self.detect = self._detector(config)
-        self.seats = self._seat_watcher(config, data_dir) if config.seats else None
+        self.seats = self._seat_watcher(config) if config.seats else None
         self.lanes: LaneWatcher | None = None
 
     def start(self) -> None:
@@ -108,7 +110,7 @@ class VideoService:
         width = {c.id: c.resolution[0] for c in config.cameras}
         return lambda camera, frame: detector.detect(frame, to_width=width[camera])
 
-    def _seat_watcher(self, config: SiteConfig, data_dir: Path) -> SeatWatcher:
+    def _seat_watcher(self, config: SiteConfig) -> SeatWatcher:
         cov = config.coverage
         rules = CoverageRules(min_focus_ratio=cov.min_focus_ratio, max_occlusion=cov.max_occlusion,
                               # without detections a screen cannot be required to be seen
@@ -214,22 +216,24 @@ class VideoService:
     # --- commands ----------------------------------------------------------------------------
 
     def prune_evidence(self, now: dt.datetime) -> list[EvidenceFrame]:
-        """Delete alarm frames whose retention is over, as for the recordings they belong to."""
+        """Delete alarm frames whose retention is over, as for the recordings they belong to. Each
+        batch is reported before its files go, so no deletion is ever unrecorded."""
         frames = []
         for folder in sorted(p for p in self.evidence_root.glob("*") if p.is_dir()):
             for f in folder.glob("*.jpg"):
                 frame = parse_evidence_name(folder.name, f.name, f.stat().st_size)
                 if frame is not None:
                     frames.append(frame)
-        gone = evidence_to_delete(frames, self.policy, self.index.list_holds(), now)
-        for frame in gone:
-            (self.evidence_root / frame.camera / frame.name).unlink(missing_ok=True)
-        by_camera: dict[str, list[str]] = {}
-        for frame in gone:
-            by_camera.setdefault(frame.camera, []).append(frame.name)
-        for camera, names in sorted(by_camera.items()):
-            self.outbox.append("evidence.deleted", {"camera": camera, "names": sorted(names),
-                                                    "deleted_at": iso(now), "reason": "retention"})
+        gone = sorted(evidence_to_delete(frames, self.policy, self.index.list_holds(), now),
+                      key=lambda f: (f.camera, f.name))
+        for camera, batch in itertools.groupby(gone, key=lambda f: f.camera):
+            batch = list(batch)
+            for i in range(0, len(batch), EVIDENCE_NAMES_PER_EVENT):  # an event's size is bounded
+                chunk = batch[i:i + EVIDENCE_NAMES_PER_EVENT]
+                self.outbox.append("evidence.deleted", {"camera": camera, "names": [f.name for f in chunk],
+                                                        "deleted_at": iso(now), "reason": "retention"})
+                for f in chunk:
+                    (self.evidence_root / camera / f.name).unlink(missing_ok=True)
         return gone
 
     def snapshot(self, camera: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import yaml
 
 from edge_agent.store import EdgeStore
-from edge_agent.video import VideoService
+from edge_agent.video import EVIDENCE_NAMES_PER_EVENT, VideoService
 from edge_agent.wire.site import load_site_file
 from retention.evidence import EvidenceFrame, evidence_name, evidence_to_delete, parse_evidence_name
 from retention.policy import LegalHold, RetentionPolicy
@@ -46,15 +46,22 @@ def test_a_legal_hold_on_its_camera_and_moment_keeps_it():
     assert evidence_to_delete([frame], POLICY, [released], later) == [frame]
 
 
-def test_the_retention_round_deletes_due_frames_and_reports_them(tmp_path):
+NOW = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def video_service(tmp_path) -> tuple[VideoService, EdgeStore]:
     doc = yaml.safe_load(DEMO_SITE.read_text())
     doc["retention"].update({"min_months": 6, "max_months": 7})
     site = tmp_path / "site.yaml"
     site.write_text(yaml.safe_dump(doc, sort_keys=False))
-    now = datetime(2026, 9, 1, tzinfo=UTC)
     store = EdgeStore(tmp_path / "edge.db")
     (tmp_path / "data").mkdir()
-    video = VideoService(load_site_file(site), tmp_path / "data", store, clock=lambda: now, discovery_port=0)
+    return VideoService(load_site_file(site), tmp_path / "data", store, clock=lambda: NOW, discovery_port=0), store
+
+
+def test_the_retention_round_deletes_due_frames_and_reports_them(tmp_path):
+    now = NOW
+    video, store = video_service(tmp_path)
     old, fresh = TAKEN, now - timedelta(days=30)
     files = {
         "old_seat": video.evidence_root / "cam-01" / evidence_name(old, "seat_A2"),
@@ -78,4 +85,18 @@ def test_the_retention_round_deletes_due_frames_and_reports_them(tmp_path):
     seen = len(store.pending(1000))
     video._capacity_check()  # the retention loop's other step, on the same service
     assert "retention.capacity" in [e.kind for e in store.pending(1000)[seen:]]
+    store.close()
+
+
+def test_a_large_purge_is_reported_in_bounded_events_and_every_name_once(tmp_path):
+    video, store = video_service(tmp_path)
+    folder = video.evidence_root / "cam-01"
+    folder.mkdir(parents=True)
+    names = {evidence_name(TAKEN + timedelta(seconds=i), "seat_A1") for i in range(EVIDENCE_NAMES_PER_EVENT * 2 + 7)}
+    for name in names:
+        (folder / name).write_bytes(b"\xff\xd8")
+    assert {f.name for f in video.prune_evidence(NOW)} == names
+    reported = [e.data["names"] for e in store.pending(1000) if e.kind == "evidence.deleted"]
+    assert [len(r) for r in reported] == [EVIDENCE_NAMES_PER_EVENT, EVIDENCE_NAMES_PER_EVENT, 7]
+    assert {n for r in reported for n in r} == names and not any(folder.iterdir())
     store.close()
