@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
+from access_control.credentials import TrainingRecord
 from controller.auth import DB, CurrentUser, require
 from controller.coverage_history import Change, covered_share, percent_series, seat_spans
 from controller.credentials import latest_training
@@ -19,7 +20,6 @@ from controller.models import Agent, Customer, Event, Person, Presence, Role, Si
 from controller.policy import PersonFacts, SeatFacts, may_work
 from controller.routers.cameras import _agent_command
 from controller.sites import apply_site_config
-from access_control.credentials import TrainingRecord
 from edge_agent.wire.site import SiteConfig
 
 router = APIRouter(prefix="/api", tags=["seats"])
@@ -122,7 +122,8 @@ def _event_changes(e: Event, clamp: dt.datetime | None = None) -> list[Change]:
     received = aware(e.received_at)
     if e.kind == "coverage.gap":
         at = _aware_time(e.data.get("since"), received)
-        seats = [str(s) for s in e.data.get("seats") or ()]
+        seats = e.data.get("seats")
+        seats = [s for s in seats if isinstance(s, str)] if isinstance(seats, list) else []
         changes = [Change(at, seat, None, (EDGE_DOWN,)) for seat in seats]
     else:
         at = _aware_time(e.ts, received)

@@ -208,3 +208,11 @@ def test_an_edge_outage_is_not_judged_time_in_the_history(api):
     # A2 had no verdict before; from the outage on it stays not judged until the edge says more.
     assert [(x["covered"], x["reasons"]) for x in h["seats"]["A2"]] == [(None, []), (None, ["edge_down"])]
     assert 43.6 < h["covered_share"]["A1"] < 43.9  # 3-2 h and 1-0.75 h and the last 0.5 h, of 4 h
+    # A malformed gap (seats not a list of names) changes nothing and breaks nothing.
+    with core.sessions() as s:
+        store_events(s, agent_id, sid, [Event(seq=302 + i, ts=hours(-0.1), kind="coverage.gap",
+                                              data={"since": hours(-0.2), "seats": bad})
+                                        for i, bad in enumerate([7, "A1", None, [3, None]])], customer_ids(s))
+        s.commit()
+    again = c.get(f"/api/sites/{sid}/coverage/history", params={"hours": 4}, headers=as_user("off"))
+    assert again.status_code == 200 and [x["reasons"] for x in again.json()["seats"]["A1"]][-1] == []
