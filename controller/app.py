@@ -19,6 +19,8 @@ from controller import db as dbmod
 from controller import metrics
 from controller.auth import STAFF, require
 from controller.ledger import Ledger, load_or_create_signing_key
+from controller.link_watch import LinkWatch, link_health
+from controller.login import report_failed_logins
 from controller.routers import (access, agents, auth_api, cameras, customers, events, ledger_api,
                                 network, pages, seats, sites, users)
 from controller.settings import Settings
@@ -51,12 +53,15 @@ def server_public_key_file(settings: Settings) -> Path:
     return settings.keys_dir / "controller.key"
 
 
-def _checkpoint_loop(ledger: Ledger, every: float, stop: threading.Event) -> None:
-    while not stop.wait(every):
-        try:
-            ledger.checkpoint()
-        except Exception:  # the database may be briefly away; try again next round
-            log.exception("ledger checkpoint failed")
+def _housekeeping_loop(core: Core, stop: threading.Event) -> None:
+    """Signs checkpoints and writes the ledger's aggregated failed-login entries."""
+    while not stop.wait(core.settings.checkpoint_every_s):
+        for what, chore in (("ledger checkpoint", core.ledger.checkpoint),
+                            ("failed-login report", lambda: report_failed_logins(core.sessions, core.ledger))):
+            try:
+                chore()
+            except Exception:  # the database may be briefly away; try again next round
+                log.exception("%s failed", what)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,24 +69,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     core = open_core(settings)
     public, secret = ensure_keypair(settings.keys_dir, "controller")
 
+    def make_wire() -> WireServer:
+        return WireServer(settings.wire_bind, core.sessions, core.ledger, public, secret,
+                          settings.agent_offline_after_s)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        wire = WireServer(settings.wire_bind, core.sessions, core.ledger, public, secret,
-                          settings.agent_offline_after_s)
+        wire = make_wire()
         wire.start()
         wire.wait_ready()
         app.state.wire = wire
+        watch = LinkWatch(make_wire, wire, core.sessions, core.ledger, settings.agent_offline_after_s,
+                          on_restart=lambda w: setattr(app.state, "wire", w))
+        watch.start()
+        app.state.link_watch = watch
         stop = threading.Event()
-        threading.Thread(target=_checkpoint_loop, args=(core.ledger, settings.checkpoint_every_s, stop),
-                         daemon=True, name="ledger-checkpoint").start()
+        threading.Thread(target=_housekeeping_loop, args=(core, stop), daemon=True,
+                         name="housekeeping").start()
         core.ledger.append("controller.started", {"wire": settings.wire_bind})
         try:
             yield
         finally:
             stop.set()
-            wire.stop()
-            wire.join(timeout=5)
+            watch.stop()
+            app.state.wire.stop()
+            app.state.wire.join(timeout=5)
             core.ledger.checkpoint()
+            report_failed_logins(core.sessions, core.ledger, flush_all=True)
             core.engine.dispose()
 
     app = FastAPI(title="SiteGuard controller", version="0.1.0", lifespan=lifespan)
@@ -91,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.core = core
     app.add_middleware(
         SessionMiddleware, secret_key=settings.session_secret(), session_cookie="siteguard_session",
-        same_site="strict", https_only=settings.secure_cookies, max_age=12 * 3600,
+        same_site="strict", https_only=settings.secure_cookies, max_age=settings.session_ttl_hours * 3600,
     )
 
     @app.middleware("http")
@@ -112,9 +126,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict:
-        return {"ok": True}
+    @app.get("/healthz", tags=["health"], responses={503: {"description": "the edge link is down or stuck"}})
+    def healthz(request: Request) -> JSONResponse:
+        wire = getattr(request.app.state, "wire", None)
+        if wire is None:  # no lifespan (an app used without serving): nothing to report
+            return JSONResponse({"ok": True, "link": "not started"})
+        health = link_health(wire)
+        return JSONResponse({"ok": health.ok, "link": health.state, "detail": health.detail},
+                            status_code=200 if health.ok else 503)
 
     @app.get("/metrics", tags=["health"], dependencies=[require(*STAFF)])
     def prometheus_metrics() -> Response:

@@ -5,17 +5,15 @@ request that rides on the cookie must also carry the session's CSRF token.
 """
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.models import ApiToken, Role, User, utcnow
-from controller.security import token_hash
+from controller.models import Role, User
+from controller.sessions import session_user, token_row
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -35,17 +33,18 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def _user_from_token(db: Session, header: str) -> User:
+def bearer_token(header: str) -> str:
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "use 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
-    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token.strip())))
-    expires = row.expires_at if row else None
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.timezone.utc)
-    if row is None or expires < utcnow():
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
+    return token.strip()
+
+
+def _user_from_token(db: Session, header: str) -> User:
+    row = token_row(db, bearer_token(header))
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid, expired or revoked token",
                             headers={"WWW-Authenticate": "Bearer"})
     user = db.get(User, row.user_id)
     if user is None or not user.active:
@@ -57,11 +56,11 @@ def optional_user(request: Request, db: DB) -> User | None:
     header = request.headers.get("authorization")
     if header:
         return _user_from_token(db, header)
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    sid = request.session.get("sid")
+    if not isinstance(sid, str):
         return None
-    user = db.get(User, uid)
-    if user is None or not user.active:
+    user = session_user(db, sid)
+    if user is None:  # logged out, expired, revoked or disabled: the cookie is worth nothing
         request.session.clear()
         return None
     if request.method not in SAFE_METHODS:

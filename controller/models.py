@@ -88,10 +88,44 @@ class User(Base):
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    client: Mapped[str] = mapped_column(String(64), default="")
+    # Set by its owner or an admin revoking it, by logout, by disabling the user or by a new
+    # password; a revoked token never works again, whatever happens to the user later.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A browser login. The cookie carries only a random id; this row says whether it still
+    holds, so logout, disabling and a password change end it everywhere at once."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    client: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginBucket(Base):
+    """Failed logins counted per account, address and pair of both (controller/throttle.py)."""
+
+    __tablename__ = "login_buckets"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    # Failures not yet in the ledger: it gets one entry per pair and burst, not one per attempt.
+    unreported: Mapped[int] = mapped_column(Integer, default=0)
+    first_unreported_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Agent(Base):

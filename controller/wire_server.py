@@ -27,7 +27,8 @@ from controller.alarms import clear_alarms, ledger_record, raise_alarm
 from controller.credentials import credentials_document
 from controller.ingest import customer_ids, store_events
 from controller.ledger import Ledger
-from controller.models import Agent, Site, utcnow
+from controller.models import Agent, Alarm, Site, utcnow
+from controller.refusals import RefusalCounter
 from edge_agent.wire import messages as m
 
 log = logging.getLogger("siteguard.controller.wire")
@@ -47,14 +48,31 @@ class _Conn:
 class _KeyCheck:
     """ZAP credentials provider: consulted by libzmq's handshake for every connecting key."""
 
-    def __init__(self, server: "WireServer") -> None:
+    def __init__(self, server: "WireServer", auth: "_Authenticator") -> None:
         self.server = server
+        self.auth = auth
 
     def callback(self, domain: str, key: bytes) -> bool:
-        ok = self.server.key_allowed(key.decode())
+        try:
+            ok = self.server.key_allowed(key.decode())
+        except Exception:  # the database away: refuse this handshake, the agent retries
+            log.exception("checking an agent key failed")
+            metrics.LINK_ERRORS.labels("key_check").inc()
+            return False
         if not ok:
-            self.server.note_refused(key.decode())
+            self.server.note_refused(key.decode(), self.auth.last_address)
         return ok
+
+
+class _Authenticator(ThreadAuthenticator):
+    """pyzmq's ZAP handler, remembering the peer address of the request it is deciding, so
+    refusals are counted per source (its thread handles one request at a time)."""
+
+    last_address = ""
+
+    async def handle_zap_message(self, msg: list[bytes]) -> None:
+        self.last_address = msg[3].decode("utf-8", "replace")[:64] if len(msg) > 3 else ""
+        await super().handle_zap_message(msg)
 
 
 class WireServer(threading.Thread):
@@ -74,7 +92,9 @@ class WireServer(threading.Thread):
         self._outbox: queue.Queue[tuple[int, bytes]] = queue.Queue()
         self._pending: dict[str, Future] = {}
         self._conns: dict[int, _Conn] = {}  # agent id -> latest connection
-        self._refused_seen: dict[str, float] = {}
+        self._refusals = RefusalCounter()
+        self._refusals_lock = threading.Lock()
+        self.last_loop = time.monotonic()  # the watchdog's view of a live, unstuck loop
         self._keys: dict[str, int] = {}
         self._keys_loaded = 0.0
         self._keys_lock = threading.Lock()
@@ -90,25 +110,48 @@ class WireServer(threading.Thread):
             self._keys, self._keys_loaded = keys, time.monotonic()
 
     def key_allowed(self, key: str) -> bool:
-        if key not in self._keys or time.monotonic() - self._keys_loaded > 5:
-            self.reload_keys()  # enrolment or revocation takes effect at the next handshake
+        age = time.monotonic() - self._keys_loaded
+        # Enrolment or revocation takes effect at the next handshake, but a stream of random
+        # keys reloads the table at most twice a second.
+        if age > 5 or (key not in self._keys and age > 0.5):
+            self.reload_keys()
         return key in self._keys
 
-    def note_refused(self, key: str) -> None:
+    def note_refused(self, key: str, source: str) -> None:
+        """Counted in memory only; `_report_refusals` raises one alarm per source and window."""
         metrics.AGENTS_REFUSED.inc()
-        log.warning("refused connection from unenrolled key %s", key)
-        now = time.monotonic()
-        if now - self._refused_seen.get(key, 0) < 60:  # one alarm per key per minute at most
+        with self._refusals_lock:
+            self._refusals.note(source or "unknown", key, time.monotonic())
+            metrics.AGENTS_REFUSED_SOURCES.set(len(self._refusals))
+
+    def _report_refusals(self) -> None:
+        with self._refusals_lock:
+            fresh = self._refusals.to_alarm()
+            closed = self._refusals.closed(time.monotonic())
+            metrics.AGENTS_REFUSED_SOURCES.set(len(self._refusals))
+        if not fresh and not closed:
             return
-        self._refused_seen[key] = now
+        raised = []
         with self.sessions() as s:
-            alarm = raise_alarm(
-                s, "agent.refused", f"connection refused: key {key[:12]}… is not enrolled",
-                source=f"key:{key}", severity="warning", details={"public_key": key},
-            )
+            for w in fresh:
+                log.warning("refused connection from %s: key %s is not enrolled", w.source, w.sample[0])
+                alarm = raise_alarm(
+                    s, "agent.refused",
+                    f"connection refused from {w.source}: key {w.sample[0][:12]}… is not enrolled",
+                    source=f"addr:{w.source}", severity="warning", details=w.record(),
+                )
+                if alarm is not None:
+                    raised.append(alarm)
+            for w in closed:  # the alarm shows the latest window's count
+                for alarm in s.scalars(select(Alarm).where(Alarm.kind == "agent.refused",
+                                                           Alarm.source == f"addr:{w.source}",
+                                                           Alarm.state == "active")):
+                    alarm.details = {**w.record(), "total": int((alarm.details or {}).get("total", 0)) + w.count}
             s.commit()
-        if alarm is not None:
+        for alarm in raised:
             self.ledger.append("alarm.raised", ledger_record(alarm))
+        for w in closed:
+            self.ledger.append("agent.refused", w.record())
 
     # --- API for other threads ---------------------------------------------------------------
 
@@ -160,11 +203,11 @@ class WireServer(threading.Thread):
 
     def run(self) -> None:
         ctx = zmq.Context()
-        auth = ThreadAuthenticator(ctx, log=logging.getLogger("siteguard.controller.zap"))
+        auth = _Authenticator(ctx, log=logging.getLogger("siteguard.controller.zap"))
         sock = None
         try:
             auth.start()
-            auth.configure_curve_callback(domain="*", credentials_provider=_KeyCheck(self))
+            auth.configure_curve_callback(domain="*", credentials_provider=_KeyCheck(self, auth))
             sock = ctx.socket(zmq.ROUTER)
             sock.curve_server = True
             sock.curve_secretkey = self._secret_key
@@ -185,24 +228,43 @@ class WireServer(threading.Thread):
         self._ready.set()
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
-        next_liveness = 0.0
+        next_chores = 0.0
         try:
             while not self._halt.is_set():
-                for s_, _ in poller.poll(20):
-                    for _ in range(200):  # drain a burst, then look at the outbox again
-                        try:
-                            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                        except zmq.Again:
-                            break
-                        self._on_frames(sock, frames)
-                self._flush_outbox(sock)
-                if time.monotonic() >= next_liveness:
-                    next_liveness = time.monotonic() + 1.0
-                    self._check_liveness()
+                self.last_loop = time.monotonic()
+                try:
+                    self._turn(sock, poller)
+                except Exception:  # whatever it was, the link stays up for every other site
+                    log.exception("edge link loop failed; going on")
+                    metrics.LINK_ERRORS.labels("loop").inc()
+                    self._halt.wait(0.2)
+                if time.monotonic() >= next_chores:
+                    next_chores = time.monotonic() + 1.0
+                    self._chores()
         finally:
             sock.close(linger=0)
             auth.stop()
             ctx.term()
+
+    def _turn(self, sock: zmq.Socket, poller: zmq.Poller) -> None:
+        for _s, _ in poller.poll(20):
+            for _ in range(200):  # drain a burst, then look at the outbox again
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                self._on_frames(sock, frames)
+        self._flush_outbox(sock)
+
+    def _chores(self) -> None:
+        """Once a second: liveness of agents and refused handshakes. Each may fail (the database
+        away, a pool exhausted): counted, logged and tried again next second."""
+        for where, chore in (("liveness", self._check_liveness), ("refusals", self._report_refusals)):
+            try:
+                chore()
+            except Exception:
+                log.exception("edge link %s check failed; trying again", where)
+                metrics.LINK_ERRORS.labels(where).inc()
 
     def _flush_outbox(self, sock: zmq.Socket) -> None:
         while True:
@@ -234,7 +296,7 @@ class WireServer(threading.Thread):
             return
         try:
             msg = m.decode_from_agent(payload.bytes)
-        except m.WireError as exc:
+        except Exception as exc:  # WireError, or anything hostile bytes found: a refused frame
             metrics.WIRE_REJECTED.labels("malformed").inc()
             log.warning("agent %s sent a malformed message: %s", agent_id, exc)
             self._send(sock, identity, m.encode(m.Refused(reason=str(exc)[:2000])))
@@ -314,28 +376,36 @@ class WireServer(threading.Thread):
             self.ledger.append("alarm.cleared", ledger_record(alarm))
 
     def _check_liveness(self) -> None:
-        cutoff = utcnow() - dt.timedelta(seconds=self.offline_after_s)
-        raised = []
-        with self.sessions() as s:
-            agents = s.scalars(select(Agent).where(Agent.revoked.is_(False))).all()
-            online = 0
-            for a in agents:
-                seen = a.last_seen_at
-                if seen is not None and seen.tzinfo is None:
-                    seen = seen.replace(tzinfo=dt.timezone.utc)
-                if seen is not None and seen >= cutoff:
-                    online += 1
-                    continue
-                if seen is None:
-                    continue  # never connected: not an outage
-                self._conns.pop(a.id, None)
-                alarm = raise_alarm(
-                    s, "agent.offline", f"edge agent {a.name} silent since {seen:%Y-%m-%d %H:%M:%S} UTC",
-                    source=f"agent:{a.id}", severity="critical", site_id=a.site_id, agent_id=a.id,
-                )
-                if alarm is not None:
-                    raised.append(alarm)
-            s.commit()
-        metrics.AGENTS_ONLINE.set(online)
-        for alarm in raised:
-            self.ledger.append("alarm.raised", ledger_record(alarm))
+        for agent_id in check_liveness(self.sessions, self.ledger, self.offline_after_s):
+            self._conns.pop(agent_id, None)
+
+
+def check_liveness(sessions: sessionmaker, ledger: Ledger, offline_after_s: float) -> list[int]:
+    """Raise `agent.offline` for every agent silent too long; sets the online gauge. Returns the
+    silent agents' ids. Run by the link each second, and by the watchdog while the link is down."""
+    cutoff = utcnow() - dt.timedelta(seconds=offline_after_s)
+    raised, silent = [], []
+    with sessions() as s:
+        agents = s.scalars(select(Agent).where(Agent.revoked.is_(False))).all()
+        online = 0
+        for a in agents:
+            seen = a.last_seen_at
+            if seen is not None and seen.tzinfo is None:
+                seen = seen.replace(tzinfo=dt.timezone.utc)
+            if seen is not None and seen >= cutoff:
+                online += 1
+                continue
+            if seen is None:
+                continue  # never connected: not an outage
+            silent.append(a.id)
+            alarm = raise_alarm(
+                s, "agent.offline", f"edge agent {a.name} silent since {seen:%Y-%m-%d %H:%M:%S} UTC",
+                source=f"agent:{a.id}", severity="critical", site_id=a.site_id, agent_id=a.id,
+            )
+            if alarm is not None:
+                raised.append(alarm)
+        s.commit()
+    metrics.AGENTS_ONLINE.set(online)
+    for alarm in raised:
+        ledger.append("alarm.raised", ledger_record(alarm))
+    return silent

@@ -1,19 +1,22 @@
 """Web pages: login and the officer overview. Data comes from the same API the pages poll."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from controller.auth import DB, SITE_READERS, csrf_token, optional_user, require
 from controller.models import Customer, Role, Site, User
 from controller.routers.agents import list_agent_views
-from controller.routers.auth_api import authenticate
+from controller.routers.auth_api import authenticate, client_address
 from controller.routers.events import alarm_view, list_alarm_rows, recent_events
 from controller.routers.seats import site_coverage
+from controller.sessions import end_session, open_session
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 router = APIRouter(tags=["pages"])
@@ -39,24 +42,37 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", include_in_schema=False)
-def login(request: Request, db: DB, username: str = Form(..., max_length=64),
-          password: str = Form(..., max_length=256), csrf: str = Form("")):
+async def login(request: Request, username: str = Form(..., max_length=64),
+                password: str = Form(..., max_length=256), csrf: str = Form("")):
     if csrf != request.session.get("csrf"):
         return render(request, "login.html", None, error="Session expired, please try again.")
-    user = authenticate(request, db, username, password)
-    if user is None:
-        resp = render(request, "login.html", None, error="Wrong username or password.")
-        resp.status_code = status.HTTP_401_UNAUTHORIZED
+    result = await authenticate(request, username, password)
+    if result.user is None:
+        error = (f"Too many failed logins. Try again in {result.retry_after_s} s or ask an officer."
+                 if result.retry_after_s else "Wrong username or password.")
+        resp = render(request, "login.html", None, error=error)
+        resp.status_code = (status.HTTP_429_TOO_MANY_REQUESTS if result.retry_after_s
+                            else status.HTTP_401_UNAUTHORIZED)
         return resp
+    ttl = dt.timedelta(hours=request.app.state.settings.session_ttl_hours)
+
+    def open_() -> str:
+        with request.app.state.sessions() as s:
+            return open_session(s, result.user.id, ttl, client_address(request))
+
+    sid = await run_in_threadpool(open_)
     request.session.clear()  # new session on login: no fixation
-    request.session["uid"] = user.id
+    request.session["sid"] = sid
     csrf_token(request)
     return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, csrf: str = Form("")):
+def logout(request: Request, db: DB, csrf: str = Form("")):
     if csrf == request.session.get("csrf"):
+        sid = request.session.get("sid")
+        if isinstance(sid, str):
+            end_session(db, sid)
         request.session.clear()
     return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
 

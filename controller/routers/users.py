@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from controller.auth import DB, require
 from controller.models import Customer, Role, User
 from controller.security import hash_password
+from controller.sessions import end_everything
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -84,7 +85,13 @@ def change_user(user_id: int, body: UserChange, db: DB, request: Request,
     u.role, u.customer_id = role, customer_id
     if body.active is not None:
         u.active = body.active
+    # Disabling, or moving an account to another role or customer, ends what it holds now:
+    # enabling it again later brings back no session and no token.
+    disabled = before["active"] and not u.active
+    rescoped = (before["role"], before["customer_id"]) != (u.role, u.customer_id)
+    ended = end_everything(db, u.id) if disabled or rescoped else None
     db.commit()
     request.app.state.ledger.append("user.changed", {"username": u.username, "before": before,
-                                                     "after": user_view(u), "by": admin.username})
+                                                     "after": user_view(u), "by": admin.username,
+                                                     **({"ended": ended} if ended else {})})
     return user_view(u)

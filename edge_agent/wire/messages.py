@@ -7,6 +7,7 @@ else on hostile input, so neither side crashes on garbage.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -18,6 +19,8 @@ MAX_MESSAGE_BYTES = 1 << 20
 SOCKET_MAX_MESSAGE_BYTES = 4 << 20
 MAX_EVENTS_PER_BATCH = 1000
 MAX_EVENT_DATA_BYTES = 64 << 10
+# Real messages nest a handful of levels; anything deeper is refused before it is parsed.
+MAX_NESTING = 32
 
 
 class WireError(ValueError):
@@ -118,8 +121,20 @@ def encode(msg: BaseModel) -> bytes:
 
 
 def _decode(raw: bytes, adapter: TypeAdapter[Any]) -> Any:
+    try:
+        return _decode_strict(raw, adapter)
+    except WireError:
+        raise
+    except Exception as exc:  # RecursionError on deep nesting, anything else hostile input finds
+        raise WireError(f"undecodable message: {type(exc).__name__}") from None
+
+
+def _decode_strict(raw: bytes, adapter: TypeAdapter[Any]) -> Any:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise WireError(f"message of {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
+    depth = _nesting_depth(raw)
+    if depth > MAX_NESTING:
+        raise WireError(f"message nested {depth} levels deep; at most {MAX_NESTING} allowed")
     try:
         obj = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -135,6 +150,28 @@ def _decode(raw: bytes, adapter: TypeAdapter[Any]) -> Any:
             if len(json.dumps(ev.data)) > MAX_EVENT_DATA_BYTES:
                 raise WireError(f"event {ev.seq}: data exceeds {MAX_EVENT_DATA_BYTES} bytes")
     return msg
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _nesting_depth(raw: bytes) -> int:
+    """The deepest bracket nesting outside strings, found without a recursive parser, so a
+    hostile frame is refused before json or pydantic walk it. Strings and everything but the
+    brackets are dropped in C first; the loop then sees a few bytes per event."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for b in brackets:
+        if b in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_NESTING:
+                    break
+        else:
+            depth -= 1
+    return deepest
 
 
 def decode_from_agent(raw: bytes) -> Hello | Heartbeat | Events | Reply:
