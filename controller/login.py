@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -77,8 +78,18 @@ def _fetch_user(sessions: sessionmaker, username: str) -> tuple[LoginUser | None
 
 def _update_buckets(sessions: sessionmaker, keys: list[str], now: dt.datetime, *,
                     failed: bool, counted: bool = True) -> list[throttle.Bucket]:
-    """Apply one attempt's outcome to its buckets in one transaction (rows locked on PostgreSQL);
-    returns the buckets that this attempt locked."""
+    """Apply one attempt's outcome to its buckets in one transaction; returns the buckets that
+    this attempt locked. Rows are locked on PostgreSQL (workers in other processes); SQLite has
+    no row locks, so this process's attempts take turns (SQLite serves one process anyway)."""
+    with _bucket_writes:
+        return _update_buckets_once(sessions, keys, now, failed=failed, counted=counted)
+
+
+_bucket_writes = threading.Lock()
+
+
+def _update_buckets_once(sessions: sessionmaker, keys: list[str], now: dt.datetime, *,
+                         failed: bool, counted: bool) -> list[throttle.Bucket]:
     for _ in range(5):  # two first failures may insert the same new key at once
         locked: list[throttle.Bucket] = []
         with sessions() as s:
