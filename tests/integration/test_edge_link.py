@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -107,6 +108,43 @@ def test_unknown_key_is_refused(tmp_path, sqlite_rig):
         stranger.stop()
 
 
+def test_two_hundred_random_keys_make_one_alarm_and_leave_a_real_alarm_visible(tmp_path, sqlite_rig):
+    rig = sqlite_rig
+    officer = rig.client("off", "off-pass")
+    server_key = load_public_key(rig.key_file)
+    ctx = zmq.Context()
+    socks = []
+    try:
+        for _ in range(200):  # each a fresh key, as a scanner would try
+            s = ctx.socket(zmq.DEALER)
+            s.curve_serverkey = server_key
+            s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
+            s.setsockopt(zmq.LINGER, 0)
+            s.connect(rig.wire)
+            s.send(m.encode(m.Hello(site="demo-floor3")), zmq.NOBLOCK)
+            socks.append(s)
+        metrics_total = lambda: float(re.search(r"^siteguard_agents_refused_total (\S+)$",  # noqa: E731
+                                                officer.get("/metrics").text, re.M).group(1))
+        wait_for(lambda: metrics_total() >= 200, what="200 refusals counted")
+        alarms = wait_for(lambda: [a for a in officer.get("/api/alarms").json() if a["kind"] == "agent.refused"],
+                          what="refusal alarm")
+        assert len(alarms) == 1 and alarms[0]["source"] == "addr:127.0.0.1"
+        # A real alarm raised now is not buried under refusals.
+        with rig.db().begin() as c:
+            c.execute(text("INSERT INTO alarms (kind, severity, message, state, source, raised_at, details) "
+                           "VALUES ('camera.tampered', 'critical', 'cam-03 covered', 'active', 'camera:cam-03', "
+                           "CURRENT_TIMESTAMP, '{}')"))
+        kinds = [a["kind"] for a in officer.get("/api/alarms").json()]
+        assert sorted(kinds) == ["agent.refused", "camera.tampered"]
+        with rig.db().connect() as c:
+            refused_entries = c.execute(text("SELECT count(*) FROM ledger_entries WHERE kind = 'alarm.raised'")).scalar()
+        assert refused_entries <= 2  # one alarm in the ledger, not 200
+    finally:
+        for s in socks:
+            s.close()
+        ctx.term()
+
+
 def test_config_comes_from_controller_and_commands_round_trip(tmp_path, sqlite_rig):
     rig = sqlite_rig
     agent = make_agent(tmp_path, rig).start()
@@ -180,7 +218,9 @@ def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_pa
                         b'{"type":"events","events":[{"seq":0,"ts":"x","kind":"k"}]}',
                         b'{"type":"hello"}', b'{"v":1,"type":"nope"}',
                         b'{"v":1,"type":"hello","site":"demo-floor3","extra":1}',
-                        b"x" * (m.MAX_MESSAGE_BYTES + 1)]:
+                        b"x" * (m.MAX_MESSAGE_BYTES + 1),
+                        b"[" * 500_000,  # deep nesting: a RecursionError once killed the link
+                        b'{"v":1,"type":"heartbeat","ts":"t","status":' + b'{"a":' * 5000 + b"1" + b"}" * 5001]:
             reply = ask(garbage)
             assert isinstance(reply, m.Refused), garbage[:40]
         # A frame past the socket limit makes libzmq drop that connection; the server lives on.
