@@ -14,7 +14,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,7 @@ log = logging.getLogger("siteguard.controller.login")
 # argon2id takes ~64 MiB and tens of ms per check: run only this many at once per process.
 HASH_SLOTS = 2
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+_write_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
 # Unreported failures go to the ledger once their burst has been quiet this long, or at the latest
 # this long after the first of them.
 REPORT_AFTER_QUIET = dt.timedelta(seconds=30)
@@ -48,12 +49,20 @@ class LoginResult:
     retry_after_s: int = 0  # > 0: refused by a lock-out, the password was not even checked
 
 
-def _hash_slots() -> asyncio.Semaphore:
+def _per_loop(table: weakref.WeakKeyDictionary, make):
     loop = asyncio.get_running_loop()
-    sem = _slots.get(loop)
+    sem = table.get(loop)
     if sem is None:
-        sem = _slots[loop] = asyncio.Semaphore(HASH_SLOTS)
+        sem = table[loop] = make()
     return sem
+
+
+def _hash_slots() -> asyncio.Semaphore:
+    return _per_loop(_slots, lambda: asyncio.Semaphore(HASH_SLOTS))
+
+
+def _write_turn() -> asyncio.Lock:
+    return _per_loop(_write_locks, asyncio.Lock)
 
 
 def _as_bucket(row: LoginBucket | None, key: str) -> throttle.Bucket:
@@ -86,6 +95,31 @@ def _update_buckets(sessions: sessionmaker, keys: list[str], now: dt.datetime, *
 
 
 _bucket_writes = threading.Lock()
+# Attempts refused during a lock-out are counted here and folded into the buckets by the
+# periodic report: a flood of refused attempts costs no database write each.
+_refused: dict[str, tuple[int, dt.datetime]] = {}
+_refused_lock = threading.Lock()
+
+
+def _note_refused(pair_key: str, now: dt.datetime) -> None:
+    with _refused_lock:
+        n, _ = _refused.get(pair_key, (0, now))
+        _refused[pair_key] = (n + 1, now)
+
+
+def _fold_refused(s: Session) -> None:
+    with _refused_lock:
+        pending = dict(_refused)
+        _refused.clear()
+    for key, (n, last) in pending.items():
+        row = s.get(LoginBucket, key, with_for_update=True)
+        if row is None:
+            row = LoginBucket(key=key, failures=0, lockouts=0, unreported=0)
+            s.add(row)
+        row.unreported = (row.unreported or 0) + n
+        row.first_unreported_at = row.first_unreported_at or last
+        row.last_failure_at = last
+    s.flush()
 
 
 def _update_buckets_once(sessions: sessionmaker, keys: list[str], now: dt.datetime, *,
@@ -131,7 +165,7 @@ async def attempt_login(sessions: sessionmaker, ledger: Ledger, username: str, p
     verdict = throttle.check(await run_in_threadpool(_load_buckets, sessions, keys), now)
     if not verdict.allowed:
         metrics.LOGINS.labels("locked").inc()
-        await run_in_threadpool(_update_buckets, sessions, keys, now, failed=True, counted=False)
+        _note_refused(keys[0], now)
         await asyncio.sleep(verdict.delay.total_seconds())  # each flooding connection crawls
         return LoginResult(None, retry_after_s=max(1, int(verdict.retry_after.total_seconds() + 0.999)))
     if verdict.delay:
@@ -140,7 +174,8 @@ async def attempt_login(sessions: sessionmaker, ledger: Ledger, username: str, p
     async with _hash_slots():
         ok = await run_in_threadpool(verify_password, stored_hash, password)
     ok = ok and user is not None and active
-    locked = await run_in_threadpool(_update_buckets, sessions, keys, now, failed=not ok)
+    async with _write_turn():  # waiting here holds no worker thread
+        locked = await run_in_threadpool(_update_buckets, sessions, keys, now, failed=not ok)
     if ok:
         metrics.LOGINS.labels("ok").inc()
         await run_in_threadpool(ledger.append, "auth.login",
@@ -157,30 +192,39 @@ async def attempt_login(sessions: sessionmaker, ledger: Ledger, username: str, p
 def report_failed_logins(sessions: sessionmaker, ledger: Ledger, now: dt.datetime | None = None,
                          flush_all: bool = False) -> int:
     """Write one `auth.login_failed` ledger entry per account and address for each burst of
-    failures (with its count and span) once it has gone quiet; returns the entries written."""
+    failures (with its count and span) once it has gone quiet; returns the entries written.
+    The ledger is written before the count is taken off (never inside the same write: SQLite
+    has one writer), so a crash in between reports a burst twice, never not at all."""
     now = now or utcnow()
-    written = 0
-    with sessions() as s:
-        rows = s.scalars(select(LoginBucket).where(LoginBucket.unreported > 0).with_for_update()).all()
-        for row in rows:
-            first, last = aware(row.first_unreported_at) or now, aware(row.last_failure_at) or now
-            if not flush_all and now - last < REPORT_AFTER_QUIET and now - first < REPORT_AT_LATEST:
-                continue
-            user, _, client = row.key.removeprefix("pair:").rpartition("|")
-            ledger.append("auth.login_failed", {"username": user, "client": client,
-                                                "failures": row.unreported, "first": iso(first),
-                                                "last": iso(last)})
-            row.unreported, row.first_unreported_at = 0, None
-            written += 1
+    with _bucket_writes:
+        with sessions() as s:
+            _fold_refused(s)
+            s.commit()
+            due = []
+            for row in s.scalars(select(LoginBucket).where(LoginBucket.unreported > 0)):
+                first, last = aware(row.first_unreported_at) or now, aware(row.last_failure_at) or now
+                if flush_all or now - last >= REPORT_AFTER_QUIET or now - first >= REPORT_AT_LATEST:
+                    due.append((row.key, row.unreported, first, last))
+        for key, count, first, last in due:
+            user, _, client = key.removeprefix("pair:").rpartition("|")
+            ledger.append("auth.login_failed", {"username": user, "client": client, "failures": count,
+                                                "first": iso(first), "last": iso(last)})
+            with sessions() as s:
+                s.execute(update(LoginBucket).where(LoginBucket.key == key)
+                          .values(unreported=LoginBucket.unreported - count))
+                s.execute(update(LoginBucket).where(LoginBucket.key == key, LoginBucket.unreported == 0)
+                          .values(first_unreported_at=None))
+                s.commit()
         # Buckets with nothing to report, no lock and an expired window are forgotten.
         stale = now - max(lim.window for lim in throttle.LIMITS.values())
-        s.execute(delete(LoginBucket).where(
-            LoginBucket.unreported == 0,
-            or_(LoginBucket.locked_until.is_(None), LoginBucket.locked_until < now),
-            or_(LoginBucket.last_failure_at.is_(None), LoginBucket.last_failure_at < stale)),
-            execution_options={"synchronize_session": False})
-        s.commit()
-    return written
+        with sessions() as s:
+            s.execute(delete(LoginBucket).where(
+                LoginBucket.unreported == 0,
+                or_(LoginBucket.locked_until.is_(None), LoginBucket.locked_until < now),
+                or_(LoginBucket.last_failure_at.is_(None), LoginBucket.last_failure_at < stale)),
+                execution_options={"synchronize_session": False})
+            s.commit()
+    return len(due)
 
 
 def active_lockouts(s: Session, now: dt.datetime | None = None) -> list[dict]:

@@ -118,3 +118,19 @@ def test_the_login_page_says_when_an_account_is_locked_and_an_officer_lifts_it(c
     assert "pair:ann|testclient" in ann_lifts.json()["lifted"]
     assert page_login(client, "ann").status_code == 303
     assert client.post("/api/auth/lockouts/lift", headers=token(client, "ann"), json={"username": "x"}).status_code == 403
+
+
+def test_failed_logins_reach_the_ledger_as_one_entry_per_burst(client):
+    from controller.login import REPORT_AFTER_QUIET, report_failed_logins
+    from controller.models import utcnow
+
+    state = client.app.state
+    for _ in range(3):
+        assert client.post("/api/auth/token", json={"username": "ann", "password": "nope"}).status_code == 401
+    assert report_failed_logins(state.sessions, state.ledger) == 0  # the burst is still going on
+    assert state.ledger.count_kind("auth.login_failed") == 0
+    later = utcnow() + REPORT_AFTER_QUIET
+    assert report_failed_logins(state.sessions, state.ledger, now=later) == 1
+    assert report_failed_logins(state.sessions, state.ledger, now=later) == 0  # reported once
+    export = state.ledger.export().decode()
+    assert '"failures":3' in export.replace(" ", "") and '"username":"ann"' in export.replace(" ", "")
