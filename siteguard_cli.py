@@ -197,6 +197,7 @@ def cmd_edge(args) -> int:
         agent = EdgeAgent(config, AgentOptions(data_dir=data, controller_key_file=key_file,
                                                endpoint=args.endpoint, video=not args.no_video,
                                                gates=not args.no_gates, network=not args.no_network,
+                                               site_dir=Path(args.site).resolve().parent,
                                                osdp_keys_dir=Path(args.osdp_keys) if args.osdp_keys else None))
     except KeyFileError as exc:
         print(f"controller public key: {exc}", file=sys.stderr)

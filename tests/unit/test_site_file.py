@@ -380,17 +380,37 @@ def test_degenerate_polygon(tmp_path):
 
 def test_both_password_fields(tmp_path):
     problem = only_problem(write(tmp_path, edit(23, "    password_env: CAM_PASSWORD")))
-    assert_at(problem, 23, 5, "cameras[0].password_env", "set either password or password_env, not both")
+    assert_at(problem, 23, 5, "cameras[0].password_env",
+              "set only one of password, password_env, password_file (found password and password_env)")
+
+
+def test_password_and_password_file(tmp_path):
+    problem = only_problem(write(tmp_path, edit(23, "    password_file: secrets/cam-02")))
+    assert_at(problem, 23, 5, "cameras[0].password_file", "found password and password_file")
+
+
+def test_password_file_alone_is_enough_and_keeps_its_path():
+    config = parse_site_text(edit(22, "    password_file: secrets/cam-01"))
+    assert (config.cameras[0].password, config.cameras[0].password_file) == (None, "secrets/cam-01")
+
+
+def test_switch_enable_secret_is_optional_and_single(tmp_path):
+    assert parse_site_text(BASE).switches[0].secret_file is None
+    config = parse_site_text(edit(57, "    password_env: SWITCH_PASSWORD\n    secret_file: enable.txt"))
+    assert config.switches[0].secret_file == "enable.txt"
+    problem = only_problem(write(tmp_path, edit(57, "    password_env: SWITCH_PASSWORD\n"
+                                                    "    secret: x\n    secret_env: ENABLE")))
+    assert_at(problem, 59, 5, "switches[0].secret_env", "set only one of secret, secret_env, secret_file")
 
 
 def test_neither_password_field(tmp_path):
     problem = only_problem(write(tmp_path, edit(22, "")))
-    assert_at(problem, 18, 5, "cameras[0].password", "one of password or password_env is required")
+    assert_at(problem, 18, 5, "cameras[0].password", "one of password, password_env or password_file is required")
 
 
 def test_switch_needs_a_password_too(tmp_path):
     problem = only_problem(write(tmp_path, edit(57, "")))
-    assert_at(problem, 52, 5, "switches[0].password", "one of password or password_env is required")
+    assert_at(problem, 52, 5, "switches[0].password", "one of password, password_env or password_file is required")
 
 
 def test_empty_file(tmp_path):
