@@ -18,7 +18,7 @@ __all__ = ["MASK", "SECRET_NAME", "redact", "redact_site_config", "secret_marker
 
 MASK = "********"
 # Names that hold a credential unless they only say where it is (``*_env``, ``*_file``).
-SECRET_NAME = re.compile(r"pass(word|phrase)?|secret|token|private|scbk|psk|credential", re.IGNORECASE)
+SECRET_NAME = re.compile(r"pass(word|wd|phrase)|secret|token|private|scbk|psk|credential", re.IGNORECASE)
 _REFERENCE = re.compile(r"_(env|file)$")
 
 

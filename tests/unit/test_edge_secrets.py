@@ -1,0 +1,78 @@
+"""Credentials read where they are used: inline, from the environment or from a file."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from edge_agent.secrets import MAX_SECRET_BYTES, SecretError, read_secret, secret_of
+from edge_agent.wire.site import Camera, Switch
+
+
+def cam(**source) -> Camera:
+    return Camera(id="cam-01", name="c", host="127.0.0.1", username="admin", **source)
+
+
+def switch(**sources) -> Switch:
+    return Switch(id="sw-core", name="s", vendor="cisco_ios", host="127.0.0.1", username="admin", **sources)
+
+
+def test_inline_env_and_file(tmp_path):
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "cam").write_text("from-file pw\n")
+    assert secret_of(cam(password="inline"), "password", tmp_path) == "inline"
+    assert secret_of(cam(password_env="CAM_PW"), "password", tmp_path, {"CAM_PW": "from-env"}) == "from-env"
+    # Relative to the site file's folder; only the final line ending is dropped.
+    assert secret_of(cam(password_file="secrets/cam"), "password", tmp_path) == "from-file pw"
+    absolute = str(tmp_path / "secrets" / "cam")
+    assert secret_of(cam(password_file=absolute), "password", tmp_path / "elsewhere") == "from-file pw"
+
+
+def test_file_is_read_again_at_each_use(tmp_path):
+    path = tmp_path / "pw"
+    path.write_text("old")
+    c = cam(password_file="pw")
+    assert secret_of(c, "password", tmp_path) == "old"
+    path.write_text("new\r\n")
+    assert secret_of(c, "password", tmp_path) == "new"
+
+
+def test_optional_enable_secret(tmp_path):
+    (tmp_path / "enable").write_text("en-secret\n")
+    assert secret_of(switch(password="pw"), "secret", tmp_path) is None
+    assert secret_of(switch(password="pw", secret_file="enable"), "secret", tmp_path) == "en-secret"
+    assert secret_of(switch(password="pw", secret_env="EN"), "secret", tmp_path, {"EN": "e"}) == "e"
+
+
+@pytest.mark.parametrize("source, environ, message", [
+    ({"password_env": "CAM_PW"}, {}, "camera cam-01: password_env: environment variable CAM_PW is not set"),
+    ({"password_env": "CAM_PW"}, {"CAM_PW": ""}, "camera cam-01: password_env: environment variable CAM_PW is empty"),
+    ({"password_file": "missing"}, {}, "camera cam-01: password_file: {tmp}/missing does not exist"),
+    ({"password_file": "empty"}, {}, "camera cam-01: password_file: {tmp}/empty is empty"),
+    ({"password_file": "binary"}, {}, "camera cam-01: password_file: {tmp}/binary is not UTF-8 text"),
+    ({"password_file": "huge"}, {}, f"camera cam-01: password_file: {{tmp}}/huge is over {MAX_SECRET_BYTES} bytes"),
+    ({"password_file": "."}, {}, "camera cam-01: password_file: cannot read {tmp}"),
+])
+def test_errors_name_the_device_and_the_field(tmp_path, source, environ, message):
+    (tmp_path / "empty").write_text("\n")
+    (tmp_path / "binary").write_bytes(b"\xff\xfe")
+    (tmp_path / "huge").write_bytes(b"x" * (MAX_SECRET_BYTES + 1))
+    with pytest.raises(SecretError) as info:
+        secret_of(cam(**source), "password", tmp_path, environ)
+    assert message.format(tmp=tmp_path) in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "locked"
+    path.write_text("pw")
+    path.chmod(0)
+    with pytest.raises(SecretError, match="switch sw-core: secret_file: cannot read .*locked: Permission denied"):
+        secret_of(switch(password="pw", secret_file=str(path)), "secret", tmp_path)
+
+
+def test_an_error_never_carries_the_value(tmp_path):
+    (tmp_path / "pw").write_bytes("s3cret-value\xff".encode("latin-1"))
+    with pytest.raises(SecretError) as info:
+        read_secret("camera x", "password", None, None, "pw", tmp_path)
+    assert "s3cret" not in str(info.value)
