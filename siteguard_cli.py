@@ -19,6 +19,14 @@ DEMO_USERS = [  # username, role, customer slug
     ("annotator", "annotator", None),
 ]
 
+# What the demo site's password_env names hold; a service manager would set these on a real site.
+DEMO_SECRETS = {"SITEGUARD_DEMO_CAMERA_PASSWORD": "demo-camera", "SITEGUARD_DEMO_SWITCH_PASSWORD": "demo-switch"}
+
+
+def demo_environment(environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
+    """``environ`` with the demo site's passwords set, unless already given."""
+    return {**DEMO_SECRETS, **environ}
+
 
 def demo_site_file() -> Path:
     return Path(str(resources.files("simulators") / "sites" / "demo.yaml"))
@@ -346,7 +354,7 @@ def cmd_demo(args) -> int:
                 create_user(s, core.ledger, username, f"{username}-demo", Role(role), cid, "demo")
     core.engine.dispose()
 
-    env = {**os.environ, "SITEGUARD_DATA_DIR": str(settings.data_dir),
+    env = {**demo_environment(), "SITEGUARD_DATA_DIR": str(settings.data_dir),
            "SITEGUARD_DATABASE_URL": settings.database_url,
            "SITEGUARD_HTTP_PORT": str(args.port), "SITEGUARD_HTTP_HOST": args.host}
     procs = [subprocess.Popen([sys.executable, "-m", "siteguard_cli", "controller"], env=env)]

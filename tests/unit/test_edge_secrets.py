@@ -76,3 +76,23 @@ def test_an_error_never_carries_the_value(tmp_path):
     with pytest.raises(SecretError) as info:
         read_secret("camera x", "password", None, None, "pw", tmp_path)
     assert "s3cret" not in str(info.value)
+
+
+def test_the_edge_logs_in_to_a_switch_with_its_password_and_enable_secret(tmp_path, monkeypatch):
+    import network_policy.netmiko_device as netmiko_device
+    from edge_agent.network import netmiko_connect
+    from edge_agent.wire.site import parse_site_text
+    from tests.unit.test_site_file import BASE, edit
+
+    seen = []
+    monkeypatch.setattr(netmiko_device, "NetmikoDevice", seen.append)
+    (tmp_path / "enable.txt").write_text("en-Secret-1\n")
+    site = parse_site_text(edit(57, "    password_env: SWITCH_PASSWORD\n    secret_file: enable.txt"))
+    monkeypatch.setenv("SWITCH_PASSWORD", "sw-Pw-1")
+    netmiko_connect(site, timeout=5, site_dir=tmp_path)("sw-core")
+    access = seen[0]
+    assert (access.username, access.password, access.secret) == ("admin", "sw-Pw-1", "en-Secret-1")
+    assert "en-Secret-1" not in repr(access)
+    site = parse_site_text(BASE)  # no enable secret: an empty one, as Netmiko expects
+    netmiko_connect(site, timeout=5, site_dir=tmp_path)("sw-core")
+    assert seen[1].secret == ""

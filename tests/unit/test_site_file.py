@@ -156,7 +156,9 @@ def test_demo_site_loads():
     assert [c.id for c in config.cameras] == [f"cam-0{i}" for i in range(1, 10)]
     assert [c.onvif_port for c in config.cameras] == list(range(8081, 8090))
     assert {c.resolution for c in config.cameras} == {(1280, 720)}
-    assert {c.password for c in config.cameras} == {"demo-camera"}
+    # No password in the demo file: the edge and the simulators read them from the environment.
+    assert {(c.password, c.password_env) for c in config.cameras} == {(None, "SITEGUARD_DEMO_CAMERA_PASSWORD")}
+    assert {(s.password, s.password_env) for s in config.switches} == {(None, "SITEGUARD_DEMO_SWITCH_PASSWORD")}
     assert [s.id for s in config.seats] == [f"A{i}" for i in range(1, 9)] + [f"B{i}" for i in range(1, 9)]
     assert {s.customer for s in config.seats if s.id.startswith("A")} == {"acme"}
     assert {s.customer for s in config.seats if s.id.startswith("B")} == {"borealis"}
