@@ -96,3 +96,27 @@ def test_the_edge_logs_in_to_a_switch_with_its_password_and_enable_secret(tmp_pa
     site = parse_site_text(BASE)  # no enable secret: an empty one, as Netmiko expects
     netmiko_connect(site, timeout=5, site_dir=tmp_path)("sw-core")
     assert seen[1].secret == ""
+
+
+def test_a_camera_whose_password_file_is_missing_is_in_error_until_the_file_appears(tmp_path):
+    from edge_agent.cameras import CameraWorker
+    from edge_agent.store import EdgeStore
+    from tests.conftest import free_port, wait_for
+
+    outbox = EdgeStore(tmp_path / "edge.db")
+    camera = Camera(id="cam-01", name="c", host="127.0.0.1", onvif_port=free_port(), username="admin",
+                    password_file="cam.pw")  # nothing listens there: with a password, it is offline
+    worker = CameraWorker(camera, 4, None, outbox, tmp_path / "work", tmp_path / "evidence", site_dir=tmp_path)
+    worker.start()
+    try:
+        states = lambda: [e.data for e in outbox.pending(1000) if e.kind == "camera.state"]  # noqa: E731
+        alarms = lambda: [e.data for e in outbox.pending(1000) if e.kind == "alarm.camera_offline"]  # noqa: E731
+        assert "password_file" in wait_for(alarms, timeout=10, what="an alarm")[0]["message"]
+        assert (states()[0]["state"], states()[0]["detail"]) == (
+            "error", f"camera cam-01: password_file: {tmp_path}/cam.pw does not exist")
+        (tmp_path / "cam.pw").write_text("pw\n")
+        worker._wake.set()  # probe now instead of after the back-off
+        wait_for(lambda: states()[-1]["state"] == "offline", timeout=20, what="the camera probed with its password")
+    finally:
+        worker.stop()
+        outbox.close()
