@@ -74,3 +74,12 @@ def test_admins_see_badge_numbers_but_no_password(api):
                    content=site_with_inline_secrets().replace("Demo annotation floor 3", "Floor three"))
     assert r.status_code == 200, r.text
     assert [v for v in (CAMERA_PW, SWITCH_PW, ENABLE, *BADGES) if v in r.text] == []
+
+
+def test_the_people_list_shows_badge_numbers_to_staff_only(api):
+    client, site_id = api
+    inspector = client.get(f"/api/sites/{site_id}/people", headers=as_user(client, "insp"))
+    assert inspector.status_code == 200 and [b for b in BADGES if b in inspector.text] == []
+    assert inspector.json()[0]["badges"][0]["number"] == "********46"
+    officer = client.get(f"/api/sites/{site_id}/people", headers=as_user(client, "off")).text
+    assert all(b in officer for b in BADGES)  # officers issue and trace cards
