@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -23,7 +24,7 @@ DEMO_USERS = [  # username, role, customer slug
 DEMO_SECRETS = {"SITEGUARD_DEMO_CAMERA_PASSWORD": "demo-camera", "SITEGUARD_DEMO_SWITCH_PASSWORD": "demo-switch"}
 
 
-def demo_environment(environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
+def demo_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """``environ`` with the demo site's passwords set, unless already given."""
     return {**DEMO_SECRETS, **environ}
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from edge_agent.secrets import secret_of
 from edge_agent.store import EdgeStore
-from edge_agent.wire.site import SiteConfig
+from edge_agent.wire.site import SiteConfig, Switch
 from network_policy.acl import acls_from_json, acls_to_json
 from network_policy.apply import Device, DevicePlan, DeviceResult, apply_change, drift
 from network_policy.approval import Approval, ApprovalError, verify_change
@@ -95,6 +95,10 @@ def check_change(payload: Mapping[str, Any], site: SiteConfig, used: set[str], n
     return plans
 
 
+def switch_password(switch: Switch, site_dir: Path = Path(".")) -> str:
+    return secret_of(switch, "password", site_dir) or ""
+
+
 def netmiko_connect(site: SiteConfig, timeout: float = 30.0, site_dir: Path = Path(".")) -> Callable[[str], Device]:
     """Sessions to the site's switches; credentials are read at each connection (``site_dir``:
     the site file's folder, for relative ``*_file`` paths)."""
@@ -104,8 +108,8 @@ def netmiko_connect(site: SiteConfig, timeout: float = 30.0, site_dir: Path = Pa
 
     def connect(device: str) -> Device:
         s = switches[device]
-        return NetmikoDevice(SwitchAccess(s.host, s.port, s.username, secret_of(s, "password", site_dir) or "",
-                                          s.vendor, timeout, secret=secret_of(s, "secret", site_dir) or ""))
+        return NetmikoDevice(SwitchAccess(s.host, s.port, s.username, switch_password(s, site_dir), s.vendor, timeout,
+                                          secret=secret_of(s, "secret", site_dir) or ""))
     return connect
 
 
