@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -18,6 +19,14 @@ DEMO_USERS = [  # username, role, customer slug
     ("acme", "customer", "acme"), ("borealis", "customer", "borealis"),
     ("annotator", "annotator", None),
 ]
+
+# What the demo site's password_env names hold; a service manager would set these on a real site.
+DEMO_SECRETS = {"SITEGUARD_DEMO_CAMERA_PASSWORD": "demo-camera", "SITEGUARD_DEMO_SWITCH_PASSWORD": "demo-switch"}
+
+
+def demo_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """``environ`` with the demo site's passwords set, unless already given."""
+    return {**DEMO_SECRETS, **environ}
 
 
 def demo_site_file() -> Path:
@@ -197,6 +206,7 @@ def cmd_edge(args) -> int:
         agent = EdgeAgent(config, AgentOptions(data_dir=data, controller_key_file=key_file,
                                                endpoint=args.endpoint, video=not args.no_video,
                                                gates=not args.no_gates, network=not args.no_network,
+                                               site_dir=Path(args.site).resolve().parent,
                                                osdp_keys_dir=Path(args.osdp_keys) if args.osdp_keys else None))
     except KeyFileError as exc:
         print(f"controller public key: {exc}", file=sys.stderr)
@@ -345,7 +355,7 @@ def cmd_demo(args) -> int:
                 create_user(s, core.ledger, username, f"{username}-demo", Role(role), cid, "demo")
     core.engine.dispose()
 
-    env = {**os.environ, "SITEGUARD_DATA_DIR": str(settings.data_dir),
+    env = {**demo_environment(), "SITEGUARD_DATA_DIR": str(settings.data_dir),
            "SITEGUARD_DATABASE_URL": settings.database_url,
            "SITEGUARD_HTTP_PORT": str(args.port), "SITEGUARD_HTTP_HOST": args.host}
     procs = [subprocess.Popen([sys.executable, "-m", "siteguard_cli", "controller"], env=env)]

@@ -34,6 +34,7 @@ class AgentOptions:
     gates: bool = True  # OSDP gates
     osdp_keys_dir: Path | None = None  # <gate>.scbk files; default <data>/osdp-keys
     network: bool = True  # approved switch changes and drift checks
+    site_dir: Path = Path(".")  # the site file's folder: relative password_file / secret_file paths
 
 
 class EdgeAgent:
@@ -129,7 +130,7 @@ class EdgeAgent:
         if self.options.network and any(s.svis for s in self.trusted.switches):
             from edge_agent.network import NetworkService  # Netmiko only where switches are
 
-            self.network = NetworkService(self.trusted, self.store)
+            self.network = NetworkService(self.trusted, self.store, site_dir=self.options.site_dir)
             self.network.start(self.trusted.network.drift_check_minutes * 60.0)
 
     def _start_video(self) -> None:
@@ -137,7 +138,7 @@ class EdgeAgent:
         if self.options.video and self.config.cameras:
             from edge_agent.video import VideoService  # OpenCV and ffmpeg only where video runs
 
-            self.video = VideoService(self.config, self.options.data_dir, self.store)
+            self.video = VideoService(self.config, self.options.data_dir, self.store, site_dir=self.options.site_dir)
             self.video.start()
 
     def status(self) -> dict[str, Any]:

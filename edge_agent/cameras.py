@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 from camera.onvif_client import CameraEndpoints, CameraError, probe_camera, with_credentials
 from camera.recorder import FinishedSegment, SegmentRecorder
 from camera.tamper import TamperDetector, TamperThresholds
+from edge_agent.secrets import SecretError, secret_of
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import Camera
 from retention.evidence import evidence_name
@@ -35,10 +35,9 @@ def iso(t: dt.datetime) -> str:
     return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def camera_password(cam: Camera) -> str:
-    if cam.password is not None:
-        return cam.password
-    return os.environ.get(cam.password_env or "", "")
+def camera_password(cam: Camera, site_dir: Path = Path(".")) -> str:
+    """Read at each probe, so a rotated password file takes effect on the next one."""
+    return secret_of(cam, "password", site_dir) or ""
 
 
 def jpeg(frame: np.ndarray, width: int | None = None, quality: int = 80) -> bytes:
@@ -70,8 +69,10 @@ class Health:
 class CameraWorker:
     def __init__(self, cam: Camera, segment_seconds: int, store: SegmentStore, outbox: EdgeStore,
                  work_root: Path, evidence_root: Path, analyze_every_s: float = 1.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, site_dir: Path = Path(".")) -> None:
         self.cam, self.segment_seconds = cam, segment_seconds
+        self.site_dir = site_dir  # relative password_file paths start here
+        self._password = ""  # as read for the last probe; the streams log in with the same
         self.store, self.outbox = store, outbox
         self.work_dir = work_root / cam.id
         self.evidence_dir = evidence_root / cam.id
@@ -114,8 +115,9 @@ class CameraWorker:
         backoff = 2.0
         while not self._halt.is_set():
             try:
+                self._password = camera_password(self.cam, self.site_dir)
                 self.endpoints = probe_camera(self.cam.host, self.cam.onvif_port, self.cam.username,
-                                              camera_password(self.cam))
+                                              self._password)
                 self.health.model = f"{self.endpoints.manufacturer} {self.endpoints.model}"
                 backoff = 2.0
                 self._onvif_problem = None
@@ -123,9 +125,10 @@ class CameraWorker:
                 if self.recorder is None:
                     self._start_recorder(self.endpoints)
                 wait = REPROBE_EVERY_S
-            except CameraError as exc:
-                state = "unauthorized" if exc.kind == "unauthorized" else (
-                    "offline" if exc.kind == "unreachable" else "error")
+            except (CameraError, SecretError) as exc:  # a missing password file: retried until fixed
+                kind = exc.kind if isinstance(exc, CameraError) else "error"
+                state = "unauthorized" if kind == "unauthorized" else (
+                    "offline" if kind == "unreachable" else "error")
                 self._onvif_problem = (state, str(exc))
                 self._derive_state()
                 self._raise_alarm("camera_offline", f"camera {self.cam.id} {state}: {exc}", "critical")
@@ -135,7 +138,7 @@ class CameraWorker:
             self._wake.clear()
 
     def _start_recorder(self, ep: CameraEndpoints) -> None:
-        uri = with_credentials(ep.main.uri, self.cam.username, camera_password(self.cam))
+        uri = with_credentials(ep.main.uri, self.cam.username, self._password)
         self.recorder = SegmentRecorder(self.cam.id, uri, self.work_dir, self.segment_seconds,
                                         on_segment=self._on_segment, on_state=self._on_recorder_state)
         self.recorder.start()
@@ -186,7 +189,7 @@ class CameraWorker:
             if ep is None:
                 self._halt.wait(1)
                 continue
-            uri = with_credentials(ep.sub.uri, self.cam.username, camera_password(self.cam))
+            uri = with_credentials(ep.sub.uri, self.cam.username, self._password)
             cap = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000,
                                                          cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000])
             try:

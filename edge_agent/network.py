@@ -17,11 +17,12 @@ import datetime as dt
 import difflib
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from edge_agent.secrets import secret_of
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig, Switch
 from network_policy.acl import acls_from_json, acls_to_json
@@ -94,33 +95,32 @@ def check_change(payload: Mapping[str, Any], site: SiteConfig, used: set[str], n
     return plans
 
 
-def switch_password(switch: Switch) -> str:
-    if switch.password is not None:
-        return switch.password
-    value = os.environ.get(switch.password_env or "", "")
-    if not value:
-        raise RuntimeError(f"switch {switch.id}: ${switch.password_env} is not set")
-    return value
+def switch_password(switch: Switch, site_dir: Path = Path(".")) -> str:
+    return secret_of(switch, "password", site_dir) or ""
 
 
-def netmiko_connect(site: SiteConfig, timeout: float = 30.0) -> Callable[[str], Device]:
+def netmiko_connect(site: SiteConfig, timeout: float = 30.0, site_dir: Path = Path(".")) -> Callable[[str], Device]:
+    """Sessions to the site's switches; credentials are read at each connection (``site_dir``:
+    the site file's folder, for relative ``*_file`` paths)."""
     from network_policy.netmiko_device import NetmikoDevice, SwitchAccess  # Netmiko only where switches are
 
     switches = {s.id: s for s in site.switches}
 
     def connect(device: str) -> Device:
         s = switches[device]
-        return NetmikoDevice(SwitchAccess(s.host, s.port, s.username, switch_password(s), s.vendor, timeout))
+        return NetmikoDevice(SwitchAccess(s.host, s.port, s.username, switch_password(s, site_dir), s.vendor, timeout,
+                                          secret=secret_of(s, "secret", site_dir) or ""))
     return connect
 
 
 class NetworkService:
     def __init__(self, trusted: SiteConfig, store: EdgeStore,
                  connect: Callable[[str], Device] | None = None,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 site_dir: Path = Path(".")) -> None:
         self.site = trusted
         self.store = store
-        self.connect = connect or netmiko_connect(trusted)
+        self.connect = connect or netmiko_connect(trusted, site_dir=site_dir)
         self.clock = clock
         self._lock = threading.Lock()  # one change at a time on this site's switches
         self._busy: str | None = None

@@ -44,7 +44,7 @@ def hold_view(h: LegalHold) -> dict[str, Any]:
 class VideoService:
     def __init__(self, config: SiteConfig, data_dir: Path, outbox: EdgeStore,
                  clock: Callable[[], dt.datetime] = utcnow, purge_every_s: float = 3600.0,
-                 discovery_port: int = DISCOVERY_PORT) -> None:
+                 discovery_port: int = DISCOVERY_PORT, site_dir: Path = Path(".")) -> None:
         self.config, self.outbox, self.clock = config, outbox, clock
         r = config.retention
         root = Path(r.storage_path)
@@ -62,7 +62,7 @@ class VideoService:
                                  # beside the store (same disk: segments move in by rename),
                                  # not inside it, where the audit would see them as strays
                                  work_root=self.root.with_name(self.root.name + ".incoming"),
-                                 evidence_root=self.evidence_root)
+                                 evidence_root=self.evidence_root, site_dir=site_dir)
             for cam in config.cameras
         }
         self._halt = threading.Event()

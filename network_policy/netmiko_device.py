@@ -6,7 +6,7 @@ dialects' error lines.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoBaseException
@@ -27,6 +27,7 @@ class SwitchAccess:
     password: str
     vendor: str
     timeout: float = 20.0
+    secret: str = field(default="", repr=False)
 
 
 class NetmikoDevice:

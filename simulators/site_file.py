@@ -2,6 +2,7 @@
 no code with what it stands in front of), with errors that name the file."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -27,3 +28,25 @@ def section(raw: dict, path: str | Path, key: str) -> list:
     if not isinstance(items, list):
         raise ValueError(f"{path}: '{key}' must be a list")
     return items
+
+
+def login_password(entry: dict, where: str, site_path: str | Path) -> str:
+    """A device's own password as the site file gives it: inline (`password`), in the environment
+    (`password_env`) or in a file (`password_file`, relative to the site file's folder)."""
+    if entry.get("password") is not None:
+        return str(entry["password"])
+    env, file = entry.get("password_env"), entry.get("password_file")
+    if env is not None:
+        if not isinstance(env, str) or not os.environ.get(env):
+            raise ValueError(f"{where}: environment variable {env} (password_env) is not set")
+        return os.environ[env]
+    if file is not None:
+        path = Path(site_path).parent / str(file)
+        try:
+            value = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{where}: cannot read {path} (password_file): {exc}") from exc
+        if not value:
+            raise ValueError(f"{where}: {path} (password_file) is empty")
+        return value
+    raise ValueError(f"{where}: give 'password', 'password_env' or 'password_file'")

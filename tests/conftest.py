@@ -15,8 +15,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from siteguard_cli import demo_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SITE = ROOT / "simulators" / "sites" / "demo.yaml"
+# The demo site names its passwords' environment variables; set them for every process the tests
+# start (simulators, edge agents), as `siteguard demo` does.
+os.environ.update(demo_environment())
 PG_ADMIN_URL = os.environ.get(
     "SITEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -9,16 +9,21 @@ from sqlalchemy import select
 from controller.auth import DB, SITE_READERS, require
 from controller.models import Role, Site, User, iso
 from controller.sites import apply_site_config
+from edge_agent.wire.redact import redact_site_config
 from edge_agent.wire.site import SiteFileError, parse_site_text
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
 
 
-def site_view(s: Site, with_config: bool = False) -> dict:
+def site_view(s: Site, viewer: User | None = None) -> dict:
+    """The site; with its config when a ``viewer`` is given, secrets masked for that viewer."""
     view = {"id": s.id, "slug": s.slug, "name": s.name, "version": s.version,
             "config_hash": s.config_hash, "updated_at": iso(s.updated_at)}
-    if with_config:
-        view["config"] = json.loads(s.config_json)
+    if viewer is not None:
+        # Passwords are masked for everyone (the edge reads them, people never need them);
+        # badge numbers are shown in full only to admins, who write the site file.
+        view["config"] = redact_site_config(json.loads(s.config_json),
+                                            show_badge_numbers=viewer.role == Role.admin.value)
     return view
 
 
@@ -34,9 +39,9 @@ def _site(db, site_id: int) -> Site:
     return s
 
 
-@router.get("/{site_id}", dependencies=[require(*SITE_READERS)])
-def get_site(site_id: int, db: DB) -> dict:
-    return site_view(_site(db, site_id), with_config=True)
+@router.get("/{site_id}")
+def get_site(site_id: int, db: DB, user: User = require(*SITE_READERS)) -> dict:
+    return site_view(_site(db, site_id), viewer=user)
 
 
 @router.put("/{site_id}/config")

@@ -47,6 +47,7 @@ from pydantic import (
 __all__ = [
     "SiteFileError",
     "SiteProblem",
+    "Secret",
     "load_site_file",
     "parse_site_text",
     "parse_tcp_endpoint",
@@ -211,12 +212,32 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-def _one_secret(secret: str | None, env: str | None, name: str) -> None:
-    """Exactly one of ``<name>`` (inline) or ``<name>_env`` (read at start-up)."""
-    if secret is not None and env is not None:
-        raise _Invalid(f"set either {name} or {name}_env, not both", f"{name}_env")
-    if secret is None and env is None:
-        raise _Invalid(f"one of {name} or {name}_env is required", name)
+class Secret:
+    """Marks a field that holds a credential: served to people only redacted (``keep_last``
+    characters kept, e.g. the end of a badge number), never logged."""
+
+    def __init__(self, keep_last: int = 0) -> None:
+        self.keep_last = keep_last
+
+    def __repr__(self) -> str:
+        return f"Secret(keep_last={self.keep_last})"
+
+
+# An inline secret; ``<name>_env`` / ``<name>_file`` beside it name where the edge reads it
+# instead, so the site file (and the controller that stores it) need not hold it.
+InlineSecret = Annotated[Annotated[str, Field(min_length=1)] | None, Secret()]
+# A file holding a secret; relative paths are relative to the site file's folder.
+SecretPath = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+def _one_secret(model: BaseModel, name: str, required: bool = True) -> None:
+    """At most one of ``<name>`` (inline), ``<name>_env`` or ``<name>_file``; one when required."""
+    keys = (name, f"{name}_env", f"{name}_file")
+    given = [k for k in keys if getattr(model, k) is not None]
+    if len(given) > 1:
+        raise _Invalid(f"set only one of {', '.join(keys)} (found {' and '.join(given)})", given[-1])
+    if required and not given:
+        raise _Invalid(f"one of {keys[0]}, {keys[1]} or {keys[2]} is required", name)
 
 
 # ---------------------------------------------------------------------------
@@ -336,15 +357,16 @@ class Camera(_Model):
     host: Host
     onvif_port: Port = 80
     username: Text
-    password: Annotated[str, Field(min_length=1)] | None = Field(default=None, repr=False)  # keep out of logs
+    password: InlineSecret = Field(default=None, repr=False)  # keep out of logs
     password_env: EnvName | None = None
+    password_file: SecretPath | None = None
     resolution: tuple[Annotated[int, Strict(), Field(ge=1)], Annotated[int, Strict(), Field(ge=1)]] = (1920, 1080)
     location: FloorPoint | None = None
     tamper: TamperThresholds = TamperThresholds()
 
     @model_validator(mode="after")
     def _one_password(self) -> Camera:
-        _one_secret(self.password, self.password_env, "password")
+        _one_secret(self, "password")
         return self
 
 
@@ -466,14 +488,20 @@ class Switch(_Model):
     host: Host
     port: Port = 22
     username: Text
-    password: Annotated[str, Field(min_length=1)] | None = Field(default=None, repr=False)
+    password: InlineSecret = Field(default=None, repr=False)
     password_env: EnvName | None = None
+    password_file: SecretPath | None = None
+    # The enable secret (privileged mode), for switches whose login lands in user mode.
+    secret: InlineSecret = Field(default=None, repr=False)
+    secret_env: EnvName | None = None
+    secret_file: SecretPath | None = None
     ports: tuple[SwitchPort, ...] = ()
     svis: tuple[Annotated[int, Strict(), Field(ge=1, le=4094)], ...] = ()
 
     @model_validator(mode="after")
     def _one_password(self) -> Switch:
-        _one_secret(self.password, self.password_env, "password")
+        _one_secret(self, "password")
+        _one_secret(self, "secret", required=False)
         return self
 
 
@@ -543,6 +571,7 @@ class Badge(_Model):
         BeforeValidator(_badge_number_is_text),
         Field(min_length=1, max_length=20),
         _matching(r"[0-9]+", "a badge number (digits only)"),
+        Secret(keep_last=2),  # the card's credential: shown to people by its last digits only
     ]
     facility: Annotated[int, Strict(), Field(ge=0)] | None = None
     valid_from: dt.date | None = None

@@ -7,10 +7,11 @@ control endpoint listens on `control_port` (0: any free port, None: no endpoint)
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import zlib
 from pathlib import Path
+
+from simulators.site_file import login_password
 
 from .control import ControlServer, ScenarioRunner, Step, apply_step, check_steps, load_scenario
 from .discovery import DISCOVERY_PORT, DiscoveryResponder, DiscoveryTarget, camera_scopes
@@ -24,17 +25,6 @@ def _media_class():
     # Imported late so the ONVIF and control parts stay usable where the media stack is not.
     from .media import SimulatedCameraMedia
     return SimulatedCameraMedia
-
-
-def camera_password(camera: dict) -> str:
-    """The camera's password from the site file: inline, or from the environment variable named."""
-    if camera.get("password") is not None:
-        return str(camera["password"])
-    env = camera.get("password_env")
-    if env and env in os.environ:
-        return os.environ[env]
-    raise ValueError(f"camera {camera['id']}: needs 'password', or 'password_env' naming a set "
-                     f"environment variable")
 
 
 class SimulatedCamera:
@@ -149,7 +139,7 @@ class CameraFleet:
             entries = {c: entries[c] for c in self.wanted}
         media_cls = _media_class()
         for cam_id, entry in entries.items():
-            entry = {**entry, "password": camera_password(entry)}
+            entry = {**entry, "password": login_password(entry, f"camera {cam_id}", self.site_path)}
             if "onvif_port" not in entry:
                 raise ValueError(f"camera {cam_id}: needs 'onvif_port'")
             host = str(entry.get("host") or "127.0.0.1")

@@ -7,12 +7,11 @@ site file are what SiteGuard is meant to configure, so a simulated switch starts
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulators.site_file import read_site, section
+from simulators.site_file import login_password, read_site, section
 
 from .state import VENDORS, default_port_names, port_sort_key
 
@@ -61,14 +60,14 @@ def load_switches(path: str | Path) -> dict[str, SwitchSpec]:
     switches = section(read_site(path), path, "switches")
     specs: dict[str, SwitchSpec] = {}
     for i, sw in enumerate(switches):
-        spec = _switch(f"{path}: switches[{i}]", sw)
+        spec = _switch(f"{path}: switches[{i}]", sw, path)
         if spec.id in specs:
             raise ValueError(f"{path}: switches[{i}]: switch id {spec.id!r} appears twice")
         specs[spec.id] = spec
     return specs
 
 
-def _switch(where: str, sw) -> SwitchSpec:
+def _switch(where: str, sw, site_path: Path) -> SwitchSpec:
     if not isinstance(sw, dict):
         raise ValueError(f"{where}: must be a mapping")
     sid = sw.get("id")
@@ -87,16 +86,9 @@ def _switch(where: str, sw) -> SwitchSpec:
     username = sw.get("username")
     if not isinstance(username, str) or not username:
         raise ValueError(f"{where}: 'username' must be a non-empty string")
-    password = sw.get("password")
-    env = sw.get("password_env")
-    if env is not None:
-        if not isinstance(env, str) or not env:
-            raise ValueError(f"{where}: 'password_env' must name an environment variable")
-        password = os.environ.get(env)
-        if not password:
-            raise ValueError(f"{where}: environment variable {env} (password_env) is not set")
+    password = login_password(sw, where, site_path)
     if not isinstance(password, str) or not password:
-        raise ValueError(f"{where}: give 'password' or 'password_env'")
+        raise ValueError(f"{where}: 'password' must be a non-empty string")
     ports = sw.get("ports", 24)
     if isinstance(ports, int) and not isinstance(ports, bool):
         if not 1 <= ports <= 96:

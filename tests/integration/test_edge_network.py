@@ -10,6 +10,7 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_agent.network import NetworkService, check_change, netmiko_connect
+from edge_agent.secrets import SecretError
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import parse_site_text
 from network_policy.acl import acls_to_json, network
@@ -52,6 +53,9 @@ def rig(tmp_path_factory):
         c["approval_public_key"] = public_key_text(KEYS[c["id"]].public_key())
     for s in doc["switches"]:
         s["port"] = fleet.switches[s["id"]].port
+        # The edge reads each switch's password from a file, as a site keeps it out of the site file.
+        (tmp / f"{s['id']}.pw").write_text(fleet.switches[s["id"]].netmiko_params()["password"] + "\n")
+        s.pop("password_env"), s.update(password_file=str(tmp / f"{s['id']}.pw"))
     site = parse_site_text(yaml.safe_dump(doc), "edge-site.yaml")
     store = EdgeStore(tmp / "edge.db")
     service = NetworkService(site, store, netmiko_connect(site, timeout=10))
@@ -172,3 +176,18 @@ def test_a_change_cut_off_by_a_restart_is_reported_at_start(rig, tmp_path):
     assert "cut off" in events(restarted, "alarm.network_change_failed")[0]["message"]
     assert again.recover() is None  # reported once
     restarted.close()
+
+
+def test_a_password_file_is_read_relative_to_the_site_file_at_each_connection(rig, tmp_path):
+    site, fleet, *_ = rig
+    switches = tuple(s.model_copy(update={"password_file": "secrets/sw.pw"}) for s in site.switches)
+    relative = site.model_copy(update={"switches": switches})
+    connect = netmiko_connect(relative, timeout=10, site_dir=tmp_path)
+    with pytest.raises(SecretError, match=f"switch sw-core: password_file: {tmp_path}/secrets/sw.pw does not exist"):
+        connect("sw-core")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "sw.pw").write_text(fleet.switches["sw-core"].netmiko_params()["password"])
+    dev = connect("sw-core")
+    running, _ = dev.read_config()
+    dev.close()
+    assert "hostname sw-core" in running

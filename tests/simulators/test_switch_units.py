@@ -561,6 +561,16 @@ def test_site_file_port_counts_and_password_env(tmp_path, monkeypatch):
                                                               "Gi1/0/4", "Gi2/0/1"]
 
 
+def test_site_file_password_file_is_relative_to_the_site_file(tmp_path):
+    (tmp_path / "sites").mkdir()
+    site = tmp_path / "sites" / "site.yaml"
+    site.write_text("switches:\n  - {id: a, vendor: huawei, username: u, password_file: sw-a.txt}\n")
+    with pytest.raises(ValueError, match="sw-a.txt"):
+        load_switches(site)
+    (tmp_path / "sites" / "sw-a.txt").write_text("from-file\n")
+    assert load_switches(site)["a"].password == "from-file"
+
+
 @pytest.mark.parametrize("entry,message", [
     ("{id: a, vendor: junos, username: u, password: p}", "vendor"),
     ("{id: a, vendor: huawei, username: u}", "password"),

@@ -156,7 +156,9 @@ def test_demo_site_loads():
     assert [c.id for c in config.cameras] == [f"cam-0{i}" for i in range(1, 10)]
     assert [c.onvif_port for c in config.cameras] == list(range(8081, 8090))
     assert {c.resolution for c in config.cameras} == {(1280, 720)}
-    assert {c.password for c in config.cameras} == {"demo-camera"}
+    # No password in the demo file: the edge and the simulators read them from the environment.
+    assert {(c.password, c.password_env) for c in config.cameras} == {(None, "SITEGUARD_DEMO_CAMERA_PASSWORD")}
+    assert {(s.password, s.password_env) for s in config.switches} == {(None, "SITEGUARD_DEMO_SWITCH_PASSWORD")}
     assert [s.id for s in config.seats] == [f"A{i}" for i in range(1, 9)] + [f"B{i}" for i in range(1, 9)]
     assert {s.customer for s in config.seats if s.id.startswith("A")} == {"acme"}
     assert {s.customer for s in config.seats if s.id.startswith("B")} == {"borealis"}
@@ -380,17 +382,37 @@ def test_degenerate_polygon(tmp_path):
 
 def test_both_password_fields(tmp_path):
     problem = only_problem(write(tmp_path, edit(23, "    password_env: CAM_PASSWORD")))
-    assert_at(problem, 23, 5, "cameras[0].password_env", "set either password or password_env, not both")
+    assert_at(problem, 23, 5, "cameras[0].password_env",
+              "set only one of password, password_env, password_file (found password and password_env)")
+
+
+def test_password_and_password_file(tmp_path):
+    problem = only_problem(write(tmp_path, edit(23, "    password_file: secrets/cam-02")))
+    assert_at(problem, 23, 5, "cameras[0].password_file", "found password and password_file")
+
+
+def test_password_file_alone_is_enough_and_keeps_its_path():
+    config = parse_site_text(edit(22, "    password_file: secrets/cam-01"))
+    assert (config.cameras[0].password, config.cameras[0].password_file) == (None, "secrets/cam-01")
+
+
+def test_switch_enable_secret_is_optional_and_single(tmp_path):
+    assert parse_site_text(BASE).switches[0].secret_file is None
+    config = parse_site_text(edit(57, "    password_env: SWITCH_PASSWORD\n    secret_file: enable.txt"))
+    assert config.switches[0].secret_file == "enable.txt"
+    problem = only_problem(write(tmp_path, edit(57, "    password_env: SWITCH_PASSWORD\n"
+                                                    "    secret: x\n    secret_env: ENABLE")))
+    assert_at(problem, 59, 5, "switches[0].secret_env", "set only one of secret, secret_env, secret_file")
 
 
 def test_neither_password_field(tmp_path):
     problem = only_problem(write(tmp_path, edit(22, "")))
-    assert_at(problem, 18, 5, "cameras[0].password", "one of password or password_env is required")
+    assert_at(problem, 18, 5, "cameras[0].password", "one of password, password_env or password_file is required")
 
 
 def test_switch_needs_a_password_too(tmp_path):
     problem = only_problem(write(tmp_path, edit(57, "")))
-    assert_at(problem, 52, 5, "switches[0].password", "one of password or password_env is required")
+    assert_at(problem, 52, 5, "switches[0].password", "one of password, password_env or password_file is required")
 
 
 def test_empty_file(tmp_path):
