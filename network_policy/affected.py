@@ -4,7 +4,8 @@ A change edits the ACLs bound inbound on some VLANs' SVIs. It alters a customer'
 when some packet entering one of those SVIs gets another verdict after the change than before
 and that packet comes from, or goes to, one of the customer's subnets. Both directions count:
 newly permitted (a way in, or out) and newly denied (a flow the customer relies on, replies
-included, is cut). The owner of every VLAN whose ACL changes approves it in any case.
+included, is cut). The owner of every VLAN whose ACL changes approves it in any case. A VLAN that
+has no ACL yet is not isolated: isolating it concerns its owner only.
 
 This is the reachability differential taken per changed VLAN over equivalence classes of
 packets, exact for prefix rules: one probe per class of source address (the SVI sees whatever
@@ -70,9 +71,9 @@ def owners_of(vlans: CustomerVlans, *addresses: ipaddress.IPv4Address | None) ->
 
 def customers_affected(vlans: CustomerVlans, before: Mapping[int, Acl], after: Mapping[int, Acl]) -> set[str]:
     """Every customer that must approve a change of the ACLs ``before`` -> ``after`` (VLAN id ->
-    ACL; a VLAN missing has none bound): the owners of the VLANs whose ACL changes, and every
-    customer one of whose subnets a flipped packet comes from or goes to. ValueError: a changed
-    VLAN that no customer owns."""
+    ACL; a VLAN missing has none bound): the owners of the VLANs whose ACL changes, and, for a
+    VLAN that had an ACL, every customer one of whose subnets a flipped packet comes from or goes
+    to. ValueError: a changed VLAN that no customer owns."""
     out: set[str] = set()
     for vid in sorted(set(before) | set(after)):
         b, a = before.get(vid), after.get(vid)
@@ -82,6 +83,11 @@ def customers_affected(vlans: CustomerVlans, before: Mapping[int, Acl], after: M
         if own is None:
             raise ValueError(f"VLAN {vid} belongs to no customer; nobody can approve a change to it")
         out.add(own[0])
+        if b is None:
+            # Not isolated yet: its first ACL only takes away what isolation forbids anyway, never
+            # a flow some customer approved, so it is its owner's alone. (From no ACL nothing can
+            # be newly permitted.)
+            continue
         others = [net for v, (_, net) in vlans.items() if v != vid]
         for src, dst, _, _ in flips(own[1], others, b, a):
             out |= owners_of(vlans, src, dst)

@@ -84,8 +84,7 @@ def test_refusals_reach_no_switch(rig):
     expired = payload("chg-first", {}, {110: A, 120: B})
     for a in expired["approvals"]:
         a["expires"] = "2020-01-01T00:00:00Z"
-    # borealis signs a change that concerns acme alone (a new destination on the platform).
-    foreign = payload("chg-first", {110: A, 120: B}, {110: A2, 120: B}, signers=("acme", "borealis"))
+    foreign = payload("chg-first", {}, {110: A}, signers=("acme", "borealis"))
     # The controller claims a change to VLAN 110 only, but slips a VLAN 120 line into the commands.
     smuggled = payload("chg-first", {}, {110: A}, signers=("acme",))
     smuggled["devices"]["sw-core"]["commands"].insert(0, "no ip access-list extended SG-V120")

@@ -1,5 +1,6 @@
 """Who must approve a network change: every customer whose VLANs' reachability it alters, in
-either direction, checked against a brute-force oracle over every address of a small site."""
+either direction (a VLAN's first isolation excepted: its owner's alone), checked against a
+brute-force oracle over every address of a small site."""
 from __future__ import annotations
 
 import ipaddress
@@ -41,8 +42,16 @@ def test_opening_a_vlan_needs_everyone_it_opens_into(allow, who):
 def test_closing_a_flow_needs_the_other_side_too():
     into_borealis = opened(Allow(30, "tcp", network("10.120.0.0/24"), 443))
     assert customers_affected(SITE, into_borealis, ISOLATED) == {"acme", "borealis"}
-    # Isolating a VLAN for the first time cuts what reached everyone before (no ACL permits all).
-    assert customers_affected(SITE, {}, {110: A.acl()}) == {"acme", "borealis", "cobalt"}
+    # Unbinding an ACL opens the VLAN to everyone.
+    assert customers_affected(SITE, ISOLATED, {k: v for k, v in ISOLATED.items() if k != 110}) == {
+        "acme", "borealis", "cobalt"}
+
+
+def test_isolating_a_vlan_for_the_first_time_is_its_owners_alone():
+    # No ACL permitted everything, but no customer approved any of it: isolation takes away
+    # only what isolation forbids.
+    assert customers_affected(SITE, {}, {110: A.acl()}) == {"acme"}
+    assert customers_affected(SITE, {120: B.acl()}, {110: A.acl(), 120: B.acl()}) == {"acme"}
 
 
 def test_an_edit_that_moves_no_flow_needs_only_the_owner():
@@ -123,6 +132,8 @@ def passes(acl: Acl | None, proto, src, dst, port) -> bool:
 def oracle(before: Acl | None, after: Acl | None) -> set[str]:
     own = SMALL[110][1]
     out = {"acme"} if before != after else set()
+    if before is None:
+        return out  # a first isolation is the owner's alone
     for customer, net in (SMALL[120], SMALL[130]):
         pairs = [(s, d) for s in UNIVERSE for d in UNIVERSE if (s in net or d in net) and d not in own]
         if any(passes(before, proto, s, d, port) != passes(after, proto, s, d, port)
