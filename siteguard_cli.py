@@ -278,7 +278,7 @@ def cmd_sign_change(args) -> int:
               "not signing", file=sys.stderr)
         return 1
     if args.customer not in doc.get("customers", []):
-        print(f"change {change_id} does not touch {args.customer}'s VLANs; not signing", file=sys.stderr)
+        print(f"change {change_id} does not concern {args.customer}; not signing", file=sys.stderr)
         return 1
     key = serialization.load_pem_private_key(Path(args.key).read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):

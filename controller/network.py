@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from controller.models import Customer, NetworkApproval, NetworkChange, Site, VlanPolicy, utcnow
 from edge_agent.wire.site import SiteConfig
-from network_policy.acl import acls_to_json, network
+from network_policy.acl import acls_from_json, acls_to_json, network
+from network_policy.affected import customers_affected, flow_customers
 from network_policy.approval import canonical, digest
 from network_policy.intent import Allow, Service, default_allows, device_acls
 from network_policy.intent import VlanPolicy as Policy
@@ -98,14 +99,16 @@ def render(config: SiteConfig, before: dict[int, Policy], after: dict[int, Polic
         if not changed & set(routed):
             continue
         b, a = device_acls(before, routing(config), device), device_acls(after, routing(config), device)
-        before_text, after_text = config_text(vend[device], b), config_text(vend[device], a)
-        out[device] = {
-            "vendor": vend[device], "before": acls_to_json(b), "after": acls_to_json(a),
-            "commands": change_commands(vend[device], b, a),
-            "before_config": before_text, "after_config": after_text,
-            "diff": list(difflib.unified_diff(before_text, after_text, "before", "after", lineterm="", n=2)),
-        }
+        out[device] = {"vendor": vend[device], "before": acls_to_json(b), "after": acls_to_json(a),
+                       "commands": change_commands(vend[device], b, a), **config_texts(vend[device], b, a)}
     return out
+
+
+def config_texts(vendor: str, before: dict, after: dict) -> dict[str, list[str]]:
+    """The managed configuration before and after, and their diff, for a reviewer."""
+    before_text, after_text = config_text(vendor, before), config_text(vendor, after)
+    return {"before_config": before_text, "after_config": after_text,
+            "diff": list(difflib.unified_diff(before_text, after_text, "before", "after", lineterm="", n=2))}
 
 
 def analyse(config: SiteConfig, before: dict[int, Policy], after: dict[int, Policy]) -> dict[str, Any]:
@@ -117,9 +120,12 @@ def analyse(config: SiteConfig, before: dict[int, Policy], after: dict[int, Poli
     a = {v: p.acl() for v, p in after.items()}
     diff = differential(vlans, b, a)
     leaks = cross_customer_flows(vlans, owners, a)
+    flows = (*diff.newly_permitted, *diff.newly_denied, *leaks)
     return {"newly_permitted": [str(f) for f in diff.newly_permitted],
             "newly_denied": [str(f) for f in diff.newly_denied],
-            "cross_customer": [str(f) for f in leaks]}
+            "cross_customer": [str(f) for f in leaks],
+            # which customers each flow concerns, so each is shown only its own
+            "parties": {str(f): sorted(flow_customers(customer_vlans(config), f)) for f in flows}}
 
 
 def policies_json(policies: dict[int, Policy]) -> dict[str, list[dict[str, Any]]]:
@@ -140,9 +146,11 @@ def create_change(db: Session, site: Site, title: str, by: str, wanted: dict[int
         customer, subnet = vlans[vid]
         base = before.get(vid) or Policy(vid, customer, subnet, ())
         after[vid] = with_seqs(base, default_allow_list(config) if allows is None else allows)
-    touched = sorted({vlans[v][0] for v in wanted if after.get(v) != before.get(v)})
-    if not touched:
+    if all(after.get(v) == before.get(v) for v in wanted):
         raise ValueError("the change changes nothing")
+    # Not only the owners: every customer whose VLANs' reachability the change alters.
+    touched = sorted(customers_affected(vlans, {v: p.acl() for v, p in before.items()},
+                                        {v: p.acl() for v, p in after.items()}))
     devices = render(config, before, after)
     if not devices:
         raise ValueError("no switch routes the VLANs this change touches (switches[].svis)")
@@ -154,6 +162,27 @@ def create_change(db: Session, site: Site, title: str, by: str, wanted: dict[int
         expires=(now + dt.timedelta(hours=APPROVAL_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     db.add(change)
     return change
+
+
+def customer_detail(config: SiteConfig, change: NetworkChange, customer: str) -> dict[str, Any]:
+    """What one customer sees of a change it must approve: the intent of its own VLANs and of the
+    VLANs the change edits, the flows that concern it, and per device the configuration of those
+    VLANs only. The lines stay whole: its signature covers every line of every device."""
+    own = {str(v) for v, (c, _) in customer_vlans(config).items() if c == customer}
+    visible = own | {v for v in set(change.before) | set(change.after) if change.before.get(v) != change.after.get(v)}
+    parties = change.analysis.get("parties")  # absent on changes from before it was recorded: owners only
+
+    def mine(flows: list[str]) -> list[str]:
+        return flows if parties is None else [f for f in flows if customer in parties.get(f, ())]
+
+    plans = {}
+    for device, p in change.devices.items():
+        b, a = ({v: acl for v, acl in acls_from_json(p[k]).items() if str(v) in visible} for k in ("before", "after"))
+        plans[device] = {"vendor": p["vendor"], "commands": p["commands"], **config_texts(p["vendor"], b, a)}
+    return {"before": {v: x for v, x in change.before.items() if v in visible},
+            "after": {v: x for v, x in change.after.items() if v in visible},
+            "analysis": {k: mine(change.analysis.get(k, [])) for k in ("newly_permitted", "newly_denied", "cross_customer")},
+            "device_plans": plans}
 
 
 def commands(change: NetworkChange) -> dict[str, list[str]]:

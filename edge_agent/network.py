@@ -8,13 +8,16 @@ a line the owning customer did not sign.
 Before one line is sent, ``check_change`` (pure) requires that every device is known here with
 the same vendor, that the signed lines are exactly what the stated before/after ACLs render to on
 that vendor (so the VLANs a change touches, and therefore whose approval it needs, cannot be
-misrepresented), that only VLANs the device routes are touched, and that every owning customer
-approved these lines in time with its registered key, once.
+misrepresented), that only VLANs the device routes are touched, and that every customer the
+change concerns approved these lines in time with its registered key, once: the owners of the
+VLANs it edits and every customer whose VLANs' reachability it alters on any device, computed
+here from the site file's subnets (``network_policy.affected``), never taken from the controller.
 """
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import ipaddress
 import json
 import logging
 import threading
@@ -26,6 +29,7 @@ from edge_agent.secrets import secret_of
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import SiteConfig, Switch
 from network_policy.acl import acls_from_json, acls_to_json
+from network_policy.affected import customers_affected
 from network_policy.apply import Device, DevicePlan, DeviceResult, apply_change, drift
 from network_policy.approval import Approval, ApprovalError, verify_change
 from network_policy.render import change_commands, config_text
@@ -42,6 +46,10 @@ def vlan_owners(site: SiteConfig) -> dict[int, str]:
     return {v.id: c.id for c in site.customers for v in c.vlans}
 
 
+def customer_vlans(site: SiteConfig) -> dict[int, tuple[str, ipaddress.IPv4Network]]:
+    return {v.id: (c.id, v.subnet) for c in site.customers for v in c.vlans}
+
+
 def customer_keys(site: SiteConfig) -> dict[str, str]:
     return {c.id: c.approval_public_key for c in site.customers if c.approval_public_key}
 
@@ -56,7 +64,7 @@ def check_change(payload: Mapping[str, Any], site: SiteConfig, used: set[str], n
     owners = vlan_owners(site)
     plans: list[DevicePlan] = []
     commands: dict[str, list[str]] = {}
-    touched: set[int] = set()
+    needed: set[str] = set()
     for device, spec in sorted(devices.items()):
         switch = switches.get(device)
         if switch is None:
@@ -80,7 +88,8 @@ def check_change(payload: Mapping[str, Any], site: SiteConfig, used: set[str], n
         unowned = sorted(changed - set(owners))
         if unowned:
             raise ApprovalError("no_owner", f"VLAN(s) {unowned} belong to no customer; nobody can approve them")
-        touched |= changed
+        # Each device is a place the change takes effect: whoever it alters there must sign.
+        needed |= customers_affected(customer_vlans(site), before, after)
         commands[device] = lines
         plans.append(DevicePlan(device, switch.vendor, before, after, tuple(lines)))
     raw = payload.get("approvals")
@@ -91,7 +100,7 @@ def check_change(payload: Mapping[str, Any], site: SiteConfig, used: set[str], n
                      for a in raw]
     except (KeyError, TypeError):
         raise ApprovalError("malformed", "an approval needs change_id, customer, expires and signature") from None
-    verify_change(change_id, commands, {owners[v] for v in touched}, approvals, customer_keys(site), now, used)
+    verify_change(change_id, commands, needed, approvals, customer_keys(site), now, used)
     return plans
 
 

@@ -3,7 +3,7 @@
 A customer signs, with Ed25519, the SHA-256 digest of a canonical document naming the change, the
 customer, the exact command lines per device and an expiry. The edge recomputes the digest from
 the commands it is about to send, so an altered line, a device added or removed, another change's
-approval, a lapsed one or one from a customer who does not own the VLANs touched all fail here,
+approval, a lapsed one or one from a customer the change does not concern all fail here,
 before a connection to any switch is opened.
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _parse_time(text: str) -> dt.datetime:
 def verify_change(change_id: str, commands: Mapping[str, list[str]], customers_needed: set[str],
                   approvals: list[Approval], customer_keys: Mapping[str, str], now: dt.datetime,
                   used_changes: set[str] = frozenset()) -> None:
-    """Raise ``ApprovalError`` unless every customer the change touches approved exactly these
+    """Raise ``ApprovalError`` unless every customer the change concerns approved exactly these
     commands, in time, with its registered key. ``used_changes``: ids already applied here."""
     if change_id in used_changes:
         raise ApprovalError("replayed", f"change {change_id} was already applied on this site")
@@ -95,7 +95,7 @@ def verify_change(change_id: str, commands: Mapping[str, list[str]], customers_n
             raise ApprovalError("wrong_change", f"an approval for change {a.change_id} came with change {change_id}")
         if a.customer not in customers_needed:
             raise ApprovalError("foreign_customer",
-                                f"customer {a.customer} approved a change to VLANs it does not own")
+                                f"customer {a.customer} approved a change that does not concern it")
         key_text = customer_keys.get(a.customer)
         if not key_text:
             raise ApprovalError("no_key", f"customer {a.customer} has no registered approval key on this site")

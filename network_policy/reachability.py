@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .acl import ANY, Acl, Net
 
@@ -26,6 +26,7 @@ class Flow:
     dst: str  # a label: "vlan 120", "10.0.0.10", "elsewhere"
     proto: str
     port: int | None
+    address: ipaddress.IPv4Address | None = field(default=None, compare=False)  # the probe sent to ``dst``
 
     def __str__(self) -> str:
         port = "" if self.port is None else f"/{'other' if self.port == UNNAMED_PORT else self.port}"
@@ -86,7 +87,7 @@ def matrix(vlans: Mapping[int, Net], acls: Mapping[int, Acl], extra: Iterable[Ac
             for proto in ("icmp", "tcp", "udp"):
                 for port in (port_list if proto != "icmp" else [None]):
                     allowed = acl is None or acl.decide(proto, src, d.address, port) == "permit"
-                    out[Flow(vid, d.label, proto, port)] = allowed
+                    out[Flow(vid, d.label, proto, port, d.address)] = allowed
     return out
 
 

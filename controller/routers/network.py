@@ -1,7 +1,8 @@
 """Customer VLAN isolation: change requests, customer approvals, apply through the edge, drift.
 
-A customer sees only its own VLANs and the changes that touch them, approves or rejects only
-for itself, and may request changes to its own VLANs only. Officers request changes for any
+A customer sees only its own VLANs and the changes that touch them (its own VLANs', and every
+change that alters what its VLANs reach or what reaches them: it must approve those too),
+approves or rejects only for itself, and may request changes to its own VLANs only. Officers request changes for any
 customer VLAN and start approved ones; the edge verifies the approvals again before any line.
 """
 from __future__ import annotations
@@ -72,18 +73,24 @@ def _change(db, user: User, change_id: str) -> NetworkChange:
 def change_view(db, change: NetworkChange, user: User, full: bool = False) -> dict[str, Any]:
     approvals = db.scalars(select(NetworkApproval).where(NetworkApproval.change_id == change.id))
     slugs = {c.id: c.slug for c in db.scalars(select(Customer))}
+    slug = _customer_slug(db, user)
     out: dict[str, Any] = {
         "id": change.id, "site_id": change.site_id, "title": change.title, "status": change.status,
         "created_by": change.created_by, "created_at": iso(change.created_at), "expires": change.expires,
         "customers": change.customers, "devices": sorted(change.devices),
-        "approvals": [{"customer": slugs.get(a.customer_id), "decision": a.decision, "by": a.by,
-                       "at": iso(a.at), "comment": a.comment} for a in approvals],
+        # a customer sees that another customer decided, not who there or why
+        "approvals": [{"customer": slugs.get(a.customer_id), "decision": a.decision, "at": iso(a.at),
+                       **({"by": a.by, "comment": a.comment} if slug in (None, slugs.get(a.customer_id)) else {})}
+                      for a in approvals],
         "finished_at": iso(change.finished_at), "result_status": change.result.get("status")}
     if full:
-        out.update(before=change.before, after=change.after, analysis=change.analysis, result=change.result,
-                   device_plans={d: {k: p[k] for k in ("vendor", "commands", "before_config", "after_config", "diff")}
-                                 for d, p in change.devices.items()})
-        slug = _customer_slug(db, user)
+        if slug is None:
+            out.update(before=change.before, after=change.after, analysis=change.analysis,
+                       device_plans={d: {k: p[k] for k in ("vendor", "commands", "before_config", "after_config", "diff")}
+                                     for d, p in change.devices.items()})
+        else:
+            out.update(net.customer_detail(net.site_config(_site(db, change.site_id)), change, slug))
+        out["result"] = change.result
         out["signing"] = [net.signing_document(change, c) for c in change.customers if slug in (None, c)]
     return out
 

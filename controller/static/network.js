@@ -201,7 +201,12 @@
     document.getElementById("detail-meta").textContent =
       "status " + c.status + " · needs " + c.customers.join(" and ") + " · approvals: " + approvals + " · approvals expire " + c.expires;
     const an = document.getElementById("detail-analysis");
-    an.replaceChildren(flowList("Newly permitted", c.analysis.newly_permitted, "ok"),
+    // A customer is asked about every change that alters what its VLANs reach, whoever asked for it.
+    const scope = role === "customer"
+      ? el("p", "Requested by " + c.created_by + ". Shown: the flows and VLAN configuration that concern " + customer +
+           "; the lines per switch are whole, since your signature covers every one of them.", "small")
+      : el("p", "Requested by " + c.created_by + ".", "small");
+    an.replaceChildren(scope, flowList("Newly permitted", c.analysis.newly_permitted, "ok"),
                        flowList("Newly denied", c.analysis.newly_denied, "denied"));
     if (c.analysis.cross_customer.length) an.append(flowList("Between customers after the change", c.analysis.cross_customer, "denied"));
     const devs = document.getElementById("detail-devices");

@@ -108,6 +108,36 @@ def test_refusals_reach_no_switch(rig):
     assert good  # the untampered change is still valid: nothing above spent it
 
 
+def test_a_vlan_opened_into_another_customer_needs_that_customer_too(rig):
+    """From the attacker's side: acme (or a controller speaking for it) opens its VLAN into
+    borealis's subnet with only acme's signature. The edge works out from its own site file that
+    borealis's reachability changes, refuses the change with an alarm, and no line is sent."""
+    site, fleet, service, store = rig
+    for sw in fleet.switches.values():
+        sw.clear_log()
+    into_borealis = VlanPolicy(110, "acme", A.subnet, A.allows + (Allow(40, "tcp", network("10.120.0.7"), 22),))
+    refused_before = len(events(store, "network.change_refused"))
+    for devices in (("sw-core", "sw-floor"), ("sw-floor",)):  # also on one switch only
+        doc = payload("chg-open", {110: A, 120: B}, {110: into_borealis, 120: B}, signers=("acme",), devices=devices)
+        with pytest.raises(ApprovalError) as info:
+            service.submit(doc)
+        assert info.value.reason == "not_approved" and info.value.detail == "waiting for borealis"
+    assert config_lines(fleet) == {"sw-core": [], "sw-floor": []}
+    refusals = events(store, "network.change_refused")[refused_before:]
+    assert [(e["change"], e["reason"]) for e in refusals] == [("chg-open", "not_approved")] * 2
+    alarms = [a for a in events(store, "alarm.network_change_refused") if a["change"] == "chg-open"]
+    assert alarms and alarms[-1]["severity"] == "critical"
+    # Taking a line back out of borealis's subnet concerns borealis as much.
+    closing = payload("chg-close", {110: into_borealis, 120: B}, {110: A, 120: B}, signers=("acme",))
+    with pytest.raises(ApprovalError, match="waiting for borealis"):
+        check_change(closing, site, set(), dt.datetime.now(dt.timezone.utc))
+    # With borealis's signature as well, the same change passes the check.
+    both = payload("chg-open", {110: A, 120: B}, {110: into_borealis, 120: B}, signers=("acme", "borealis"))
+    assert [p.device for p in check_change(both, site, set(), dt.datetime.now(dt.timezone.utc))] == [
+        "sw-core", "sw-floor"]
+    assert config_lines(fleet) == {"sw-core": [], "sw-floor": []}
+
+
 def test_an_approved_change_runs_once_and_a_replay_is_refused(rig):
     site, fleet, service, store = rig
     first = payload("chg-first", {}, {110: A, 120: B})

@@ -125,6 +125,38 @@ def test_a_change_altered_after_approval_is_refused_by_the_edge(site):
     assert alarms[0]["severity"] == "critical"
 
 
+def test_opening_into_another_customer_needs_that_customer_too(site):
+    """From the attacker's side: acme opens its VLAN into borealis's subnet. borealis must see
+    and sign it; acme's approval alone leaves it pending and it cannot be applied."""
+    mine = site["acme"].get(f"/api/sites/{site['sid']}/network").json()["vlans"][0]
+    allows = [{k: a[k] for k in ("proto", "dst", "port")} for a in mine["allows"]] + [
+        {"proto": "tcp", "dst": "10.120.0.7", "port": 22}, {"proto": "tcp", "dst": "10.0.0.30", "port": 22}]
+    r = site["acme"].post(f"/api/sites/{site['sid']}/network/changes",
+                          json={"title": "ssh into borealis", "vlans": {"110": allows}})
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    cid = doc["id"]
+    assert doc["customers"] == ["acme", "borealis"]
+    assert doc["analysis"]["newly_permitted"] == ["VLAN 110 -> 10.0.0.30 tcp/22", "VLAN 110 -> 10.120.0.7 tcp/22"]
+    assert "SG-V120" not in "".join(doc["device_plans"]["sw-core"]["before_config"])  # acme's own ACLs only
+    assert cid in [c["id"] for c in site["borealis"].get(f"/api/sites/{site['sid']}/network/changes").json()]
+    theirs = change(site, "borealis", cid)
+    # borealis signs the same lines (its signature covers every line of every device), but is
+    # shown only the flows that concern it and no VLAN of acme's the change leaves alone.
+    assert {d: p["commands"] for d, p in theirs["device_plans"].items()} == {
+        d: p["commands"] for d, p in doc["device_plans"].items()}
+    assert theirs["analysis"]["newly_permitted"] == ["VLAN 110 -> 10.120.0.7 tcp/22"]
+    assert sorted(theirs["before"]) == ["110", "120"]
+
+    assert approve(site, "acme", cid).json()["status"] == "pending"
+    r = site["officer"].post(f"/api/network/changes/{cid}/apply")
+    assert r.status_code == 409 and "pending" in r.text
+    assert approve(site, "borealis", cid).json()["status"] == "approved"
+    assert site["officer"].post(f"/api/network/changes/{cid}/apply").status_code == 200
+    wait_status(site, cid, "applied")
+    assert " 40 permit tcp 10.110.0.0 0.0.0.255 host 10.120.0.7 eq 22" in site["switches"].config_lines("sw-core")
+
+
 def test_a_hand_edit_on_a_switch_shows_as_drift(site):
     ctl = site["switches"].control
     text = httpx.get(f"{ctl}/switches/sw-core/running-config").json()["text"]
