@@ -29,10 +29,10 @@ _REFUSAL = re.compile(
     r")",
     re.IGNORECASE | re.MULTILINE)
 
-# Lines that open a sub-mode (an ACL, an interface); removals ("no ...", "undo ...") do not.
-_ENTERS = {"cisco_ios": re.compile(r"^(?:interface|ip access-list)\s"),
-           "huawei": re.compile(r"^(?:interface|acl)\s"),
-           "hp_comware": re.compile(r"^(?:interface|acl)\s")}
+# Lines that open a sub-mode (an ACL, an interface, a VLAN); removals ("no ...", "undo ...") do not.
+_ENTERS = {"cisco_ios": re.compile(r"^(?:interface|ip access-list|line|router)\s|^vlan \d+$"),
+           "huawei": re.compile(r"^(?:interface|acl|user-interface)\s|^vlan \d+$"),
+           "hp_comware": re.compile(r"^(?:interface|acl|line)\s|^vlan \d+$")}
 _LEAVES = {"cisco_ios": {"exit"}, "huawei": {"quit"}, "hp_comware": {"quit"}}
 
 _EXEC = {"cisco_ios": re.compile(r"^[^\s()]+#$"), "huawei": re.compile(r"^<[^<>\s]+>$"),
@@ -72,7 +72,7 @@ def wrong_mode(vendor: str, line: str, top: str, before: str, after: str) -> str
     text = line.strip()
     if text in _LEAVES[vendor]:
         return None if after == top else f"the device did not return to {top!r} (prompt {after!r})"
-    if _ENTERS[vendor].match(text):
+    if _ENTERS[vendor].search(text):
         return None if after != top else f"the device did not enter the line's mode (prompt stayed {after!r})"
     if line[:1].isspace() and before == top:
         return f"the line belongs in a sub-mode but the device is at {top!r}"

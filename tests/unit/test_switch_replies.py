@@ -66,6 +66,8 @@ def test_prompts_by_dialect():
     ("cisco_ios", "no ip access-group SG-V110 in", "s(config-if)#", "s(config-if)#", True),
     ("cisco_ios", "no ip access-group SG-V110 in", "s(config-if)#", "s(config)#", False),
     ("cisco_ios", "no ip access-list extended SG-V110", "s(config)#", "s>", False),
+    ("cisco_ios", "vlan 110", "s(config-vlan)#", "s(config-vlan)#", True),  # one VLAN's mode to the next
+    ("cisco_ios", "interface Vlan110", "s(config-vlan)#", "s(config-if)#", True),
     ("huawei", "acl name SG-V110 advance", "[HUAWEI]", "[HUAWEI-acl-adv-SG-V110]", True),
     ("huawei", "quit", "[HUAWEI-acl-adv-SG-V110]", "[HUAWEI]", True),
     ("hp_comware", "undo acl advanced name SG-V110", "[H3C]", "[H3C]", True),
