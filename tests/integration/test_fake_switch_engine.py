@@ -117,6 +117,11 @@ def test_an_unsupported_line_is_reported_and_the_switch_ends_as_it_was(fake_swit
     assert "the device refused 'ip access-list extended SG-V110'" in r.error, r.error
     assert r.sent == ["ip access-list extended SG-V110"]
     assert running(fake_switch) == before
+    # Run again: the switch has not changed, and the engine does not claim it has.
+    [again] = apply_change([plan], lambda _: NetmikoDevice(access(fake_switch)))
+    assert again.status == "rolled_back" and "changed since" not in again.error
+    assert "the device refused 'ip access-list extended SG-V110'" in again.error
+    assert running(fake_switch) == before
 
 
 def test_a_rollback_in_a_fresh_session_undoes_what_the_switch_took(fake_switch):
