@@ -99,7 +99,7 @@ class NetmikoDevice:
             conn.write_channel(conn.normalize_cmd(line))
             conn.read_until_pattern(pattern=re.escape(line.strip()), read_timeout=self._timeout)
             return conn.read_until_pattern(pattern=self._prompt_pattern(), read_timeout=self._timeout,
-                                           re_flags=re.M)
+                                           re_flags=re.MULTILINE)
         answer = [ln for ln in self._run(f"sending {line.strip()!r}", exchange).splitlines() if ln.strip()]
         return "\n".join(answer[:-1]), (answer[-1].strip() if answer else "")
 

@@ -136,8 +136,8 @@ _RULE_ACL = {"huawei": re.compile(r"^acl (?:name (\S+)(?: \S+)?|number (\d+)|(\d
 
 
 # What every complete configuration listing of the dialect holds: its name line and its last line.
-_NAME_LINE = {"cisco_ios": re.compile(r"^hostname \S+$", re.M),
-              "huawei": re.compile(r"^\s*sysname \S+$", re.M), "hp_comware": re.compile(r"^\s*sysname \S+$", re.M)}
+_SYSNAME = re.compile(r"^\s*sysname \S+$", re.MULTILINE)
+_NAME_LINE = {"cisco_ios": re.compile(r"^hostname \S+$", re.MULTILINE), "huawei": _SYSNAME, "hp_comware": _SYSNAME}
 _LAST_LINE = {"cisco_ios": "end", "huawei": "return", "hp_comware": "return"}
 
 
