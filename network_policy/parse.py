@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .acl import ANY, Acl, DeviceAcls, Entry, Net
 from .render import ACL_PREFIX
+from .replies import refusal
 
 # Well-known names switches print instead of numbers.
 PORT_NAMES = {"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "dns": 53,
@@ -132,6 +133,37 @@ _BIND = {"cisco_ios": re.compile(r"^ip access-group (\S+) in$"),
          "hp_comware": re.compile(r"^packet-filter (?:name )?(\S+) inbound$")}
 _RULE_ACL = {"huawei": re.compile(r"^acl (?:name (\S+)(?: \S+)?|number (\d+)|(\d+))$"),
              "hp_comware": re.compile(r"^acl advanced (?:name (\S+)|(\d+))$")}
+
+
+# What every complete configuration listing of the dialect holds: its name line and its last line.
+_SYSNAME = re.compile(r"^\s*sysname \S+$", re.MULTILINE)
+_NAME_LINE = {"cisco_ios": re.compile(r"^hostname \S+$", re.MULTILINE), "huawei": _SYSNAME, "hp_comware": _SYSNAME}
+_LAST_LINE = {"cisco_ios": "end", "huawei": "return", "hp_comware": "return"}
+
+
+def check_read(vendor: str, running: str, acl_listing: str = "") -> None:
+    """Raise ParseError unless ``running`` is a whole configuration of ``vendor`` (and the IOS ACL
+    listing a listing): a refused or cut-off read must never pass for a device without ACLs."""
+    for what, text in (("configuration", running), ("ACL listing", acl_listing)):
+        refused = refusal(text)
+        if refused:
+            raise ParseError(f"the device refused to list its {what}: {refused!r}")
+    lines = [ln.strip() for ln in running.splitlines() if ln.strip()]
+    if not lines:
+        raise ParseError("the device listed an empty configuration")
+    if not _NAME_LINE[vendor].search(running) or lines[-1] != _LAST_LINE[vendor]:
+        raise ParseError(f"the reply is not a whole {vendor} configuration "
+                         f"(no name line or no final {_LAST_LINE[vendor]!r}): {lines[0][:80]!r} ... {lines[-1][:80]!r}")
+    if vendor == "cisco_ios":
+        for raw in acl_listing.splitlines():
+            if raw.strip() and not _IOS_LIST.match(raw.strip()) and not raw[:1].isspace():
+                raise ParseError(f"unexpected line in the ACL listing: {raw.strip()[:80]!r}")
+
+
+def parse_read(vendor: str, running: str, acl_listing: str = "") -> DeviceState:
+    """``parse_device`` over what a device printed, refusing anything that is not a whole read."""
+    check_read(vendor, running, acl_listing)
+    return parse_device(vendor, running, acl_listing)
 
 
 def parse_device(vendor: str, running: str, acl_listing: str = "") -> DeviceState:

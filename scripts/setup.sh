@@ -23,3 +23,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== installing siteguard into .venv"
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test,train]'
+
+# fake-switches: a switch simulator someone else wrote, the engine's test peer; its own venv.
+if [ ! -x .venv-fakeswitches/bin/fake-switches ]; then
+  echo "== creating .venv-fakeswitches (fake-switches test peer)"
+  "$PY" -m venv .venv-fakeswitches
+  .venv-fakeswitches/bin/pip install -q --disable-pip-version-check --no-deps \
+    -r scripts/fake-switches-requirements.txt
+fi
