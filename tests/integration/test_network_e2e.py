@@ -5,6 +5,7 @@ database after approval is refused by the edge and no line reaches a switch."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import httpx
@@ -165,7 +166,7 @@ def test_a_hand_edit_on_a_switch_shows_as_drift(site):
     doc = yaml.safe_load(site["site_file"].read_text())
     sw = next(s for s in doc["switches"] if s["id"] == "sw-core")
     with ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=sw["port"], username=sw["username"],
-                        password=sw["password"]) as conn:
+                        password=os.environ[sw["password_env"]]) as conn:
         conn.send_config_set(["ip access-list extended SG-V120", " no 20", "exit"])
     assert site["officer"].post(f"/api/sites/{site['sid']}/network/drift-check").status_code == 200
     overview = wait_for(lambda: (o := site["officer"].get(f"/api/sites/{site['sid']}/network").json())
