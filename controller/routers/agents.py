@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from controller.auth import DB, SITE_READERS, STAFF, require
 from controller.models import Agent, Role, Site, User, aware, utcnow
+from controller.params import Int64
 from controller.wire_server import CommandError
 from edge_agent.wire.keys import KeyFileError, parse_public_key
 
@@ -47,7 +48,7 @@ def _get(db, agent_id: int) -> Agent:
 
 
 @router.get("/{agent_id}", dependencies=[require(*SITE_READERS)])
-def get_agent(agent_id: int, db: DB, request: Request) -> dict:
+def get_agent(agent_id: Int64, db: DB, request: Request) -> dict:
     a = _get(db, agent_id)
     site = db.get(Site, a.site_id) if a.site_id else None
     return agent_view(a, site.slug if site else None, request.app.state.settings.agent_offline_after_s)
@@ -85,7 +86,7 @@ def enroll_agent(body: Enrolment, db: DB, request: Request, user: User = require
 
 
 @router.post("/{agent_id}/revoke")
-def revoke_agent(agent_id: int, db: DB, request: Request, user: User = require(Role.admin)) -> dict:
+def revoke_agent(agent_id: Int64, db: DB, request: Request, user: User = require(Role.admin)) -> dict:
     a = _get(db, agent_id)
     a.revoked = True
     db.commit()
@@ -100,7 +101,7 @@ class CommandRequest(BaseModel):
 
 
 @router.post("/{agent_id}/commands")
-def run_command(agent_id: int, body: CommandRequest, db: DB, request: Request,
+def run_command(agent_id: Int64, body: CommandRequest, db: DB, request: Request,
                 user: User = require(*STAFF)) -> dict:
     _get(db, agent_id)
     timeout = request.app.state.settings.command_timeout_s

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from controller import network as net
 from controller.auth import DB, STAFF, CurrentUser, require
 from controller.models import Agent, Customer, Event, NetworkApproval, NetworkChange, Role, Site, User, iso, utcnow
+from controller.params import Int64
 from controller.wire_server import CommandError
 from network_policy.approval import load_public_key
 
@@ -89,7 +90,7 @@ def change_view(db, change: NetworkChange, user: User, full: bool = False) -> di
 
 
 @router.get("/sites/{site_id}/network", dependencies=[require(*READERS)])
-def network_overview(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
+def network_overview(site_id: Int64, db: DB, user: CurrentUser) -> dict[str, Any]:
     """The site's customer VLANs (a customer: its own), their deployed isolation, the switches'
     latest drift check."""
     site = _site(db, site_id)
@@ -129,7 +130,7 @@ def _vlan_verified(vlan: int, reports: list[dict[str, Any] | None]) -> dict[str,
 
 
 @router.post("/sites/{site_id}/network/changes", status_code=201)
-def create_change(site_id: int, body: ChangeIn, db: DB, request: Request,
+def create_change(site_id: Int64, body: ChangeIn, db: DB, request: Request,
                   user: User = require(Role.admin, Role.officer, Role.customer)) -> dict[str, Any]:
     site = _site(db, site_id)
     slug = _customer_slug(db, user)
@@ -150,7 +151,7 @@ def create_change(site_id: int, body: ChangeIn, db: DB, request: Request,
 
 
 @router.get("/sites/{site_id}/network/changes", dependencies=[require(*READERS)])
-def list_changes(site_id: int, db: DB, user: CurrentUser) -> list[dict[str, Any]]:
+def list_changes(site_id: Int64, db: DB, user: CurrentUser) -> list[dict[str, Any]]:
     _site(db, site_id)
     slug = _customer_slug(db, user)
     rows = db.scalars(select(NetworkChange).where(NetworkChange.site_id == site_id)
@@ -251,7 +252,7 @@ def apply_change(change_id: str, db: DB, request: Request, user: User = require(
 
 
 @router.post("/sites/{site_id}/network/drift-check", dependencies=[require(*STAFF)])
-def drift_check(site_id: int, db: DB, request: Request) -> dict[str, Any]:
+def drift_check(site_id: Int64, db: DB, request: Request) -> dict[str, Any]:
     _site(db, site_id)
     wire = request.app.state.wire
     agent_id = wire.agent_for_site(site_id)

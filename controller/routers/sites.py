@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, require
 from controller.models import Role, Site, User, iso
+from controller.params import Int64
 from controller.sites import apply_site_config
 from edge_agent.wire.site import SiteFileError, parse_site_text
 
@@ -35,13 +36,13 @@ def _site(db, site_id: int) -> Site:
 
 
 @router.get("/{site_id}", dependencies=[require(*SITE_READERS)])
-def get_site(site_id: int, db: DB) -> dict:
+def get_site(site_id: Int64, db: DB) -> dict:
     return site_view(_site(db, site_id), with_config=True)
 
 
 @router.put("/{site_id}/config")
 def put_site_config(
-    site_id: int, request: Request, db: DB,
+    site_id: Int64, request: Request, db: DB,
     yaml_text: str = Body(..., media_type="application/yaml", max_length=1 << 20),
     user: User = require(Role.admin),
 ) -> dict:

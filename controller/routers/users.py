@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from controller.auth import DB, require
 from controller.models import Customer, Role, User
+from controller.params import Int64
 from controller.security import hash_password
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -67,7 +68,7 @@ def add_user(body: NewUser, db: DB, request: Request, admin: User = require(Role
 
 
 @router.patch("/{user_id}")
-def change_user(user_id: int, body: UserChange, db: DB, request: Request,
+def change_user(user_id: Int64, body: UserChange, db: DB, request: Request,
                 admin: User = require(Role.admin)) -> dict:
     u = db.get(User, user_id)
     if u is None:
