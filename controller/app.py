@@ -16,9 +16,10 @@ from sqlalchemy.orm import sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
 from controller import db as dbmod
-from controller import metrics
+from controller import errors, metrics
 from controller.auth import STAFF, require
 from controller.ledger import Ledger, load_or_create_signing_key
+from controller.limits import BodyLimit
 from controller.routers import (access, agents, auth_api, cameras, customers, events, ledger_api,
                                 network, pages, seats, sites, users)
 from controller.settings import Settings
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = core.sessions
     app.state.ledger = core.ledger
     app.state.core = core
+    app.add_middleware(BodyLimit)  # innermost of ours: its answers get the headers below
     app.add_middleware(
         SessionMiddleware, secret_key=settings.session_secret(), session_cookie="siteguard_session",
         same_site="strict", https_only=settings.secure_cookies, max_age=12 * 3600,
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    errors.install(app)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from controller.auth import DB, SITE_READERS, STAFF, require
 from controller.models import Agent, Role, Site, User, aware, utcnow
 from controller.params import Int64
-from controller.wire_server import CommandError
+from controller.wire_server import AgentNotConnected, CommandError
 from edge_agent.wire.keys import KeyFileError, parse_public_key
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -107,6 +107,8 @@ def run_command(agent_id: Int64, body: CommandRequest, db: DB, request: Request,
     timeout = request.app.state.settings.command_timeout_s
     try:
         result = request.app.state.wire.send_command(agent_id, body.name, body.args, timeout)
+    except AgentNotConnected:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the agent is not connected") from None
     except CommandError as exc:
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"agent: {exc}") from None
     return {"ok": True, "result": result}

@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from controller import network as net
 from controller.auth import DB, STAFF, CurrentUser, require
@@ -177,6 +178,16 @@ def _decide(db, user: User, change_id: str) -> tuple[NetworkChange, Customer]:
     return change, customer
 
 
+def _record_decision(db, decision: NetworkApproval) -> None:
+    """Two decisions of one customer racing past ``_decide``: the unique key lets one in."""
+    db.add(decision)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, "this customer already decided on the change") from None
+
+
 @router.post("/network/changes/{change_id}/approve")
 def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
                    user: User = require(Role.customer)) -> dict[str, Any]:
@@ -194,9 +205,8 @@ def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
     except (InvalidSignature, binascii.Error, ValueError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             "the signature does not verify with the customer's registered key") from None
-    db.add(NetworkApproval(change_id=change.id, customer_id=customer.id, decision="approve",
-                           signature=body.signature, by=user.username))
-    db.flush()
+    _record_decision(db, NetworkApproval(change_id=change.id, customer_id=customer.id, decision="approve",
+                                         signature=body.signature, by=user.username))
     approved = {r.customer_id for r in db.scalars(select(NetworkApproval).where(
         NetworkApproval.change_id == change.id, NetworkApproval.decision == "approve"))}
     needed = {c.id for c in db.scalars(select(Customer).where(Customer.slug.in_(change.customers)))}
@@ -213,8 +223,8 @@ def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
 def reject_change(change_id: str, body: RejectIn, db: DB, request: Request,
                   user: User = require(Role.customer)) -> dict[str, Any]:
     change, customer = _decide(db, user, change_id)
-    db.add(NetworkApproval(change_id=change.id, customer_id=customer.id, decision="reject",
-                           comment=body.comment, by=user.username))
+    _record_decision(db, NetworkApproval(change_id=change.id, customer_id=customer.id, decision="reject",
+                                         comment=body.comment, by=user.username))
     change.status, change.finished_at = "rejected", utcnow()
     db.commit()
     request.app.state.ledger.append("network.change_rejected", {
