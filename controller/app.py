@@ -20,7 +20,7 @@ from controller import errors, metrics
 from controller.auth import STAFF, require
 from controller.ledger import Ledger, load_or_create_signing_key
 from controller.limits import BodyLimit
-from controller.routers import (access, agents, auth_api, cameras, customers, events, ledger_api,
+from controller.routers import (access, agents, auth_api, cameras, customers, docs, events, ledger_api,
                                 network, pages, seats, sites, users)
 from controller.settings import Settings
 from controller.wire_server import WireServer
@@ -85,7 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             core.ledger.checkpoint()
             core.engine.dispose()
 
-    app = FastAPI(title="SiteGuard controller", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="SiteGuard controller", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)  # served by routers/docs.py
     app.state.settings = settings
     app.state.sessions = core.sessions
     app.state.ledger = core.ledger
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, pages):
+    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, pages,
+              docs):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
