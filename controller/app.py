@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, pages,
               docs):
+        errors.document_common_errors(r.router.routes)
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
@@ -126,4 +127,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    errors.document_common_errors(app.router.routes)  # the app's own: /metrics
     return app

@@ -2,18 +2,24 @@
 
 Every 422 carries ``{"detail": [{"loc", "msg", "type"}, ...]}`` as FastAPI's HTTPValidationError
 schema says, whether FastAPI's validation or a route's own check raised it; the rejected value
-itself is never sent back (it may be huge, binary or not encodable).
+itself is never sent back (it may be huge, binary or not encodable). Every other error answer is
+``{"detail": "<message>"}``, and the OpenAPI document lists, per operation, the codes it can give.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from controller.auth import optional_user
 
 MSG_MAX = 300  # characters of one message
 ITEMS_MAX = 50  # messages in one answer
@@ -47,6 +53,8 @@ def as_validation_detail(detail: Any) -> list[dict[str, Any]]:
     """A route's 422 detail (a message, a list of messages or already items) as items."""
     if isinstance(detail, list) and all(isinstance(d, dict) and {"loc", "msg", "type"} <= d.keys() for d in detail):
         return validation_items(detail)
+    if isinstance(detail, dict) and isinstance(detail.get("problems"), list):
+        return problem_list(str(d) for d in detail["problems"])
     if isinstance(detail, (list, tuple)):
         return problem_list(str(d) for d in detail)
     return problem_list([str(detail)])
@@ -66,3 +74,33 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+# Every error answer but a 422: {"detail": "<message>"}
+ERROR_SCHEMA = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+WHY = {401: "Not logged in, or a bad or expired token", 403: "The role may not do this (or a missing CSRF token)",
+       404: "No such object, or not the caller's to see", 413: "The request body is larger than the route accepts",
+       502: "The site's edge agent failed the command", 503: "The site's edge agent is not connected",
+       504: "The edge agent did not answer in time"}
+
+
+def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route's own error answers."""
+    return {c: {"description": WHY.get(c, HTTPStatus(c).phrase),
+                "content": {"application/json": {"schema": ERROR_SCHEMA}}} for c in codes}
+
+
+def _needs_login(dep: Dependant) -> bool:
+    return dep.call is optional_user or any(_needs_login(d) for d in dep.dependencies)
+
+
+def document_common_errors(routes: Iterable[Any]) -> None:
+    """Add to each operation the errors that follow from its shape: a login (401, 403), an
+    object in its path (404), a body (413). Call on a router's routes before it is included."""
+    for route in routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        codes = ([401, 403] if _needs_login(route.dependant) else []) + (
+            [404] if route.dependant.path_params else []) + ([413] if route.dependant.body_params else [])
+        for code, spec in documented(*codes).items():
+            route.responses.setdefault(code, spec)

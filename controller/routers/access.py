@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, STAFF, require
 from controller.credentials import credentials_document, latest_training, person_view
+from controller.errors import documented
 from controller.models import AccessEvent, GateState, Person, Presence, Site, TrainingRecord, User, aware, iso
 from controller.params import Int64
 from controller.wire_server import CommandError
@@ -125,7 +126,7 @@ class PassbackReset(BaseModel):
     person: str | None = Field(default=None, max_length=64)  # None: everyone
 
 
-@router.post("/sites/{site_id}/passback/reset")
+@router.post("/sites/{site_id}/passback/reset", responses=documented(503, 502))
 def reset_passback(site_id: Int64, body: PassbackReset, request: Request, db: DB,
                    user: User = require(*STAFF)) -> dict:
     """Set one person (or everyone) back to neutral for anti-passback, e.g. after a badge was

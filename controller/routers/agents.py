@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller.auth import DB, SITE_READERS, STAFF, require
+from controller.errors import documented
 from controller.models import Agent, Role, Site, User, aware, utcnow
 from controller.params import Int64
 from controller.wire_server import AgentNotConnected, CommandError
@@ -79,7 +80,7 @@ def enroll(db, ledger, name: str, site_slug: str, public_key: str, by: str) -> A
     return agent
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=documented(409))
 def enroll_agent(body: Enrolment, db: DB, request: Request, user: User = require(Role.admin)) -> dict:
     a = enroll(db, request.app.state.ledger, body.name, body.site, body.public_key, user.username)
     return {"id": a.id, "name": a.name}
@@ -100,7 +101,7 @@ class CommandRequest(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
-@router.post("/{agent_id}/commands")
+@router.post("/{agent_id}/commands", responses=documented(503, 504))
 def run_command(agent_id: Int64, body: CommandRequest, db: DB, request: Request,
                 user: User = require(*STAFF)) -> dict:
     _get(db, agent_id)

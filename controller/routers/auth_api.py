@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from controller.auth import DB, CurrentUser
+from controller.errors import documented
 from controller.models import ApiToken, User, utcnow
 from controller.security import new_token, verify_password
 
@@ -31,7 +32,7 @@ def authenticate(request: Request, db, username: str, password: str) -> User | N
     return user if ok else None
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=documented(401))
 def issue_token(body: Credentials, request: Request, db: DB) -> dict:
     user = authenticate(request, db, body.username, body.password)
     if user is None:

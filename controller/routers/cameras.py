@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from controller.auth import DB, SITE_READERS, require
+from controller.errors import documented
 from controller.models import CameraState, Role, Segment, Site, User, aware, iso
 from controller.params import Int64
 from controller.wire_server import CommandError
@@ -117,6 +118,7 @@ def _agent_command(request: Request, site_id: int, name: str, args: dict, timeou
 
 
 @router.get("/cameras/{site_id}/{camera}/snapshot", dependencies=[require(*SITE_READERS)],
+            responses=documented(503, 502),
             response_class=Response)
 def camera_snapshot(site_id: Int64, camera: str, request: Request, db: DB) -> Response:
     _site(db, site_id, camera)
@@ -145,7 +147,8 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-@router.get("/segments/{segment_id}/video", dependencies=[require(*SITE_READERS)])
+@router.get("/segments/{segment_id}/video", dependencies=[require(*SITE_READERS)],
+            responses=documented(410, 416, 503, 502))
 def segment_video(segment_id: Int64, request: Request, db: DB,
                   range_header: str | None = Header(None, alias="range")):
     seg = db.get(Segment, segment_id)
@@ -179,7 +182,7 @@ def segment_video(segment_id: Int64, request: Request, db: DB,
                              headers=headers)
 
 
-@router.get("/sites/{site_id}/recordings/audit", dependencies=[require(*SITE_READERS)])
+@router.get("/sites/{site_id}/recordings/audit", dependencies=[require(*SITE_READERS)], responses=documented(503, 502))
 def recordings_audit(site_id: Int64, request: Request, db: DB) -> dict:
     """Re-hash every recording on the site's appliance and check each camera's hash chain,
     deletions against the retention policy and legal holds."""
@@ -198,14 +201,14 @@ class HoldRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-@router.get("/sites/{site_id}/holds", dependencies=[require(*SITE_READERS)])
+@router.get("/sites/{site_id}/holds", dependencies=[require(*SITE_READERS)], responses=documented(503, 502))
 def list_holds(site_id: Int64, request: Request, db: DB) -> list[dict]:
     if db.get(Site, site_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
     return _agent_command(request, site_id, "legal_hold", {"action": "list"})["holds"]
 
 
-@router.post("/sites/{site_id}/holds", status_code=201)
+@router.post("/sites/{site_id}/holds", status_code=201, responses=documented(503, 502))
 def place_hold(site_id: Int64, body: HoldRequest, request: Request, db: DB,
                user: User = require(Role.admin, Role.officer)) -> dict:
     """Keep the recordings of a camera (or all) in a time span past their retention."""
@@ -220,7 +223,7 @@ def place_hold(site_id: Int64, body: HoldRequest, request: Request, db: DB,
         "end": end.isoformat(), "reason": body.reason, "by": user.username})
 
 
-@router.post("/sites/{site_id}/holds/{hold_id}/release")
+@router.post("/sites/{site_id}/holds/{hold_id}/release", responses=documented(503, 502))
 def release_hold(site_id: Int64, hold_id: str, request: Request, db: DB,
                  user: User = require(Role.admin, Role.officer)) -> dict:
     if db.get(Site, site_id) is None:

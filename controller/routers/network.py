@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from controller import network as net
 from controller.auth import DB, STAFF, CurrentUser, require
+from controller.errors import documented
 from controller.models import Agent, Customer, Event, NetworkApproval, NetworkChange, Role, Site, User, iso, utcnow
 from controller.params import Int64
 from controller.wire_server import CommandError
@@ -188,7 +189,7 @@ def _record_decision(db, decision: NetworkApproval) -> None:
         raise HTTPException(status.HTTP_409_CONFLICT, "this customer already decided on the change") from None
 
 
-@router.post("/network/changes/{change_id}/approve")
+@router.post("/network/changes/{change_id}/approve", responses=documented(400, 409))
 def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
                    user: User = require(Role.customer)) -> dict[str, Any]:
     """The customer's Ed25519 signature over the change's digest for that customer. Checked here
@@ -219,7 +220,7 @@ def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
     return change_view(db, change, user, full=True)
 
 
-@router.post("/network/changes/{change_id}/reject")
+@router.post("/network/changes/{change_id}/reject", responses=documented(409))
 def reject_change(change_id: str, body: RejectIn, db: DB, request: Request,
                   user: User = require(Role.customer)) -> dict[str, Any]:
     change, customer = _decide(db, user, change_id)
@@ -232,7 +233,7 @@ def reject_change(change_id: str, body: RejectIn, db: DB, request: Request,
     return change_view(db, change, user, full=True)
 
 
-@router.post("/network/changes/{change_id}/apply")
+@router.post("/network/changes/{change_id}/apply", responses=documented(409, 503))
 def apply_change(change_id: str, db: DB, request: Request, user: User = require(*STAFF)) -> dict[str, Any]:
     """Hand an approved change to the site's edge, which verifies and runs it (results arrive as
     events: the change ends applied, rolled back or failed)."""
@@ -261,7 +262,7 @@ def apply_change(change_id: str, db: DB, request: Request, user: User = require(
     return {**change_view(db, change, user), "edge": result}
 
 
-@router.post("/sites/{site_id}/network/drift-check", dependencies=[require(*STAFF)])
+@router.post("/sites/{site_id}/network/drift-check", dependencies=[require(*STAFF)], responses=documented(503, 502))
 def drift_check(site_id: Int64, db: DB, request: Request) -> dict[str, Any]:
     _site(db, site_id)
     wire = request.app.state.wire

@@ -16,6 +16,7 @@ from access_control.credentials import TrainingRecord
 from controller.auth import DB, CurrentUser, require
 from controller.coverage_history import Change, covered_share, percent_series, seat_spans
 from controller.credentials import latest_training
+from controller.errors import documented
 from controller.models import Agent, Customer, Event, Person, Presence, Role, Site, User, aware, iso, utcnow
 from controller.params import Int64
 from controller.policy import PersonFacts, SeatFacts, may_work
@@ -175,7 +176,7 @@ def seat_detail(site_id: Int64, seat_id: str, db: DB, user: CurrentUser,
             "history": [_span_view(x) for x in spans], "covered_share": covered_share(spans)}
 
 
-@router.get("/sites/{site_id}/seats/{seat_id}/frame", dependencies=[require(*READERS)])
+@router.get("/sites/{site_id}/seats/{seat_id}/frame", dependencies=[require(*READERS)], responses=documented(503, 502))
 def seat_frame(site_id: Int64, seat_id: str, request: Request, db: DB, user: CurrentUser) -> dict[str, Any]:
     """The frame the seat was last judged on, fetched from the edge (media stays on site)."""
     _, _, seat, slug = _seat(db, site_id, seat_id, user)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller.auth import DB, require
+from controller.errors import documented
 from controller.models import Customer, Role, User
 from controller.params import Int64
 from controller.security import hash_password
@@ -60,7 +61,7 @@ def list_users(db: DB) -> list[dict]:
     return [user_view(u) for u in db.scalars(select(User).order_by(User.username))]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=documented(409))
 def add_user(body: NewUser, db: DB, request: Request, admin: User = require(Role.admin)) -> dict:
     u = create_user(db, request.app.state.ledger, body.username, body.password, body.role,
                     body.customer_id, admin.username)

@@ -1,5 +1,6 @@
 """Schemathesis over the whole published OpenAPI, as an officer and as a customer: no input the
-documents allow (or plainly break) makes a server error, and every answer matches its schema.
+documents allow (or plainly break) makes a server error, and every answer has a status code the
+operation documents and a body that matches its schema.
 
 Bounded so it stays a test, not a campaign: a fixed number of examples per operation and
 generation mode, derandomized so a run is repeatable (raise SITEGUARD_FUZZ_EXAMPLES to dig).
@@ -13,10 +14,11 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 from sqlalchemy import select
 
 from controller.models import Customer, Role
@@ -24,7 +26,7 @@ from controller.routers.users import create_user
 from tests.conftest import app_with_demo_site
 
 EXAMPLES = int(os.environ.get("SITEGUARD_FUZZ_EXAMPLES", "20"))
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 USERS = {"off": ("officer", None), "acme1": ("customer", "acme")}
 
 
@@ -41,7 +43,11 @@ def fuzz_target(tmp_path_factory):
         for username, (role, slug) in USERS.items():
             cid = s.scalar(select(Customer.id).where(Customer.slug == slug)) if slug else None
             create_user(s, core.ledger, username, f"{username}-pass", Role(role), cid, "test")
-    schema = schemathesis.openapi.from_dict(app.openapi())
+    # 503 is the documented answer of an operation that needs the site's edge agent, which is not
+    # connected here; status code conformance still holds it to the operations that document it.
+    config = SchemathesisConfig.from_dict(
+        {"checks": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "503"]}}})
+    schema = schemathesis.openapi.from_dict(app.openapi(), config=config)
     schema.app = app
     try:
         with asgi.get_client(app) as client:  # starts the app's lifespan once for the module

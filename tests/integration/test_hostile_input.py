@@ -87,8 +87,12 @@ def test_errors_follow_the_schema_and_never_echo_the_input(api):
     r = client.put(f"/api/sites/{site_id}/config", headers={**tokens["adm"], "content-type": "application/yaml"},
                    content=b"site: {id: elsewhere}\n")
     assert is_validation_error(r)
-    schema = client.app.openapi()["components"]["schemas"]["HTTPValidationError"]
-    assert schema["properties"]["detail"]["type"] == "array"
+    doc = client.app.openapi()
+    assert doc["components"]["schemas"]["HTTPValidationError"]["properties"]["detail"]["type"] == "array"
+    # Each operation documents the errors its shape implies, and its own.
+    assert set(doc["paths"]["/api/agents/{agent_id}"]["get"]["responses"]) == {"200", "401", "403", "404", "422"}
+    assert set(doc["paths"]["/api/auth/token"]["post"]["responses"]) == {"200", "401", "413", "422"}
+    assert {"409", "503"} <= set(doc["paths"]["/api/network/changes/{change_id}/apply"]["post"]["responses"])
 
 
 def test_an_agent_that_is_not_connected_is_503(api):
