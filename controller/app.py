@@ -16,13 +16,27 @@ from sqlalchemy.orm import sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
 from controller import db as dbmod
-from controller import metrics
+from controller import errors, metrics
 from controller.auth import STAFF, require
 from controller.ledger import Ledger, load_or_create_signing_key
+from controller.limits import BodyLimit
 from controller.link_watch import LinkWatch, link_health
 from controller.login import report_failed_logins
-from controller.routers import (access, agents, auth_api, cameras, customers, events, ledger_api,
-                                network, pages, seats, sites, users)
+from controller.routers import (
+    access,
+    agents,
+    auth_api,
+    cameras,
+    customers,
+    docs,
+    events,
+    ledger_api,
+    network,
+    pages,
+    seats,
+    sites,
+    users,
+)
 from controller.settings import Settings
 from controller.wire_server import WireServer
 from edge_agent.wire.keys import ensure_keypair
@@ -98,11 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             report_failed_logins(core.sessions, core.ledger, flush_all=True)
             core.engine.dispose()
 
-    app = FastAPI(title="SiteGuard controller", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="SiteGuard controller", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)  # served by routers/docs.py
     app.state.settings = settings
     app.state.sessions = core.sessions
     app.state.ledger = core.ledger
     app.state.core = core
+    app.add_middleware(BodyLimit)  # innermost of ours: its answers get the headers below
     app.add_middleware(
         SessionMiddleware, secret_key=settings.session_secret(), session_cookie="siteguard_session",
         same_site="strict", https_only=settings.secure_cookies, max_age=settings.session_ttl_hours * 3600,
@@ -117,12 +133,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    errors.install(app)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, pages):
+    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, pages,
+              docs):
+        errors.document_common_errors(r.router.routes)
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
@@ -139,4 +159,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    errors.document_common_errors(app.router.routes)  # the app's own: /metrics
     return app

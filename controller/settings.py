@@ -28,6 +28,8 @@ class Settings:
     token_ttl_hours: int = field(default_factory=lambda: int(_env("TOKEN_TTL_HOURS", "12")))
     session_ttl_hours: int = field(default_factory=lambda: int(_env("SESSION_TTL_HOURS", "12")))
     secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
+    # /docs and /openapi.json without a login: for the demo only.
+    public_docs: bool = field(default_factory=lambda: _env("PUBLIC_DOCS", "0") == "1")
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

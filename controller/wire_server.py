@@ -38,6 +38,10 @@ class CommandError(RuntimeError):
     pass
 
 
+class AgentNotConnected(CommandError):
+    pass
+
+
 @dataclass
 class _Conn:
     identity: bytes
@@ -174,7 +178,7 @@ class WireServer(threading.Thread):
     def send_command(self, agent_id: int, name: str, args: dict[str, Any], timeout: float) -> dict:
         """Run a command on an agent and wait for its reply; raises CommandError."""
         if agent_id not in self._conns:
-            raise CommandError("agent is not connected")
+            raise AgentNotConnected("agent is not connected")
         cid = uuid.uuid4().hex
         fut: Future = Future()
         self._pending[cid] = fut

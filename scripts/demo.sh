@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export SITEGUARD_PUBLIC_DOCS="${SITEGUARD_PUBLIC_DOCS:-1}"  # the demo's API docs need no login
 exec .venv/bin/siteguard demo "$@"

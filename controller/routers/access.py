@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, STAFF, require
 from controller.credentials import credentials_document, latest_training, person_view
+from controller.errors import documented
 from controller.models import AccessEvent, GateState, Person, Presence, Site, TrainingRecord, User, aware, iso
+from controller.params import Int64
 from controller.wire_server import CommandError
 from edge_agent.wire.redact import redact
 from edge_agent.wire.site import Badge
@@ -26,7 +28,7 @@ def _site(db, site_id: int) -> Site:
 
 
 @router.get("/sites/{site_id}/people")
-def list_people(site_id: int, db: DB, user: User = require(*SITE_READERS)) -> list[dict]:
+def list_people(site_id: Int64, db: DB, user: User = require(*SITE_READERS)) -> list[dict]:
     _site(db, site_id)
     people = list(db.scalars(select(Person).where(Person.site_id == site_id).order_by(Person.person)))
     training = latest_training(db, [p.id for p in people])
@@ -51,7 +53,7 @@ class TrainingIn(BaseModel):
 
 
 @router.post("/people/{person_pk}/training", status_code=201)
-def record_training(person_pk: int, body: TrainingIn, request: Request, db: DB,
+def record_training(person_pk: Int64, body: TrainingIn, request: Request, db: DB,
                     user: User = require(*STAFF)) -> dict:
     """Record a completed confidentiality training; the site's gates get it at once."""
     person = db.get(Person, person_pk)
@@ -83,7 +85,7 @@ def push_credentials(request: Request, db, site: Site) -> bool:
 
 
 @router.get("/sites/{site_id}/gates", dependencies=[require(*SITE_READERS)])
-def list_gates(site_id: int, db: DB) -> list[dict]:
+def list_gates(site_id: Int64, db: DB) -> list[dict]:
     site = _site(db, site_id)
     states = {g.gate: g for g in db.scalars(select(GateState).where(GateState.site_id == site_id))}
     out = []
@@ -96,7 +98,7 @@ def list_gates(site_id: int, db: DB) -> list[dict]:
 
 
 @router.get("/sites/{site_id}/occupancy", dependencies=[require(*SITE_READERS)])
-def occupancy(site_id: int, db: DB) -> dict:
+def occupancy(site_id: Int64, db: DB) -> dict:
     """Who is inside each area now (from completed passages)."""
     site = _site(db, site_id)
     names = dict(db.execute(select(Person.person, Person.name).where(Person.site_id == site_id)).all())
@@ -108,7 +110,7 @@ def occupancy(site_id: int, db: DB) -> dict:
 
 
 @router.get("/sites/{site_id}/access-events", dependencies=[require(*SITE_READERS)])
-def access_events(site_id: int, db: DB, person: str | None = Query(None, max_length=64),
+def access_events(site_id: Int64, db: DB, person: str | None = Query(None, max_length=64),
                   gate: str | None = Query(None, max_length=64), start: dt.datetime | None = None,
                   end: dt.datetime | None = None, limit: int = Query(200, ge=1, le=5000)) -> list[dict]:
     _site(db, site_id)
@@ -130,8 +132,8 @@ class PassbackReset(BaseModel):
     person: str | None = Field(default=None, max_length=64)  # None: everyone
 
 
-@router.post("/sites/{site_id}/passback/reset")
-def reset_passback(site_id: int, body: PassbackReset, request: Request, db: DB,
+@router.post("/sites/{site_id}/passback/reset", responses=documented(503, 502))
+def reset_passback(site_id: Int64, body: PassbackReset, request: Request, db: DB,
                    user: User = require(*STAFF)) -> dict:
     """Set one person (or everyone) back to neutral for anti-passback, e.g. after a badge was
     handed over or a gate failed; ledgered, applied by the site's edge at once."""

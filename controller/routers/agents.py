@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller.auth import DB, SITE_READERS, STAFF, require
+from controller.errors import documented
 from controller.models import Agent, Role, Site, User, aware, utcnow
-from controller.wire_server import CommandError
+from controller.params import Int64
+from controller.wire_server import AgentNotConnected, CommandError
 from edge_agent.wire.keys import KeyFileError, parse_public_key
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -47,7 +49,7 @@ def _get(db, agent_id: int) -> Agent:
 
 
 @router.get("/{agent_id}", dependencies=[require(*SITE_READERS)])
-def get_agent(agent_id: int, db: DB, request: Request) -> dict:
+def get_agent(agent_id: Int64, db: DB, request: Request) -> dict:
     a = _get(db, agent_id)
     site = db.get(Site, a.site_id) if a.site_id else None
     return agent_view(a, site.slug if site else None, request.app.state.settings.agent_offline_after_s)
@@ -78,14 +80,14 @@ def enroll(db, ledger, name: str, site_slug: str, public_key: str, by: str) -> A
     return agent
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=documented(409))
 def enroll_agent(body: Enrolment, db: DB, request: Request, user: User = require(Role.admin)) -> dict:
     a = enroll(db, request.app.state.ledger, body.name, body.site, body.public_key, user.username)
     return {"id": a.id, "name": a.name}
 
 
 @router.post("/{agent_id}/revoke")
-def revoke_agent(agent_id: int, db: DB, request: Request, user: User = require(Role.admin)) -> dict:
+def revoke_agent(agent_id: Int64, db: DB, request: Request, user: User = require(Role.admin)) -> dict:
     a = _get(db, agent_id)
     a.revoked = True
     db.commit()
@@ -99,13 +101,15 @@ class CommandRequest(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
-@router.post("/{agent_id}/commands")
-def run_command(agent_id: int, body: CommandRequest, db: DB, request: Request,
+@router.post("/{agent_id}/commands", responses=documented(503, 504))
+def run_command(agent_id: Int64, body: CommandRequest, db: DB, request: Request,
                 user: User = require(*STAFF)) -> dict:
     _get(db, agent_id)
     timeout = request.app.state.settings.command_timeout_s
     try:
         result = request.app.state.wire.send_command(agent_id, body.name, body.args, timeout)
+    except AgentNotConnected:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the agent is not connected") from None
     except CommandError as exc:
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"agent: {exc}") from None
     return {"ok": True, "result": result}

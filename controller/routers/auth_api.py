@@ -10,10 +10,19 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from controller.auth import DB, STAFF, CurrentUser, bearer_token, require
+from controller.errors import documented
 from controller.login import LoginResult, active_lockouts, attempt_login, lift_lockouts
 from controller.models import ApiToken, Role, User
+from controller.params import Int64
 from controller.security import hash_password
-from controller.sessions import end_everything, end_session, issue_token, revoke_token, token_row, token_view
+from controller.sessions import (
+    end_everything,
+    end_session,
+    issue_token,
+    revoke_token,
+    token_row,
+    token_view,
+)
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -51,8 +60,7 @@ def locked_out(result: LoginResult) -> HTTPException:
                          headers={"Retry-After": str(result.retry_after_s)})
 
 
-@router.post("/auth/token", responses={401: {"description": "wrong username or password"},
-                                       429: {"description": "locked out after failed logins"}})
+@router.post("/auth/token", responses=documented(401, 429))
 async def issue_api_token(body: Credentials, request: Request) -> dict:
     result = await authenticate(request, body.username, body.password)
     if result.retry_after_s:
@@ -96,7 +104,7 @@ def list_tokens(db: DB, user: CurrentUser, all_users: bool = False) -> list[dict
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke_api_token(token_id: int, request: Request, db: DB, user: CurrentUser) -> Response:
+def revoke_api_token(token_id: Int64, request: Request, db: DB, user: CurrentUser) -> Response:
     row = db.get(ApiToken, token_id)
     if row is None or (row.user_id != user.id and user.role != Role.admin.value):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such token")
@@ -106,7 +114,7 @@ def revoke_api_token(token_id: int, request: Request, db: DB, user: CurrentUser)
     return Response(status_code=204)
 
 
-@router.post("/me/password", status_code=204)
+@router.post("/me/password", status_code=204, responses=documented(403, 429))
 async def change_password(body: PasswordChange, request: Request, user: CurrentUser) -> Response:
     """A new password ends every session and token of the account, this one included."""
     result = await authenticate(request, user.username, body.current_password)

@@ -17,7 +17,9 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from controller.auth import DB, SITE_READERS, require
+from controller.errors import documented
 from controller.models import CameraState, Role, Segment, Site, User, aware, iso
+from controller.params import Int64
 from controller.wire_server import CommandError
 
 router = APIRouter(prefix="/api", tags=["cameras"])
@@ -83,7 +85,7 @@ def find_gaps(segments: list[Segment], start: dt.datetime, end: dt.datetime) -> 
 
 
 @router.get("/cameras/{site_id}/{camera}/segments", dependencies=[require(*SITE_READERS)])
-def camera_segments(site_id: int, camera: str, db: DB,
+def camera_segments(site_id: Int64, camera: str, db: DB,
                     start: dt.datetime | None = None, end: dt.datetime | None = None,
                     limit: int = Query(2000, ge=1, le=20000)) -> dict:
     _site(db, site_id, camera)
@@ -116,8 +118,9 @@ def _agent_command(request: Request, site_id: int, name: str, args: dict, timeou
 
 
 @router.get("/cameras/{site_id}/{camera}/snapshot", dependencies=[require(*SITE_READERS)],
+            responses=documented(503, 502),
             response_class=Response)
-def camera_snapshot(site_id: int, camera: str, request: Request, db: DB) -> Response:
+def camera_snapshot(site_id: Int64, camera: str, request: Request, db: DB) -> Response:
     _site(db, site_id, camera)
     result = _agent_command(request, site_id, "snapshot", {"camera": camera})
     try:
@@ -144,8 +147,9 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-@router.get("/segments/{segment_id}/video", dependencies=[require(*SITE_READERS)])
-def segment_video(segment_id: int, request: Request, db: DB,
+@router.get("/segments/{segment_id}/video", dependencies=[require(*SITE_READERS)],
+            responses=documented(410, 416, 503, 502))
+def segment_video(segment_id: Int64, request: Request, db: DB,
                   range_header: str | None = Header(None, alias="range")):
     seg = db.get(Segment, segment_id)
     if seg is None:
@@ -178,8 +182,8 @@ def segment_video(segment_id: int, request: Request, db: DB,
                              headers=headers)
 
 
-@router.get("/sites/{site_id}/recordings/audit", dependencies=[require(*SITE_READERS)])
-def recordings_audit(site_id: int, request: Request, db: DB) -> dict:
+@router.get("/sites/{site_id}/recordings/audit", dependencies=[require(*SITE_READERS)], responses=documented(503, 502))
+def recordings_audit(site_id: Int64, request: Request, db: DB) -> dict:
     """Re-hash every recording on the site's appliance and check each camera's hash chain,
     deletions against the retention policy and legal holds."""
     if db.get(Site, site_id) is None:
@@ -197,15 +201,15 @@ class HoldRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-@router.get("/sites/{site_id}/holds", dependencies=[require(*SITE_READERS)])
-def list_holds(site_id: int, request: Request, db: DB) -> list[dict]:
+@router.get("/sites/{site_id}/holds", dependencies=[require(*SITE_READERS)], responses=documented(503, 502))
+def list_holds(site_id: Int64, request: Request, db: DB) -> list[dict]:
     if db.get(Site, site_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
     return _agent_command(request, site_id, "legal_hold", {"action": "list"})["holds"]
 
 
-@router.post("/sites/{site_id}/holds", status_code=201)
-def place_hold(site_id: int, body: HoldRequest, request: Request, db: DB,
+@router.post("/sites/{site_id}/holds", status_code=201, responses=documented(503, 502))
+def place_hold(site_id: Int64, body: HoldRequest, request: Request, db: DB,
                user: User = require(Role.admin, Role.officer)) -> dict:
     """Keep the recordings of a camera (or all) in a time span past their retention."""
     if db.get(Site, site_id) is None:
@@ -219,8 +223,8 @@ def place_hold(site_id: int, body: HoldRequest, request: Request, db: DB,
         "end": end.isoformat(), "reason": body.reason, "by": user.username})
 
 
-@router.post("/sites/{site_id}/holds/{hold_id}/release")
-def release_hold(site_id: int, hold_id: str, request: Request, db: DB,
+@router.post("/sites/{site_id}/holds/{hold_id}/release", responses=documented(503, 502))
+def release_hold(site_id: Int64, hold_id: str, request: Request, db: DB,
                  user: User = require(Role.admin, Role.officer)) -> dict:
     if db.get(Site, site_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from controller.auth import DB, CurrentUser, check_customer_scope, require
 from controller.models import Customer, Role, Site, Vlan
+from controller.params import Int64
 
 router = APIRouter(prefix="/api", tags=["customers"])
 READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
@@ -38,7 +39,7 @@ def _customer(db, user, customer_id: int) -> Customer:
 
 
 @router.get("/customers/{customer_id}", dependencies=[require(*READERS)])
-def get_customer(customer_id: int, db: DB, user: CurrentUser) -> dict:
+def get_customer(customer_id: Int64, db: DB, user: CurrentUser) -> dict:
     return customer_view(_customer(db, user, customer_id))
 
 
@@ -49,13 +50,13 @@ def customer_vlans(db, customer_id: int) -> list[dict]:
 
 
 @router.get("/customers/{customer_id}/vlans", dependencies=[require(*READERS)])
-def list_customer_vlans(customer_id: int, db: DB, user: CurrentUser) -> list[dict]:
+def list_customer_vlans(customer_id: Int64, db: DB, user: CurrentUser) -> list[dict]:
     _customer(db, user, customer_id)
     return customer_vlans(db, customer_id)
 
 
 @router.get("/vlans/{vlan_pk}", dependencies=[require(*READERS)])
-def get_vlan(vlan_pk: int, db: DB, user: CurrentUser) -> dict:
+def get_vlan(vlan_pk: Int64, db: DB, user: CurrentUser) -> dict:
     v = db.get(Vlan, vlan_pk)
     if v is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such vlan")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from controller.alarms import ledger_record
 from controller.auth import DB, STAFF, CurrentUser, check_customer_scope, require
 from controller.models import Agent, Alarm, Event, Role, User, iso, utcnow
+from controller.params import Int64
 
 router = APIRouter(prefix="/api", tags=["events"])
 READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
@@ -50,13 +51,13 @@ def recent_events(db, user: User, limit: int, agent_id: int | None = None,
 
 @router.get("/events", dependencies=[require(*READERS)])
 def list_events(db: DB, user: CurrentUser, limit: int = Query(100, ge=1, le=1000),
-                agent_id: int | None = None, kind: str | None = Query(None, max_length=80),
-                after_id: int | None = None) -> list[dict]:
+                agent_id: Int64 | None = None, kind: str | None = Query(None, max_length=80),
+                after_id: Int64 | None = None) -> list[dict]:
     return recent_events(db, user, limit, agent_id, kind, after_id)
 
 
 @router.get("/events/{event_id}", dependencies=[require(*READERS)])
-def get_event(event_id: int, db: DB, user: CurrentUser) -> dict:
+def get_event(event_id: Int64, db: DB, user: CurrentUser) -> dict:
     e = db.get(Event, event_id)
     if e is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such event")
@@ -86,12 +87,12 @@ def _alarm(db, user: User, alarm_id: int) -> Alarm:
 
 
 @router.get("/alarms/{alarm_id}", dependencies=[require(*READERS)])
-def get_alarm(alarm_id: int, db: DB, user: CurrentUser) -> dict:
+def get_alarm(alarm_id: Int64, db: DB, user: CurrentUser) -> dict:
     return alarm_view(_alarm(db, user, alarm_id))
 
 
 @router.post("/alarms/{alarm_id}/acknowledge")
-def acknowledge_alarm(alarm_id: int, db: DB, request: Request, user: User = require(*STAFF)) -> dict:
+def acknowledge_alarm(alarm_id: Int64, db: DB, request: Request, user: User = require(*STAFF)) -> dict:
     a = _alarm(db, user, alarm_id)
     if a.state == "active":
         a.state, a.acknowledged_by, a.cleared_at = "acknowledged", user.username, utcnow()

@@ -5,6 +5,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from controller.auth import SITE_READERS, require
 from controller.models import Role
+from controller.params import Int64
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
 
@@ -17,7 +18,7 @@ def checkpoint(request: Request) -> dict:
 
 
 @router.get("/entries/{index}/proof", dependencies=[require(*SITE_READERS)])
-def proof(index: int, request: Request) -> dict:
+def proof(index: Int64, request: Request) -> dict:
     try:
         return request.app.state.ledger.inclusion(index)
     except IndexError:

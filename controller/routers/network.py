@@ -15,10 +15,13 @@ from cryptography.exceptions import InvalidSignature
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from controller import network as net
 from controller.auth import DB, STAFF, CurrentUser, require
+from controller.errors import documented
 from controller.models import Agent, Customer, Event, NetworkApproval, NetworkChange, Role, Site, User, iso, utcnow
+from controller.params import Int64
 from controller.wire_server import CommandError
 from network_policy.approval import load_public_key
 
@@ -96,7 +99,7 @@ def change_view(db, change: NetworkChange, user: User, full: bool = False) -> di
 
 
 @router.get("/sites/{site_id}/network", dependencies=[require(*READERS)])
-def network_overview(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
+def network_overview(site_id: Int64, db: DB, user: CurrentUser) -> dict[str, Any]:
     """The site's customer VLANs (a customer: its own), their deployed isolation, the switches'
     latest drift check."""
     site = _site(db, site_id)
@@ -136,7 +139,7 @@ def _vlan_verified(vlan: int, reports: list[dict[str, Any] | None]) -> dict[str,
 
 
 @router.post("/sites/{site_id}/network/changes", status_code=201)
-def create_change(site_id: int, body: ChangeIn, db: DB, request: Request,
+def create_change(site_id: Int64, body: ChangeIn, db: DB, request: Request,
                   user: User = require(Role.admin, Role.officer, Role.customer)) -> dict[str, Any]:
     site = _site(db, site_id)
     slug = _customer_slug(db, user)
@@ -157,7 +160,7 @@ def create_change(site_id: int, body: ChangeIn, db: DB, request: Request,
 
 
 @router.get("/sites/{site_id}/network/changes", dependencies=[require(*READERS)])
-def list_changes(site_id: int, db: DB, user: CurrentUser) -> list[dict[str, Any]]:
+def list_changes(site_id: Int64, db: DB, user: CurrentUser) -> list[dict[str, Any]]:
     _site(db, site_id)
     slug = _customer_slug(db, user)
     rows = db.scalars(select(NetworkChange).where(NetworkChange.site_id == site_id)
@@ -183,7 +186,17 @@ def _decide(db, user: User, change_id: str) -> tuple[NetworkChange, Customer]:
     return change, customer
 
 
-@router.post("/network/changes/{change_id}/approve")
+def _record_decision(db, decision: NetworkApproval) -> None:
+    """Two decisions of one customer racing past ``_decide``: the unique key lets one in."""
+    db.add(decision)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, "this customer already decided on the change") from None
+
+
+@router.post("/network/changes/{change_id}/approve", responses=documented(400, 409))
 def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
                    user: User = require(Role.customer)) -> dict[str, Any]:
     """The customer's Ed25519 signature over the change's digest for that customer. Checked here
@@ -200,9 +213,8 @@ def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
     except (InvalidSignature, binascii.Error, ValueError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             "the signature does not verify with the customer's registered key") from None
-    db.add(NetworkApproval(change_id=change.id, customer_id=customer.id, decision="approve",
-                           signature=body.signature, by=user.username))
-    db.flush()
+    _record_decision(db, NetworkApproval(change_id=change.id, customer_id=customer.id, decision="approve",
+                                         signature=body.signature, by=user.username))
     approved = {r.customer_id for r in db.scalars(select(NetworkApproval).where(
         NetworkApproval.change_id == change.id, NetworkApproval.decision == "approve"))}
     needed = {c.id for c in db.scalars(select(Customer).where(Customer.slug.in_(change.customers)))}
@@ -215,12 +227,12 @@ def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
     return change_view(db, change, user, full=True)
 
 
-@router.post("/network/changes/{change_id}/reject")
+@router.post("/network/changes/{change_id}/reject", responses=documented(409))
 def reject_change(change_id: str, body: RejectIn, db: DB, request: Request,
                   user: User = require(Role.customer)) -> dict[str, Any]:
     change, customer = _decide(db, user, change_id)
-    db.add(NetworkApproval(change_id=change.id, customer_id=customer.id, decision="reject",
-                           comment=body.comment, by=user.username))
+    _record_decision(db, NetworkApproval(change_id=change.id, customer_id=customer.id, decision="reject",
+                                         comment=body.comment, by=user.username))
     change.status, change.finished_at = "rejected", utcnow()
     db.commit()
     request.app.state.ledger.append("network.change_rejected", {
@@ -228,7 +240,7 @@ def reject_change(change_id: str, body: RejectIn, db: DB, request: Request,
     return change_view(db, change, user, full=True)
 
 
-@router.post("/network/changes/{change_id}/apply")
+@router.post("/network/changes/{change_id}/apply", responses=documented(409, 503))
 def apply_change(change_id: str, db: DB, request: Request, user: User = require(*STAFF)) -> dict[str, Any]:
     """Hand an approved change to the site's edge, which verifies and runs it (results arrive as
     events: the change ends applied, rolled back or failed)."""
@@ -257,8 +269,8 @@ def apply_change(change_id: str, db: DB, request: Request, user: User = require(
     return {**change_view(db, change, user), "edge": result}
 
 
-@router.post("/sites/{site_id}/network/drift-check", dependencies=[require(*STAFF)])
-def drift_check(site_id: int, db: DB, request: Request) -> dict[str, Any]:
+@router.post("/sites/{site_id}/network/drift-check", dependencies=[require(*STAFF)], responses=documented(503, 502))
+def drift_check(site_id: Int64, db: DB, request: Request) -> dict[str, Any]:
     _site(db, site_id)
     wire = request.app.state.wire
     agent_id = wire.agent_for_site(site_id)

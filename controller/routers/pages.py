@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from controller.auth import DB, SITE_READERS, csrf_token, optional_user, require
 from controller.models import Customer, Role, Site, User
+from controller.params import Int64
 from controller.routers.agents import list_agent_views
 from controller.routers.auth_api import authenticate, client_address
 from controller.routers.events import alarm_view, list_alarm_rows, recent_events
@@ -108,7 +109,7 @@ def cameras_page(request: Request, db: DB):
 
 
 @router.get("/cameras/{site_id}/{camera}", response_class=HTMLResponse, include_in_schema=False)
-def camera_page(site_id: int, camera: str, request: Request, db: DB):
+def camera_page(site_id: Int64, camera: str, request: Request, db: DB):
     user, redirect = site_reader_or_redirect(request, db)
     if redirect is not None:
         return redirect

@@ -16,7 +16,9 @@ from access_control.credentials import TrainingRecord
 from controller.auth import DB, CurrentUser, require
 from controller.coverage_history import Change, covered_share, percent_series, seat_spans
 from controller.credentials import latest_training
+from controller.errors import documented
 from controller.models import Agent, Customer, Event, Person, Presence, Role, Site, User, aware, iso, utcnow
+from controller.params import Int64
 from controller.policy import PersonFacts, SeatFacts, may_work
 from controller.routers.cameras import _agent_command
 from controller.sites import apply_site_config
@@ -27,7 +29,7 @@ READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
 
 
 @router.get("/sites/{site_id}/seats", dependencies=[require(*READERS)])
-def seat_states(site_id: int, db: DB, user: CurrentUser) -> dict[str, Any]:
+def seat_states(site_id: Int64, db: DB, user: CurrentUser) -> dict[str, Any]:
     site = db.get(Site, site_id)
     if site is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
@@ -140,7 +142,7 @@ def _span_view(span) -> dict[str, Any]:
 
 
 @router.get("/sites/{site_id}/coverage/history", dependencies=[require(*READERS)])
-def coverage_history(site_id: int, db: DB, user: CurrentUser,
+def coverage_history(site_id: Int64, db: DB, user: CurrentUser,
                      hours: float = Query(24.0, gt=0, le=24 * 200)) -> dict[str, Any]:
     """The coverage % as a step line and every seat's spans over the last ``hours``."""
     site = db.get(Site, site_id)
@@ -159,7 +161,7 @@ def coverage_history(site_id: int, db: DB, user: CurrentUser,
 
 
 @router.get("/sites/{site_id}/seats/{seat_id}", dependencies=[require(*READERS)])
-def seat_detail(site_id: int, seat_id: str, db: DB, user: CurrentUser,
+def seat_detail(site_id: Int64, seat_id: str, db: DB, user: CurrentUser,
                 hours: float = Query(24.0, gt=0, le=24 * 200)) -> dict[str, Any]:
     site, config, seat, _ = _seat(db, site_id, seat_id, user)
     until = utcnow()
@@ -174,8 +176,8 @@ def seat_detail(site_id: int, seat_id: str, db: DB, user: CurrentUser,
             "history": [_span_view(x) for x in spans], "covered_share": covered_share(spans)}
 
 
-@router.get("/sites/{site_id}/seats/{seat_id}/frame", dependencies=[require(*READERS)])
-def seat_frame(site_id: int, seat_id: str, request: Request, db: DB, user: CurrentUser) -> dict[str, Any]:
+@router.get("/sites/{site_id}/seats/{seat_id}/frame", dependencies=[require(*READERS)], responses=documented(503, 502))
+def seat_frame(site_id: Int64, seat_id: str, request: Request, db: DB, user: CurrentUser) -> dict[str, Any]:
     """The frame the seat was last judged on, fetched from the edge (media stays on site)."""
     _, _, seat, slug = _seat(db, site_id, seat_id, user)
     return _agent_command(request, site_id, "seat_frame", {"seat": seat.id, "customer": slug})
@@ -205,7 +207,7 @@ def _person_facts(db, site_id: int, person_id: str) -> PersonFacts | None:
 
 
 @router.get("/sites/{site_id}/seats/{seat_id}/policy", dependencies=[require(*READERS)])
-def seat_policy(site_id: int, seat_id: str, request: Request, db: DB, user: CurrentUser,
+def seat_policy(site_id: Int64, seat_id: str, request: Request, db: DB, user: CurrentUser,
                 person: str | None = Query(None, min_length=1, max_length=64)) -> dict[str, Any]:
     """May the seat's customer's data be shown at this seat now, and, given ``person``, to them.
     Asked before work is served; a customer may ask about its own seats, not about people."""
@@ -232,7 +234,7 @@ class SeatViewIn(BaseModel):
 
 
 @router.put("/sites/{site_id}/seats/{seat_id}/views/{camera}")
-def calibrate_seat(site_id: int, seat_id: str, camera: str, body: SeatViewIn, request: Request, db: DB,
+def calibrate_seat(site_id: Int64, seat_id: str, camera: str, body: SeatViewIn, request: Request, db: DB,
                    user: User = require(Role.admin, Role.officer)) -> dict[str, Any]:
     """Set where a seat and its screen are in one camera's frame (main-stream pixels): the site
     config gets a new version, is ledgered and pushed to the edge, which judges with it at once."""

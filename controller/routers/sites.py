@@ -7,7 +7,10 @@ from fastapi import APIRouter, Body, HTTPException, Request, status
 from sqlalchemy import select
 
 from controller.auth import DB, SITE_READERS, require
+from controller.errors import problem_list
+from controller.limits import SITE_FILE_LIMIT
 from controller.models import Role, Site, User, iso
+from controller.params import Int64
 from controller.sites import apply_site_config
 from edge_agent.wire.redact import redact_site_config
 from edge_agent.wire.site import SiteFileError, parse_site_text
@@ -40,14 +43,14 @@ def _site(db, site_id: int) -> Site:
 
 
 @router.get("/{site_id}")
-def get_site(site_id: int, db: DB, user: User = require(*SITE_READERS)) -> dict:
+def get_site(site_id: Int64, db: DB, user: User = require(*SITE_READERS)) -> dict:
     return site_view(_site(db, site_id), viewer=user)
 
 
 @router.put("/{site_id}/config")
 def put_site_config(
-    site_id: int, request: Request, db: DB,
-    yaml_text: str = Body(..., media_type="application/yaml", max_length=1 << 20),
+    site_id: Int64, request: Request, db: DB,
+    yaml_text: str = Body(..., media_type="application/yaml", max_length=SITE_FILE_LIMIT),
     user: User = require(Role.admin),
 ) -> dict:
     site = _site(db, site_id)
@@ -55,8 +58,7 @@ def put_site_config(
         config = parse_site_text(yaml_text, filename=f"{site.slug}.yaml")
     except SiteFileError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            {"message": str(exc).splitlines()[0],
-                             "problems": [str(p) for p in exc.problems]}) from None
+                            problem_list([str(p) for p in exc.problems], type_="site_file")) from None
     if config.site.id != site.slug:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"file describes site {config.site.id!r}, not {site.slug!r}")

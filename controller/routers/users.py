@@ -7,7 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller.auth import DB, require
+from controller.errors import documented
 from controller.models import Customer, Role, User
+from controller.params import Int64
 from controller.security import hash_password
 from controller.sessions import end_everything
 
@@ -60,7 +62,7 @@ def list_users(db: DB) -> list[dict]:
     return [user_view(u) for u in db.scalars(select(User).order_by(User.username))]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=documented(409))
 def add_user(body: NewUser, db: DB, request: Request, admin: User = require(Role.admin)) -> dict:
     u = create_user(db, request.app.state.ledger, body.username, body.password, body.role,
                     body.customer_id, admin.username)
@@ -68,7 +70,7 @@ def add_user(body: NewUser, db: DB, request: Request, admin: User = require(Role
 
 
 @router.patch("/{user_id}")
-def change_user(user_id: int, body: UserChange, db: DB, request: Request,
+def change_user(user_id: Int64, body: UserChange, db: DB, request: Request,
                 admin: User = require(Role.admin)) -> dict:
     u = db.get(User, user_id)
     if u is None:

@@ -26,7 +26,8 @@
       body: JSON.stringify(body),
     });
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(data.detail || (path + ": " + r.status));
+    if (!r.ok) throw new Error(Array.isArray(data.detail) ? data.detail.map((e) => e.msg).join("; ")
+      : data.detail || (path + ": " + r.status));
     return data;
   }
 

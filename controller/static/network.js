@@ -27,7 +27,8 @@
     const r = await fetch(path, opts);
     if (r.status === 401) { location.href = "/login"; throw new Error("login"); }
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail : (path + ": " + r.status));
+    if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail
+      : Array.isArray(data.detail) ? data.detail.map((e) => e.msg).join("; ") : (path + ": " + r.status));
     return data;
   }
 

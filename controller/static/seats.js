@@ -30,7 +30,7 @@
     const body = await r.json().catch(() => ({}));
     if (!r.ok) {
       const d = body.detail;
-      const msg = typeof d === "string" ? d : d && d.message ? d.message + (d.problems ? ": " + d.problems.join("; ") : "") : r.statusText;
+      const msg = typeof d === "string" ? d : Array.isArray(d) ? d.map((e) => e.msg).join("; ") : r.statusText;
       throw new Error(msg);
     }
     return body;

@@ -177,7 +177,7 @@ def test_config_comes_from_controller_and_commands_round_trip(tmp_path, sqlite_r
         r = admin.put(f"/api/sites/{site['id']}/config", content=bad,
                       headers={"content-type": "application/yaml"})
         assert r.status_code == 422
-        assert "demo-floor3.yaml:" in r.json()["detail"]["problems"][0]
+        assert "demo-floor3.yaml:" in r.json()["detail"][0]["msg"]
         # A stopped agent makes commands time out instead of hanging.
         agent.p.send_signal(signal.SIGSTOP)
         try:
