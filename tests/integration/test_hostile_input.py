@@ -91,7 +91,7 @@ def test_errors_follow_the_schema_and_never_echo_the_input(api):
     assert doc["components"]["schemas"]["HTTPValidationError"]["properties"]["detail"]["type"] == "array"
     # Each operation documents the errors its shape implies, and its own.
     assert set(doc["paths"]["/api/agents/{agent_id}"]["get"]["responses"]) == {"200", "401", "403", "404", "422"}
-    assert set(doc["paths"]["/api/auth/token"]["post"]["responses"]) == {"200", "401", "413", "422"}
+    assert set(doc["paths"]["/api/auth/token"]["post"]["responses"]) == {"200", "401", "413", "422", "429"}
     assert {"409", "503"} <= set(doc["paths"]["/api/network/changes/{change_id}/apply"]["post"]["responses"])
 
 
