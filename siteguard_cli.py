@@ -121,6 +121,24 @@ def cmd_create_user(args) -> int:
     return 0
 
 
+def cmd_lift_lockout(args) -> int:
+    """For an operator at the appliance when every admin's address is locked out."""
+    from controller.app import open_core
+    from controller.login import lift_lockouts
+
+    if not args.username and not args.address:
+        print("give --username, --address or both", file=sys.stderr)
+        return 2
+    core = open_core(_settings(args))
+    with core.sessions() as s:
+        lifted = lift_lockouts(s, args.username, args.address)
+        s.commit()
+    core.ledger.append("auth.lockout_lifted", {"username": args.username, "address": args.address,
+                                               "buckets": lifted, "by": "cli"})
+    print("\n".join(lifted) if lifted else "nothing was locked")
+    return 0
+
+
 def cmd_enroll_agent(args) -> int:
     from fastapi import HTTPException
 
@@ -468,6 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--password")
     u.add_argument("--data")
     u.set_defaults(func=cmd_create_user)
+
+    lo = sub.add_parser("lift-lockout", help="lift login lock-outs of an account and/or an address")
+    lo.add_argument("--username")
+    lo.add_argument("--address")
+    lo.add_argument("--data")
+    lo.set_defaults(func=cmd_lift_lockout)
 
     a = sub.add_parser("enroll-agent", help="allow an edge agent's key to connect")
     a.add_argument("--name", required=True)

@@ -94,3 +94,12 @@ def test_fifty_concurrent_bad_logins_leave_the_link_ingesting(tmp_path, rig):
     # Every attempt is counted, the right password refused during the lock-out included.
     assert sum(json.loads(leaf)["data"]["failures"] for leaf in failed) == len(codes) + 1
     engine.dispose()
+
+
+def test_an_operator_at_the_appliance_lifts_a_lockout_with_the_cli(tmp_path, rig):
+    for _ in range(5):
+        assert httpx.post(rig.url + "/api/auth/token", json={"username": "adm", "password": "bad"}).status_code == 401
+    assert httpx.post(rig.url + "/api/auth/token", json={"username": "adm", "password": "adm-pass"}).status_code == 429
+    out = rig.siteguard("lift-lockout", "--username", "adm").stdout
+    assert "pair:adm|127.0.0.1" in out
+    assert httpx.post(rig.url + "/api/auth/token", json={"username": "adm", "password": "adm-pass"}).status_code == 200

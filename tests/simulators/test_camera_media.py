@@ -36,7 +36,7 @@ def site():
 
 @pytest.fixture(scope="module")
 def media(site):
-    cam = camera_entries(site)[0]
+    cam = {**camera_entries(site)[0], "password": PASSWORD}  # the site file names an env variable
     m = SimulatedCameraMedia(cam, seat_views(site, cam["id"]), rtsp_port=0, seed=3)
     for seat_id in m.scene.seat_ids:
         m.set_seat_override(seat_id, "occupied")  # screens show the working tool, not a lock

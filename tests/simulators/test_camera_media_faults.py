@@ -31,7 +31,7 @@ OSD_ROWS = 60   # the timestamp overlay stays sharp and bright through every fau
 @pytest.fixture(scope="module")
 def media():
     site = load_site(DEMO_SITE)
-    cam = camera_entries(site)[1]
+    cam = {**camera_entries(site)[1], "password": PASSWORD}  # the site file names an env variable
     m = SimulatedCameraMedia(cam, seat_views(site, cam["id"]), rtsp_port=0, seed=11)
     m.start()
     yield m
