@@ -70,10 +70,11 @@ def register_sites(core, files: list[str]) -> None:
         config = _load_site(f)
         with core.sessions() as s:
             site, changed = apply_site_config(s, config)
+            if changed:
+                core.ledger.record(s, "site.config_changed", {"site": site.slug, "version": site.version,
+                                                              "config_hash": site.config_hash, "by": "cli"})
             s.commit()
         if changed:
-            core.ledger.append("site.config_changed", {"site": site.slug, "version": site.version,
-                                                       "config_hash": site.config_hash, "by": "cli"})
             print(f"site {site.slug}: config version {site.version} ({site.config_hash[:12]})")
 
 
@@ -132,9 +133,9 @@ def cmd_lift_lockout(args) -> int:
     core = open_core(_settings(args))
     with core.sessions() as s:
         lifted = lift_lockouts(s, args.username, args.address)
+        core.ledger.record(s, "auth.lockout_lifted", {"username": args.username, "address": args.address,
+                                                      "buckets": lifted, "by": "cli"})
         s.commit()
-    core.ledger.append("auth.lockout_lifted", {"username": args.username, "address": args.address,
-                                               "buckets": lifted, "by": "cli"})
     print("\n".join(lifted) if lifted else "nothing was locked")
     return 0
 

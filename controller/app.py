@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,15 +68,26 @@ def server_public_key_file(settings: Settings) -> Path:
     return settings.keys_dir / "controller.key"
 
 
+def _sequencer_loop(core: Core, stop: threading.Event, every_s: float = 0.2) -> None:
+    """Integrates queued ledger leaves and signs a checkpoint whenever the log grew."""
+    next_checkpoint = 0.0
+    while not stop.wait(every_s):
+        try:
+            core.ledger.integrate_all()
+            if time.monotonic() >= next_checkpoint:  # signs only if the log grew
+                core.ledger.checkpoint()
+                next_checkpoint = time.monotonic() + core.settings.checkpoint_every_s
+        except Exception:  # the database may be briefly away; facts wait in the queue meanwhile
+            log.exception("ledger sequencer round failed")
+
+
 def _housekeeping_loop(core: Core, stop: threading.Event) -> None:
-    """Signs checkpoints and writes the ledger's aggregated failed-login entries."""
+    """Writes the ledger's aggregated failed-login entries."""
     while not stop.wait(core.settings.checkpoint_every_s):
-        for what, chore in (("ledger checkpoint", core.ledger.checkpoint),
-                            ("failed-login report", lambda: report_failed_logins(core.sessions, core.ledger))):
-            try:
-                chore()
-            except Exception:  # the database may be briefly away; try again next round
-                log.exception("%s failed", what)
+        try:
+            report_failed_logins(core.sessions, core.ledger)
+        except Exception:  # the database may be briefly away; try again next round
+            log.exception("failed-login report failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop = threading.Event()
         threading.Thread(target=_housekeeping_loop, args=(core, stop), daemon=True,
                          name="housekeeping").start()
+        threading.Thread(target=_sequencer_loop, args=(core, stop), daemon=True, name="sequencer").start()
         core.ledger.append("controller.started", {"wire": settings.wire_bind})
         try:
             yield
@@ -108,8 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watch.stop()
             app.state.wire.stop()
             app.state.wire.join(timeout=5)
-            core.ledger.checkpoint()
             report_failed_logins(core.sessions, core.ledger, flush_all=True)
+            core.ledger.integrate_all()
+            core.ledger.checkpoint()
             core.engine.dispose()
 
     app = FastAPI(title="SiteGuard controller", version="0.1.0", lifespan=lifespan,

@@ -1,7 +1,10 @@
 """The controller's evidence ledger: an append-only Merkle log in the database.
 
-Entries are appended in their own transaction, never inside a caller's: call `append` after
-committing what the entry records (SQLite has one writer at a time).
+A fact and its leaf are written in one transaction: `record` queues the leaf in the caller's
+session, without an index. The sequencer (`integrate`, the only writer of indexes) takes queued
+leaves in queue order, in batches, assigns their indexes and signs checkpoints, as Trillian's
+sequencer does. A crash can delay a leaf's index, never separate a fact from its leaf. Readers
+(proofs, exports, pages) see what is integrated.
 """
 from __future__ import annotations
 
@@ -13,15 +16,24 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from controller.models import LedgerCheckpoint, LedgerEntry
+from controller.models import LedgerCheckpoint, LedgerEntry, LedgerQueued
 from retention.checkpoint import Checkpoint, NoteSigner, load_private_key, public_key_raw
 from retention.ledger import LedgerEntry as ExportEntry
 from retention.ledger import build_export, entry_leaf_bytes
 from retention.merkle import Frontier, inclusion_proof, leaf_hash
+
+
+# Any constant unique to this lock among the database's advisory locks.
+SEQUENCER_LOCK = 0x5347_4C45  # "SGLE"
+
+
+def canonical_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
 
 
 def iso_now() -> str:
@@ -67,25 +79,68 @@ class Ledger:
             self._hashes.append(h)
             self._frontier.append(h)
 
-    def append(self, kind: str, data: dict[str, Any]) -> int:
+    def record(self, s: Session, kind: str, data: dict[str, Any]) -> None:
+        """Queue the leaf of a fact in the fact's own transaction: the caller's commit writes
+        both or neither. The sequencer (`integrate`) gives it its index later."""
+        ts = iso_now()
+        entry_leaf_bytes(0, ts, kind, data)  # what could never be integrated fails here, with its fact
+        s.add(LedgerQueued(ts=ts, kind=kind, data=canonical_json(data)))
+
+    def append(self, kind: str, data: dict[str, Any]) -> None:
+        """Queue a leaf that records no row of its own (a login, a start) in its own transaction."""
+        with self._sessions() as s:
+            self.record(s, kind, data)
+            s.commit()
+
+    def integrate(self, batch: int = 5000) -> int:
+        """The sequencer's step: give the oldest queued leaves the next indexes, in queue order,
+        in one transaction that also takes them off the queue. Returns how many it integrated.
+        One writer at a time: an advisory lock on PostgreSQL; on SQLite a second writer collides
+        on the index and tries again."""
         with self._lock:
-            for _ in range(20):  # another process may take the same index: then try the next
+            for _ in range(20):
                 with self._sessions() as s:
+                    if s.get_bind().dialect.name == "postgresql":
+                        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK})
                     self._sync(s)
-                    index = len(self._hashes)
-                    ts = iso_now()
-                    leaf = entry_leaf_bytes(index, ts, kind, data)
-                    h = leaf_hash(leaf)
-                    s.add(LedgerEntry(index=index, ts=ts, kind=kind, leaf=leaf, leaf_hash=h))
+                    rows = s.execute(select(LedgerQueued.id, LedgerQueued.ts, LedgerQueued.kind,
+                                            LedgerQueued.data).order_by(LedgerQueued.id).limit(batch)).all()
+                    if not rows:
+                        return 0
+                    start = len(self._hashes)
+                    entries = []
+                    for i, (_id, ts, kind, data) in enumerate(rows):
+                        leaf = entry_leaf_bytes(start + i, ts, kind, json.loads(data))
+                        entries.append({"index": start + i, "ts": ts, "kind": kind, "leaf": leaf,
+                                        "leaf_hash": leaf_hash(leaf)})
+                    s.execute(insert(LedgerEntry), entries)
+                    s.execute(delete(LedgerQueued).where(LedgerQueued.id.in_([r[0] for r in rows])))
                     try:
                         s.commit()
-                    except IntegrityError:
+                    except IntegrityError:  # another process integrated meanwhile: start again
                         s.rollback()
                         continue
-                self._hashes.append(h)
-                self._frontier.append(h)
-                return index
-        raise RuntimeError("ledger append kept colliding with another writer")
+                for e in entries:
+                    self._hashes.append(e["leaf_hash"])
+                    self._frontier.append(e["leaf_hash"])
+                return len(entries)
+        raise RuntimeError("ledger integration kept colliding with another writer")
+
+    def integrate_all(self) -> int:
+        """Integrate until the queue is empty (at the moment of asking)."""
+        total = 0
+        while n := self.integrate():
+            total += n
+        return total
+
+    def settled_size(self) -> int:
+        """The size once everything queued so far is integrated."""
+        self.integrate_all()
+        return self.size
+
+    def queued(self) -> int:
+        with self._sessions() as s:
+            return s.scalar(select(func.count()).select_from(LedgerQueued)) or 0
 
     def checkpoint(self) -> str | None:
         """Sign a checkpoint for the current size if it grew; returns the newest note."""
@@ -120,6 +175,7 @@ class Ledger:
                     "proof": [p.hex() for p in proof], "checkpoint": note}
 
     def export(self) -> bytes:
+        self.integrate_all()
         self.checkpoint()
         with self._sessions() as s:
             rows = s.scalars(select(LedgerEntry).order_by(LedgerEntry.index)).all()
@@ -131,5 +187,7 @@ class Ledger:
         return build_export(entries, notes, self.origin, self.origin, self.public_key)
 
     def count_kind(self, kind: str) -> int:
+        """Entries of that kind in the log, once everything queued so far is integrated."""
+        self.integrate_all()
         with self._sessions() as s:
             return s.scalar(select(func.count()).where(LedgerEntry.kind == kind)) or 0

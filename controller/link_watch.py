@@ -96,15 +96,14 @@ class LinkWatch(threading.Thread):
         with self.sessions() as s:
             alarm = raise_alarm(s, "controller.link_down", f"edge link {health.state}: {health.detail}",
                                 source=ALARM_SOURCE, severity="critical")
+            if alarm is not None:
+                self.ledger.record(s, "alarm.raised", ledger_record(alarm))
             s.commit()
         self._alarmed = True
-        if alarm is not None:
-            self.ledger.append("alarm.raised", ledger_record(alarm))
 
     def _clear(self) -> None:
         with self.sessions() as s:
-            cleared = clear_alarms(s, "controller.link_down", ALARM_SOURCE)
+            for alarm in clear_alarms(s, "controller.link_down", ALARM_SOURCE):
+                self.ledger.record(s, "alarm.cleared", ledger_record(alarm))
             s.commit()
         self._alarmed = False
-        for alarm in cleared:
-            self.ledger.append("alarm.cleared", ledger_record(alarm))

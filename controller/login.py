@@ -14,7 +14,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -193,38 +193,30 @@ def report_failed_logins(sessions: sessionmaker, ledger: Ledger, now: dt.datetim
                          flush_all: bool = False) -> int:
     """Write one `auth.login_failed` ledger entry per account and address for each burst of
     failures (with its count and span) once it has gone quiet; returns the entries written.
-    The ledger is written before the count is taken off (never inside the same write: SQLite
-    has one writer), so a crash in between reports a burst twice, never not at all."""
+    The leaf and the taking off of the count are one transaction: reported once, never lost."""
     now = now or utcnow()
-    with _bucket_writes:
-        with sessions() as s:
-            _fold_refused(s)
-            s.commit()
-            due = []
-            for row in s.scalars(select(LoginBucket).where(LoginBucket.unreported > 0)):
-                first, last = aware(row.first_unreported_at) or now, aware(row.last_failure_at) or now
-                if flush_all or now - last >= REPORT_AFTER_QUIET or now - first >= REPORT_AT_LATEST:
-                    due.append((row.key, row.unreported, first, last))
-        for key, count, first, last in due:
-            user, _, client = key.removeprefix("pair:").rpartition("|")
-            ledger.append("auth.login_failed", {"username": user, "client": client, "failures": count,
-                                                "first": iso(first), "last": iso(last)})
-            with sessions() as s:
-                s.execute(update(LoginBucket).where(LoginBucket.key == key)
-                          .values(unreported=LoginBucket.unreported - count))
-                s.execute(update(LoginBucket).where(LoginBucket.key == key, LoginBucket.unreported == 0)
-                          .values(first_unreported_at=None))
-                s.commit()
+    with _bucket_writes, sessions() as s:
+        _fold_refused(s)
+        due = 0
+        for row in s.scalars(select(LoginBucket).where(LoginBucket.unreported > 0).with_for_update()):
+            first, last = aware(row.first_unreported_at) or now, aware(row.last_failure_at) or now
+            if not (flush_all or now - last >= REPORT_AFTER_QUIET or now - first >= REPORT_AT_LATEST):
+                continue
+            user, _, client = row.key.removeprefix("pair:").rpartition("|")
+            ledger.record(s, "auth.login_failed", {"username": user, "client": client, "failures": row.unreported,
+                                                   "first": iso(first), "last": iso(last)})
+            row.unreported, row.first_unreported_at = 0, None
+            due += 1
         # Buckets with nothing to report, no lock and an expired window are forgotten.
         stale = now - max(lim.window for lim in throttle.LIMITS.values())
-        with sessions() as s:
-            s.execute(delete(LoginBucket).where(
-                LoginBucket.unreported == 0,
-                or_(LoginBucket.locked_until.is_(None), LoginBucket.locked_until < now),
-                or_(LoginBucket.last_failure_at.is_(None), LoginBucket.last_failure_at < stale)),
-                execution_options={"synchronize_session": False})
-            s.commit()
-    return len(due)
+        s.flush()
+        s.execute(delete(LoginBucket).where(
+            LoginBucket.unreported == 0,
+            or_(LoginBucket.locked_until.is_(None), LoginBucket.locked_until < now),
+            or_(LoginBucket.last_failure_at.is_(None), LoginBucket.last_failure_at < stale)),
+            execution_options={"synchronize_session": False})
+        s.commit()
+    return due
 
 
 def active_lockouts(s: Session, now: dt.datetime | None = None) -> list[dict]:

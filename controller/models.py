@@ -185,6 +185,17 @@ class LedgerEntry(Base):
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class LedgerQueued(Base):
+    """A ledger leaf written in the transaction of the fact it records, waiting for the sequencer
+    to give it an index. Queue order (`id`) is the order of integration."""
+
+    __tablename__ = "ledger_queue"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(80))
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # canonical JSON, checked when queued
+
+
 class LedgerCheckpoint(Base):
     __tablename__ = "ledger_checkpoints"
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

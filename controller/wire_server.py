@@ -135,7 +135,6 @@ class WireServer(threading.Thread):
             metrics.AGENTS_REFUSED_SOURCES.set(len(self._refusals))
         if not fresh and not closed:
             return
-        raised = []
         with self.sessions() as s:
             for w in fresh:
                 log.warning("refused connection from %s: key %s is not enrolled", w.source, w.sample[0])
@@ -145,17 +144,14 @@ class WireServer(threading.Thread):
                     source=f"addr:{w.source}", severity="warning", details=w.record(),
                 )
                 if alarm is not None:
-                    raised.append(alarm)
+                    self.ledger.record(s, "alarm.raised", ledger_record(alarm))
             for w in closed:  # the alarm shows the latest window's count
                 for alarm in s.scalars(select(Alarm).where(Alarm.kind == "agent.refused",
                                                            Alarm.source == f"addr:{w.source}",
                                                            Alarm.state == "active")):
                     alarm.details = {**w.record(), "total": int((alarm.details or {}).get("total", 0)) + w.count}
+                self.ledger.record(s, "agent.refused", w.record())
             s.commit()
-        for alarm in raised:
-            self.ledger.append("alarm.raised", ledger_record(alarm))
-        for w in closed:
-            self.ledger.append("agent.refused", w.record())
 
     # --- API for other threads ---------------------------------------------------------------
 
@@ -353,17 +349,17 @@ class WireServer(threading.Thread):
         started = time.perf_counter()
         with self.sessions() as s:
             result = store_events(s, conn.agent_id, conn.site_id, list(msg.events), customer_ids(s))
+            for alarm in result.alarms:  # each fact's leaf in the fact's own transaction
+                self.ledger.record(s, "alarm.raised", ledger_record(alarm))
+            for alarm in result.cleared:
+                self.ledger.record(s, "alarm.cleared", ledger_record(alarm))
+            for kind, data in result.ledger:
+                self.ledger.record(s, kind, data)
             s.commit()
         metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
         metrics.EVENTS_INGESTED.inc(len(result.stored))
         metrics.EVENTS_DUPLICATE.inc(len(result.duplicates))
         self._send(sock, conn.identity, m.encode(m.Ack(seqs=[e.seq for e in msg.events])))
-        for alarm in result.alarms:
-            self.ledger.append("alarm.raised", ledger_record(alarm))
-        for alarm in result.cleared:
-            self.ledger.append("alarm.cleared", ledger_record(alarm))
-        for kind, data in result.ledger:
-            self.ledger.append(kind, data)
         self._seen(conn.agent_id)
 
     def _seen(self, agent_id: int, **fields: Any) -> None:
@@ -374,10 +370,9 @@ class WireServer(threading.Thread):
             for k, v in fields.items():
                 if v is not None:
                     setattr(agent, k, v)
-            cleared = clear_alarms(s, "agent.offline", f"agent:{agent_id}")
+            for alarm in clear_alarms(s, "agent.offline", f"agent:{agent_id}"):
+                self.ledger.record(s, "alarm.cleared", ledger_record(alarm))
             s.commit()
-        for alarm in cleared:
-            self.ledger.append("alarm.cleared", ledger_record(alarm))
 
     def _check_liveness(self) -> None:
         for agent_id in check_liveness(self.sessions, self.ledger, self.offline_after_s):
@@ -388,7 +383,7 @@ def check_liveness(sessions: sessionmaker, ledger: Ledger, offline_after_s: floa
     """Raise `agent.offline` for every agent silent too long; sets the online gauge. Returns the
     silent agents' ids. Run by the link each second, and by the watchdog while the link is down."""
     cutoff = utcnow() - dt.timedelta(seconds=offline_after_s)
-    raised, silent = [], []
+    silent = []
     with sessions() as s:
         agents = s.scalars(select(Agent).where(Agent.revoked.is_(False))).all()
         online = 0
@@ -407,9 +402,7 @@ def check_liveness(sessions: sessionmaker, ledger: Ledger, offline_after_s: floa
                 source=f"agent:{a.id}", severity="critical", site_id=a.site_id, agent_id=a.id,
             )
             if alarm is not None:
-                raised.append(alarm)
+                ledger.record(s, "alarm.raised", ledger_record(alarm))
         s.commit()
     metrics.AGENTS_ONLINE.set(online)
-    for alarm in raised:
-        ledger.append("alarm.raised", ledger_record(alarm))
     return silent

@@ -61,10 +61,10 @@ def record_training(person_pk: Int64, body: TrainingIn, request: Request, db: DB
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person")
     db.add(TrainingRecord(person_id=person.id, course=body.course, completed=body.completed,
                           expires=body.expires, recorded_by=user.username))
-    db.commit()
-    request.app.state.ledger.append("training.recorded", {
+    request.app.state.ledger.record(db, "training.recorded", {
         "person": person.person, "site_id": person.site_id, "course": body.course,
         "completed": body.completed.isoformat(), "expires": body.expires.isoformat(), "by": user.username})
+    db.commit()
     pushed = push_credentials(request, db, db.get(Site, person.site_id))
     training = latest_training(db, [person.id]).get(person.id)
     return {**person_view(person, training, dt.date.today()), "pushed_to_edge": pushed}

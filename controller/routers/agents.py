@@ -71,12 +71,12 @@ def enroll(db, ledger, name: str, site_slug: str, public_key: str, by: str) -> A
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown site {site_slug!r}")
     agent = Agent(name=name, site_id=site.id, public_key=key, status={})
     db.add(agent)
+    ledger.record(db, "agent.enrolled", {"agent": name, "site": site_slug, "public_key": key, "by": by})
     try:
         db.commit()
     except IntegrityError:
         db.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, "agent name or key already enrolled") from None
-    ledger.append("agent.enrolled", {"agent": name, "site": site_slug, "public_key": key, "by": by})
     return agent
 
 
@@ -90,9 +90,9 @@ def enroll_agent(body: Enrolment, db: DB, request: Request, user: User = require
 def revoke_agent(agent_id: Int64, db: DB, request: Request, user: User = require(Role.admin)) -> dict:
     a = _get(db, agent_id)
     a.revoked = True
+    request.app.state.ledger.record(db, "agent.revoked", {"agent": a.name, "by": user.username})
     db.commit()
     request.app.state.wire.reload_keys()
-    request.app.state.ledger.append("agent.revoked", {"agent": a.name, "by": user.username})
     return {"id": a.id, "revoked": True}
 
 

@@ -82,6 +82,7 @@ async def issue_api_token(body: Credentials, request: Request) -> dict:
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, db: DB, user: CurrentUser) -> Response:
     """End the session or revoke the token this request came with."""
+    request.app.state.ledger.record(db, "auth.logout", {"username": user.username})
     header = request.headers.get("authorization")
     if header:
         row = token_row(db, bearer_token(header))
@@ -90,7 +91,7 @@ def logout(request: Request, db: DB, user: CurrentUser) -> Response:
     elif isinstance(request.session.get("sid"), str):
         end_session(db, request.session["sid"])
         request.session.clear()
-    request.app.state.ledger.append("auth.logout", {"username": user.username})
+    db.commit()  # the leaf, whichever way it ended
     return Response(status_code=204)
 
 
@@ -108,9 +109,10 @@ def revoke_api_token(token_id: Int64, request: Request, db: DB, user: CurrentUse
     row = db.get(ApiToken, token_id)
     if row is None or (row.user_id != user.id and user.role != Role.admin.value):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such token")
-    if revoke_token(db, row):
-        request.app.state.ledger.append("auth.token_revoked", {"token": row.id, "user_id": row.user_id,
-                                                               "by": user.username})
+    if row.revoked_at is None:
+        request.app.state.ledger.record(db, "auth.token_revoked", {"token": row.id, "user_id": row.user_id,
+                                                                   "by": user.username})
+        revoke_token(db, row)
     return Response(status_code=204)
 
 
@@ -128,13 +130,12 @@ async def change_password(body: PasswordChange, request: Request, user: CurrentU
             u = s.get(User, user.id)
             u.password_hash = hash_password(body.new_password)
             ended = end_everything(s, user.id)
+            request.app.state.ledger.record(s, "user.password_changed", {"username": user.username, "ended": ended})
             s.commit()
             return ended
 
-    ended = await run_in_threadpool(store)
+    await run_in_threadpool(store)
     request.session.clear()
-    await run_in_threadpool(request.app.state.ledger.append, "user.password_changed",
-                            {"username": user.username, "ended": ended})
     return Response(status_code=204)
 
 
@@ -148,9 +149,9 @@ def lift(body: LockoutLift, request: Request, db: DB, officer: User = require(*S
     if not body.username and not body.address:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give a username, an address or both")
     lifted = lift_lockouts(db, body.username, body.address)
-    db.commit()
-    request.app.state.ledger.append("auth.lockout_lifted", {"username": body.username, "address": body.address,
+    request.app.state.ledger.record(db, "auth.lockout_lifted", {"username": body.username, "address": body.address,
                                                             "buckets": lifted, "by": officer.username})
+    db.commit()
     return {"lifted": lifted}
 
 

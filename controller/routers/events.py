@@ -96,6 +96,6 @@ def acknowledge_alarm(alarm_id: Int64, db: DB, request: Request, user: User = re
     a = _alarm(db, user, alarm_id)
     if a.state == "active":
         a.state, a.acknowledged_by, a.cleared_at = "acknowledged", user.username, utcnow()
+        request.app.state.ledger.record(db, "alarm.acknowledged", {**ledger_record(a), "by": user.username})
         db.commit()
-        request.app.state.ledger.append("alarm.acknowledged", {**ledger_record(a), "by": user.username})
     return alarm_view(a)

@@ -152,10 +152,10 @@ def create_change(site_id: Int64, body: ChangeIn, db: DB, request: Request,
         change = net.create_change(db, site, body.title, user.username, wanted)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
-    db.commit()
-    request.app.state.ledger.append("network.change_requested", {
+    request.app.state.ledger.record(db, "network.change_requested", {
         "change": change.id, "site_id": site_id, "by": user.username, "customers": change.customers,
         "commands": net.commands(change)})
+    db.commit()
     return change_view(db, change, user, full=True)
 
 
@@ -220,10 +220,10 @@ def approve_change(change_id: str, body: ApprovalIn, db: DB, request: Request,
     needed = {c.id for c in db.scalars(select(Customer).where(Customer.slug.in_(change.customers)))}
     if needed <= approved:
         change.status = "approved"
-    db.commit()
-    request.app.state.ledger.append("network.change_approved", {
+    request.app.state.ledger.record(db, "network.change_approved", {
         "change": change.id, "customer": customer.slug, "by": user.username, "digest": doc["digest"],
         "signature": body.signature})
+    db.commit()
     return change_view(db, change, user, full=True)
 
 
@@ -234,9 +234,9 @@ def reject_change(change_id: str, body: RejectIn, db: DB, request: Request,
     _record_decision(db, NetworkApproval(change_id=change.id, customer_id=customer.id, decision="reject",
                                          comment=body.comment, by=user.username))
     change.status, change.finished_at = "rejected", utcnow()
-    db.commit()
-    request.app.state.ledger.append("network.change_rejected", {
+    request.app.state.ledger.record(db, "network.change_rejected", {
         "change": change.id, "customer": customer.slug, "by": user.username, "comment": body.comment})
+    db.commit()
     return change_view(db, change, user, full=True)
 
 
@@ -264,8 +264,8 @@ def apply_change(change_id: str, db: DB, request: Request, user: User = require(
         db.commit()
         raise HTTPException(status.HTTP_409_CONFLICT, f"the edge refused the change: {exc}") from None
     change.status = "applying"
+    request.app.state.ledger.record(db, "network.change_started", {"change": change.id, "by": user.username})
     db.commit()
-    request.app.state.ledger.append("network.change_started", {"change": change.id, "by": user.username})
     return {**change_view(db, change, user), "edge": result}
 
 

@@ -253,11 +253,12 @@ def calibrate_seat(site_id: Int64, seat_id: str, camera: str, body: SeatViewIn, 
                             {"message": "the polygons do not fit the site config",
                              "problems": [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]}) from None
     site, changed = apply_site_config(db, new)
+    if changed:
+        request.app.state.ledger.record(db, "seat.calibrated", {
+            "site": site.slug, "seat": seat.id, "camera": camera, "version": site.version,
+            "config_hash": site.config_hash, "by": user.username, "seat_zone": body.seat, "screen_zone": body.screen})
     db.commit()
     pushed = 0
     if changed:
-        request.app.state.ledger.append("seat.calibrated", {
-            "site": site.slug, "seat": seat.id, "camera": camera, "version": site.version,
-            "config_hash": site.config_hash, "by": user.username, "seat_zone": body.seat, "screen_zone": body.screen})
         pushed = request.app.state.wire.push_config(site.id, site.config_json, site.config_hash)
     return {"seat": seat.id, "camera": camera, "version": site.version, "changed": changed, "pushed_to_agents": pushed}

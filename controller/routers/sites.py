@@ -63,13 +63,11 @@ def put_site_config(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"file describes site {config.site.id!r}, not {site.slug!r}")
     site, changed = apply_site_config(db, config)
+    if changed:
+        request.app.state.ledger.record(db, "site.config_changed", {
+            "site": site.slug, "version": site.version, "config_hash": site.config_hash, "by": user.username})
     db.commit()
     pushed = 0
     if changed:
-        request.app.state.ledger.append(
-            "site.config_changed",
-            {"site": site.slug, "version": site.version, "config_hash": site.config_hash,
-             "by": user.username},
-        )
         pushed = request.app.state.wire.push_config(site.id, site.config_json, site.config_hash)
     return {**site_view(site), "changed": changed, "pushed_to_agents": pushed}

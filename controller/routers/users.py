@@ -47,13 +47,13 @@ def create_user(db, ledger, username: str, password: str, role: Role, customer_i
     user = User(username=username, password_hash=hash_password(password), role=role.value,
                 customer_id=customer_id, active=True)
     db.add(user)
+    ledger.record(db, "user.created", {"username": username, "role": role.value,
+                                       "customer_id": customer_id, "by": by})
     try:
         db.commit()
     except IntegrityError:
         db.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, "username taken") from None
-    ledger.append("user.created", {"username": username, "role": role.value,
-                                   "customer_id": customer_id, "by": by})
     return user
 
 
@@ -92,8 +92,8 @@ def change_user(user_id: Int64, body: UserChange, db: DB, request: Request,
     disabled = before["active"] and not u.active
     rescoped = (before["role"], before["customer_id"]) != (u.role, u.customer_id)
     ended = end_everything(db, u.id) if disabled or rescoped else None
-    db.commit()
-    request.app.state.ledger.append("user.changed", {"username": u.username, "before": before,
+    request.app.state.ledger.record(db, "user.changed", {"username": u.username, "before": before,
                                                      "after": user_view(u), "by": admin.username,
                                                      **({"ended": ended} if ended else {})})
+    db.commit()
     return user_view(u)
