@@ -113,9 +113,9 @@ class Ledger:
                         leaf = entry_leaf_bytes(start + i, ts, kind, json.loads(data))
                         entries.append({"index": start + i, "ts": ts, "kind": kind, "leaf": leaf,
                                         "leaf_hash": leaf_hash(leaf)})
-                    s.execute(insert(LedgerEntry), entries)
-                    s.execute(delete(LedgerQueued).where(LedgerQueued.id.in_([r[0] for r in rows])))
                     try:
+                        s.execute(insert(LedgerEntry), entries)
+                        s.execute(delete(LedgerQueued).where(LedgerQueued.id.in_([r[0] for r in rows])))
                         s.commit()
                     except IntegrityError:  # another process integrated meanwhile: start again
                         s.rollback()
