@@ -305,6 +305,8 @@ def _observe_idle(config: LinkConfig, s: LinkState, e: Observe, now: float) -> S
 
 def step(config: LinkConfig, state: LinkState, event: LinkEvent) -> Step:
     """The next state of one gate's link after ``event``, with what to do and report."""
+    if not isinstance(event, (Observe, EnableRefused, Start, Stop)):
+        raise TypeError(f"not a link event: {event!r}")
     # A clock that steps back must not shorten a backoff or a timeout already running.
     now = max(_check_time(event.now), state.clock)
     s = replace(state, clock=now)
@@ -325,11 +327,9 @@ def step(config: LinkConfig, state: LinkState, event: LinkEvent) -> Step:
             s = replace(s, phase="connecting", attempt_started=now, attempt_rx=event.rx_bytes,
                         attempt_offline_notes=event.offline_notes)
         return Step(s)
-    if isinstance(event, Stop):
-        if s.phase == "online":
-            return Step(_leave_online(s, now), (), (WentOffline(STOPPED),))
-        return Step(replace(s, phase="idle"))
-    raise TypeError(f"not a link event: {event!r}")
+    if s.phase == "online":  # Stop
+        return Step(_leave_online(s, now), (), (WentOffline(STOPPED),))
+    return Step(replace(s, phase="idle"))  # Stop
 
 
 # --- line quality of a bus --------------------------------------------------
