@@ -14,7 +14,9 @@ Threads, and what each may do:
   stamp the time and put the item on the dispatch queue.
 - supervisor thread (one per bus): (re)connects TCP with backoff and drives
   each PD through disabled -> connecting -> online, because libosdp 3.2.9 left
-  alone parks an offline PD for 300 s before it retries.
+  alone parks an offline PD for 300 s before it retries. What to do when is
+  decided by the pure state machines of ``osdp_link``; this thread only
+  observes libosdp and the socket, feeds them and carries out their commands.
 - dispatch thread (one per panel): translates libosdp dicts into frozen
   ``PanelEvent`` values, keeps command statistics and calls ``on_event``.
 
@@ -41,7 +43,8 @@ from typing import Any, Callable, Protocol, Sequence
 
 import osdp
 
-from access_control.osdp_line import FrameScanner, LineCounts
+from access_control import osdp_link as lk
+from access_control.osdp_line import FrameScanner
 
 __all__ = [
     "AccessPanel",
@@ -302,8 +305,7 @@ class TcpChannel(osdp.Channel):
         self.id = channel_id
         self.host, self.port = host, port
         self._connect_timeout = connect_timeout
-        self._backoff_min, self._backoff_max = backoff_min, backoff_max
-        self._stable_after = stable_after
+        self._backoff = lk.Backoff(backoff_min, backoff_max, stable_after)
         self._max_pending = max_pending
         self._wake = wake
         self._lock = threading.Lock()
@@ -312,7 +314,6 @@ class TcpChannel(osdp.Channel):
         self._pending_deadline = 0.0
         self._addrs: list[Any] = []
         self._out = bytearray()
-        self._backoff = backoff_min
         self._next_attempt = 0.0
         self._closed = False
         self.generation = 0  # +1 per established connection
@@ -406,11 +407,7 @@ class TcpChannel(osdp.Channel):
         sock, self._sock = self._sock, None
         if sock is not None:
             _close_quietly(sock)
-            now = time.monotonic()
-            if now - self.connected_at >= self._stable_after:
-                self._backoff = self._backoff_min
-            self._next_attempt = now + self._backoff
-            self._backoff = min(self._backoff * 2, self._backoff_max)
+            self._next_attempt, self._backoff = self._backoff.dropped(time.monotonic(), self.connected_at)
             log.warning("osdp channel %s:%s: %s; reconnecting", self.host, self.port, reason)
         self.last_error = reason
         self._out.clear()
@@ -510,12 +507,11 @@ class TcpChannel(osdp.Channel):
         if reason != self.last_error:
             log.warning("osdp channel %s:%s: %s", self.host, self.port, reason)
         self.last_error = reason
-        self._next_attempt = now + self._backoff
-        self._backoff = min(self._backoff * 2, self._backoff_max)
+        self._next_attempt, self._backoff = self._backoff.failed(now)
 
     def reset_backoff(self) -> None:
         with self._lock:
-            self._backoff = self._backoff_min
+            self._backoff = self._backoff.reset()
 
     def close(self) -> None:
         with self._lock:
@@ -591,12 +587,6 @@ _LED_COLORS = {
     "white": osdp.CommandLEDColor.White,
 }
 
-# Gate states, owned by the bus supervisor.
-_IDLE = "idle"  # PD disabled in libosdp, waiting for TCP or the retry time
-_CONNECTING = "connecting"  # PD enabled, handshake (ID, CAP, secure channel) running
-_ONLINE = "online"
-
-
 class _Gate:
     """Runtime state of one gate. Fields are owned by the thread noted."""
 
@@ -604,16 +594,8 @@ class _Gate:
         self.link = link
         self.bus = bus
         self.index = index  # PD offset inside the bus's ControlPanel
-        # supervisor thread
-        self.state = _IDLE
-        self.retry_at = 0.0
-        self.backoff = 0.0
-        self.attempt_started = 0.0
-        self.attempt_rx = 0
-        self.attempt_offline_notes = 0
-        self.online_since = 0.0
-        self.online_offline_notes = 0
-        self.disable_requested_at = -math.inf
+        # supervisor thread writes (one frozen value, replaced whole), anyone reads
+        self.state = lk.LinkState()
         self.caps: dict[int, tuple[int, int]] = {}
         self.online_evt = threading.Event()
         # refresh thread writes, supervisor reads (int assignment is atomic)
@@ -631,8 +613,6 @@ class _Gate:
         self.latencies: deque[float] = deque(maxlen=4096)
         self.sent = self.rejected = self.completed = self.failed = 0
         self.events = self.unknown = self.dropped = 0
-        self.sc_failures = self.link_errors = 0
-        self.online_total = 0.0
 
     @property
     def gate_id(self) -> str:
@@ -658,9 +638,7 @@ class _Bus:
         # line quality, supervisor thread only
         self.scanner = FrameScanner()
         self.scan_generation = 0
-        self.reported = LineCounts()  # counts at the last noise report
-        self.reported_at = -math.inf
-        self.noisy = False  # a noise report is out and no LineClean has followed
+        self.line = lk.LineState()
 
 
 # ---------------------------------------------------------------------------
@@ -687,11 +665,10 @@ class OsdpPanel:
             raise ValueError("at least one gate is required")
         self.on_event = on_event
         self._log_level = log_level
-        self._silence_timeout = silence_timeout
-        self._handshake_timeout = handshake_timeout
-        self._retry_min, self._retry_max = retry_min, retry_max
+        self._link_config = lk.LinkConfig(silence_timeout=silence_timeout, handshake_timeout=handshake_timeout,
+                                          retry_min=retry_min, retry_max=retry_max)
         self._connect_timeout = connect_timeout
-        self._noise_report_s, self._noise_quiet_s = noise_report_s, noise_quiet_s
+        self._line_config = lk.LineConfig(report_s=noise_report_s, quiet_s=noise_quiet_s)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._gates: dict[str, _Gate] = {}
         self._buses: list[_Bus] = []
@@ -725,8 +702,9 @@ class OsdpPanel:
         return tuple(self._gates)
 
     def _new_channel(self, bus: _Bus) -> TcpChannel:
+        retry = self._link_config
         return TcpChannel(bus.host, bus.port, channel_id=bus.channel_id, connect_timeout=self._connect_timeout,
-                          backoff_min=self._retry_min, backoff_max=min(self._retry_max, 10.0), wake=bus.wake)
+                          backoff_min=retry.retry_min, backoff_max=min(retry.retry_max, 10.0), wake=bus.wake)
 
     def start(self) -> None:
         with self._lifecycle:
@@ -736,8 +714,6 @@ class OsdpPanel:
             for bus in self._buses:
                 bus.channel = self._new_channel(bus)
                 for gate in bus.gates:
-                    gate.state, gate.retry_at, gate.backoff = _IDLE, 0.0, 0.0
-                    gate.disable_requested_at = -math.inf
                     gate.online_evt.clear()
                 flags = [osdp.LibFlag.EnforceSecure, osdp.LibFlag.EnableNotification]
                 infos = [osdp.PDInfo(g.address, bus.channel, scbk=g.link.scbk, name=g.gate_id, flags=flags)
@@ -762,11 +738,10 @@ class OsdpPanel:
                 time.sleep(0.005)
             now = time.monotonic()
             for bus in self._buses:
-                if bus.channel.connected:
-                    # libosdp enables every PD at start: that is our first attempt.
-                    for gate in bus.gates:
-                        gate.state, gate.attempt_started = _CONNECTING, now
-                        gate.attempt_rx, gate.attempt_offline_notes = 0, gate.offline_notes
+                for gate in bus.gates:
+                    # libosdp enables every PD at start: with TCP up, that is the first attempt.
+                    start = lk.Start(now, bus.channel.connected, gate.offline_notes, bus.channel.rx_bytes)
+                    gate.state = lk.step(self._link_config, gate.state, start).state
             for bus in self._buses:
                 assert bus.cp is not None
                 bus.cp.start()
@@ -797,13 +772,9 @@ class OsdpPanel:
                         log.exception("osdp bus %s:%s: teardown failed", bus.host, bus.port)
                     bus.cp = None
                 bus.channel.close()
-            now, wall = time.monotonic(), time.time()
+            now = time.monotonic()
             for gate in self._gates.values():
-                if gate.state == _ONLINE:
-                    self._leave_online(gate, now)
-                    self._enqueue(gate, ("panel", gate, Offline("panel stopped", monotonic=now, wall=wall)))
-                gate.state = _IDLE
-                gate.online_evt.clear()
+                self._apply(gate, lk.step(self._link_config, gate.state, lk.Stop(now)), now)
             try:
                 self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
             except queue.Full:
@@ -824,7 +795,7 @@ class OsdpPanel:
     def is_online(self, gate_id: str) -> bool:
         """The state behind the Online/Offline events (which follow on the dispatch thread)."""
         gate = self._gate(gate_id)
-        return self._running and gate.state == _ONLINE
+        return self._running and gate.state.online
 
     def sc_active(self, gate_id: str) -> bool:
         """Whether libosdp has a secure channel with the gate's PD right now."""
@@ -844,20 +815,19 @@ class OsdpPanel:
         gate = self._gate(gate_id)
         channel = gate.bus.channel
         line = gate.bus.scanner.counts
+        link = gate.state
         with gate.stats_lock:
             samples = sorted(gate.latencies)
-            online_s = gate.online_total
-            if gate.state == _ONLINE:
-                online_s += time.monotonic() - gate.online_since
             return GateStats(
-                gate_id=gate.gate_id, online=self._running and gate.state == _ONLINE,
+                gate_id=gate.gate_id, online=self._running and link.online,
                 commands_sent=gate.sent, commands_rejected=gate.rejected,
                 commands_completed=gate.completed, commands_failed=gate.failed,
                 latency_p50_ms=_percentile_ms(samples, 0.50), latency_p99_ms=_percentile_ms(samples, 0.99),
                 events_received=gate.events, events_unknown=gate.unknown, events_dropped=gate.dropped,
                 line_frames=line.frames, line_bad_frames=line.bad_frames, line_noise_bytes=line.noise_bytes,
                 reconnects=max(0, channel.generation - 1), connect_failures=channel.connect_failures,
-                sc_failures=gate.sc_failures, link_errors=gate.link_errors, online_seconds=online_s,
+                sc_failures=link.sc_failures, link_errors=link.link_errors,
+                online_seconds=link.online_seconds(time.monotonic()),
                 bytes_rx=channel.rx_bytes, bytes_tx=channel.tx_bytes,
             )
 
@@ -952,7 +922,7 @@ class OsdpPanel:
 
     def _submit(self, gate: _Gate, cmd: dict[str, Any]) -> bool:
         cp = gate.bus.cp
-        if not self._running or cp is None or gate.state != _ONLINE:
+        if not self._running or cp is None or not gate.state.online:
             self._count_rejected(gate)
             return False
         with gate.submit_lock:
@@ -1053,87 +1023,84 @@ class OsdpPanel:
             bus.scanner.reset()
         if data:
             bus.scanner.feed(data)
-        new = bus.scanner.counts - bus.reported
-        if new.noise_bytes and now - bus.reported_at >= self._noise_report_s:
+        result = lk.line_step(self._line_config, bus.line, now, bus.scanner.counts)
+        bus.line = result.state
+        if isinstance(result.event, lk.LineNoise):
+            noise = result.event
             log.warning("osdp bus %s:%s: %d bytes of line noise, %d bad frames", bus.host, bus.port,
-                        new.noise_bytes, new.bad_frames)
-            bus.reported, bus.reported_at, bus.noisy = bus.scanner.counts, now, True
+                        noise.noise_bytes, noise.bad_frames)
             for gate in bus.gates:
-                self._emit(gate, LineNoise(new.noise_bytes, new.bad_frames, new.frames,
+                self._emit(gate, LineNoise(noise.noise_bytes, noise.bad_frames, noise.frames,
                                            monotonic=now, wall=time.time()))
-        elif bus.noisy and not new.noise_bytes and now - bus.reported_at >= self._noise_quiet_s:
-            bus.noisy = False
+        elif isinstance(result.event, lk.LineClean):
             for gate in bus.gates:
-                self._emit(gate, LineClean(self._noise_quiet_s, monotonic=now, wall=time.time()))
+                self._emit(gate, LineClean(result.event.quiet_s, monotonic=now, wall=time.time()))
 
     def _step(self, bus: _Bus, cp: _ControlPanel, gate: _Gate, now: float, libosdp_online: bool) -> None:
         channel = bus.channel
-        if gate.state == _ONLINE:
-            reason = None
-            if not channel.connected:
-                reason = channel.last_error or "connection lost"
-            elif gate.offline_notes != gate.online_offline_notes or not libosdp_online:
-                reason = "libosdp took the PD offline (no valid answer or secure channel lost)"
-                with gate.stats_lock:
-                    gate.link_errors += 1
-            elif now - channel.last_rx > self._silence_timeout:
-                reason = f"PD silent for {now - channel.last_rx:.1f} s"
-                with gate.stats_lock:
-                    gate.link_errors += 1
-            if reason is not None:
-                log.warning("gate %s: offline: %s", gate.gate_id, reason)
-                self._leave_online(gate, now)
-                self._emit(gate, Offline(reason, monotonic=now, wall=time.time()))
-                self._disable(cp, gate, now)
-                # A session that lasted resets the backoff; a flapping link backs off.
-                if now - gate.online_since > 10.0:
-                    gate.backoff = 0.0
-                self._retry_later(gate, now)
-            return
+        # libosdp's enabled flag sits behind the refresh thread's lock: ask only when it matters.
+        enabled = gate.state.reads_pd_enabled and cp.is_pd_enabled(gate.address)
+        seen = lk.Observe(now, connected=channel.connected, pd_online=libosdp_online,
+                          offline_notes=gate.offline_notes, rx_bytes=channel.rx_bytes, last_rx=channel.last_rx,
+                          last_error=channel.last_error, pd_enabled=enabled,
+                          others_online=any(g.state.online for g in bus.gates if g is not gate))
+        self._apply(gate, lk.step(self._link_config, gate.state, seen), now, cp)
 
-        if gate.state == _CONNECTING:
-            if not channel.connected:
-                gate.state = _IDLE
-                self._disable(cp, gate, now)
-                return
-            if libosdp_online and gate.offline_notes == gate.attempt_offline_notes:
-                self._enter_online(bus, cp, gate, now)
-                return
-            failed = gate.offline_notes != gate.attempt_offline_notes
-            if failed or now - gate.attempt_started > self._handshake_timeout:
-                answered = channel.rx_bytes > gate.attempt_rx
-                if answered:
-                    reason = ("PD answered but no secure channel was established "
-                              "(wrong SCBK, or the PD is not in secure mode)")
-                    with gate.stats_lock:
-                        gate.sc_failures += 1
-                    log.warning("gate %s: %s", gate.gate_id, reason)
-                    self._emit(gate, SecureChannelFailed(reason, monotonic=now, wall=time.time()))
-                else:
-                    log.info("gate %s: PD did not answer on %s:%s", gate.gate_id, bus.host, bus.port)
-                self._disable(cp, gate, now)
-                self._retry_later(gate, now)
-                if not answered and all(g.state != _ONLINE for g in bus.gates):
-                    # Nothing on the bus talks: the serial server may be
-                    # wedged, so start over with a fresh connection.
-                    channel.drop("no answer from the bus")
-            return
+    def _apply(self, gate: _Gate, result: lk.Step, now: float, cp: _ControlPanel | None = None) -> None:
+        """Carry out one step of the gate's link state machine."""
+        was_online = gate.state.online
+        sc = False
+        if result.state.online and not was_online and cp is not None:
+            # Capabilities first: a command submitted once the gate counts as online is checked
+            # against them.
+            gate.caps = self._capabilities(cp, gate)
+            sc = bool(cp.sc_status() & (1 << gate.index))
+        gate.state = result.state
+        if was_online and not result.state.online:
+            gate.online_evt.clear()
+        for command in result.commands:
+            self._carry_out(gate, command, now, cp)
+        if result.state.online and not was_online:
+            gate.online_evt.set()
+        wall = time.time()
+        for out in result.events:
+            if isinstance(out, lk.WentOnline):
+                log.info("gate %s: online (secure channel %s)", gate.gate_id, "active" if sc else "inactive")
+                self._emit(gate, Online(sc, monotonic=now, wall=wall))
+            elif isinstance(out, lk.WentOffline):
+                if out.reason != lk.STOPPED:
+                    log.warning("gate %s: offline: %s", gate.gate_id, out.reason)
+                self._emit(gate, Offline(out.reason, monotonic=now, wall=wall))
+            elif isinstance(out, lk.SecureChannelRefused):
+                log.warning("gate %s: %s", gate.gate_id, out.reason)
+                self._emit(gate, SecureChannelFailed(out.reason, monotonic=now, wall=wall))
+            elif isinstance(out, lk.NoAnswer):
+                log.info("gate %s: PD did not answer on %s:%s", gate.gate_id, gate.bus.host, gate.bus.port)
 
-        # _IDLE: libosdp must not run the PD (its own retry would wait 300 s
-        # and would talk into a dead connection); enable it when it may go.
-        enabled = cp.is_pd_enabled(gate.address)
-        if enabled:
-            if now - gate.disable_requested_at > 0.5:
-                self._disable(cp, gate, now)
+    def _carry_out(self, gate: _Gate, command: lk.Command, now: float, cp: _ControlPanel | None) -> None:
+        if isinstance(command, lk.ResetConnectBackoff):
+            gate.bus.channel.reset_backoff()
+        elif isinstance(command, lk.DropConnection):
+            gate.bus.channel.drop(command.reason)
+        elif cp is None:
             return
-        if channel.connected and now >= gate.retry_at:
-            gate.attempt_started = now
-            gate.attempt_rx = channel.rx_bytes
-            gate.attempt_offline_notes = gate.offline_notes
-            if cp.enable_pd(gate.address):
-                gate.state = _CONNECTING
+        elif isinstance(command, lk.DisablePd):
+            try:
+                cp.disable_pd(gate.address)
+                cp.flush_commands(gate.address)
+            except Exception:
+                log.exception("gate %s: disabling the PD failed", gate.gate_id)
+        elif isinstance(command, lk.EnablePd):
+            try:
+                enabled = bool(cp.enable_pd(gate.address))
+            except Exception:
+                log.exception("gate %s: enabling the PD failed", gate.gate_id)
+                enabled = False
+            if not enabled:
+                gate.state = lk.step(self._link_config, gate.state, lk.EnableRefused(now)).state
 
-    def _enter_online(self, bus: _Bus, cp: _ControlPanel, gate: _Gate, now: float) -> None:
+    @staticmethod
+    def _capabilities(cp: _ControlPanel, gate: _Gate) -> dict[int, tuple[int, int]]:
         caps = {}
         for cap in (osdp.Capability.OutputControl, osdp.Capability.ContactStatusMonitoring,
                     osdp.Capability.LEDControl, osdp.Capability.AudibleControl, osdp.Capability.Readers):
@@ -1141,37 +1108,7 @@ class OsdpPanel:
                 caps[cap] = tuple(cp.check_capability(gate.address, cap))
             except Exception:
                 pass
-        gate.caps = caps
-        sc = bool(cp.sc_status() & (1 << gate.index))
-        gate.online_offline_notes = gate.offline_notes
-        with gate.stats_lock:
-            gate.online_since = now
-        gate.state = _ONLINE
-        bus.channel.reset_backoff()
-        gate.online_evt.set()
-        log.info("gate %s: online (secure channel %s)", gate.gate_id, "active" if sc else "inactive")
-        self._emit(gate, Online(sc, monotonic=now, wall=time.time()))
-
-    def _leave_online(self, gate: _Gate, now: float) -> None:
-        with gate.stats_lock:
-            gate.online_total += now - gate.online_since
-        gate.state = _IDLE
-        gate.online_evt.clear()
-
-    def _disable(self, cp: _ControlPanel, gate: _Gate, now: float) -> None:
-        gate.disable_requested_at = now
-        try:
-            cp.disable_pd(gate.address)
-            # Queued commands must not fire on a later reconnect (a stale
-            # "open" pulse minutes later); flushing also completes them.
-            cp.flush_commands(gate.address)
-        except Exception:
-            log.exception("gate %s: disabling the PD failed", gate.gate_id)
-
-    def _retry_later(self, gate: _Gate, now: float) -> None:
-        gate.state = _IDLE
-        gate.backoff = min(max(gate.backoff * 2, self._retry_min), self._retry_max)
-        gate.retry_at = now + gate.backoff
+        return caps
 
     def _emit(self, gate: _Gate, event: PanelEvent) -> None:
         self._enqueue(gate, ("panel", gate, event))
