@@ -47,6 +47,9 @@ def main() -> None:
         doc = yaml.safe_load(DEMO_SITE.read_text())
         doc["cameras"], doc["seats"] = [], []
         doc["gates"] = [g for g in doc["gates"] if g["id"] == "gate-main"]
+        # No cameras run here, so the gate counts its lane by beam only (no camera, no lane).
+        for key in ("camera", "lane"):
+            doc["gates"][0].pop(key, None)
         doc["gates"][0]["osdp"]["channel"] = f"tcp://127.0.0.1:{free_port()}"
         site_file = tmp / "site.yaml"
         site_file.write_text(yaml.safe_dump(doc))

@@ -151,17 +151,19 @@ class ControllerRig:
         return self
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def healthy() -> bool:
             if self.proc.p.poll() is not None:
                 raise AssertionError(f"controller exited:\n{self.proc.log()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
+                return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"controller not healthy:\n{self.proc.log()}")
+                return False
+        try:
+            wait_for(healthy, timeout=timeout, what="controller healthy")
+        except AssertionError as exc:
+            if str(exc).startswith("controller exited"):
+                raise
+            raise AssertionError(f"controller not healthy:\n{self.proc.log()}") from None
 
     def seed_users(self, users: dict[str, tuple[str, str | None]]) -> None:
         """Create users {username: (role, customer slug)} with password '<username>-pass'."""
@@ -249,11 +251,29 @@ class SimulatorProcess:
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns something true (returned); fail after `timeout` s.
+    Tests wait on a condition like this, never on a fixed sleep."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         last = predicate()
         if last:
             return last
-        time.sleep(interval)
+        time.sleep(interval)  # the poll's pace
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 30,
+                  proc: subprocess.Popen | None = None, what: str = "") -> None:
+    """Wait until something accepts TCP connections on host:port; fail at once if `proc`, the
+    process that should listen there, exits first."""
+    what = what or f"{host}:{port} accepting connections"
+
+    def accepting() -> bool:
+        assert proc is None or proc.poll() is None, f"{what}: the process exited"
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    wait_for(accepting, timeout=timeout, interval=0.1, what=what)

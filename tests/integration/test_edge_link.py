@@ -57,7 +57,7 @@ def test_ten_thousand_events_survive_kill9_of_controller_and_agent(tmp_path, rig
             for start in range(0, total, 200):
                 outbox.append_many([("test.load", {"n": n}, None) for n in range(start, start + 200)])
                 written.append(start + 200)
-                time.sleep(0.01)
+                time.sleep(0.01)  # the component's pace: events keep coming across both kills
 
         t = threading.Thread(target=writer)
         t.start()
@@ -69,7 +69,7 @@ def test_ten_thousand_events_survive_kill9_of_controller_and_agent(tmp_path, rig
 
         wait_for(lambda: stored() > 1500, what="first events stored")
         rig.proc.kill9()  # the controller dies mid-stream
-        time.sleep(1.0)
+        time.sleep(1.0)  # an outage, not a blink: the agent's sends fail and must be resent
         rig.proc.start()
         rig.wait_healthy()
         wait_for(lambda: stored() > 5000, timeout=60, what="events flowing after restart")
@@ -224,8 +224,11 @@ def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_pa
             reply = ask(garbage)
             assert isinstance(reply, m.Refused), garbage[:40]
         # A frame past the socket limit makes libzmq drop that connection; the server lives on.
+        monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
         sock.send(b"y" * (m.SOCKET_MAX_MESSAGE_BYTES + 10))
-        time.sleep(0.5)
+        assert monitor.poll(10_000), "the oversized frame did not cost the connection"
+        sock.disable_monitor()
+        monitor.close()
         welcome = ask(m.encode(m.Hello(site="demo-floor3")))
         assert isinstance(welcome, m.Welcome) and welcome.agent == "raw"
         ack = ask(m.encode(m.Events(events=[m.Event(seq=1, ts="2026-01-01T00:00:00Z", kind="test.ok")])))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from network_policy.apply import DeviceError, DevicePlan, apply_change, drift, p
 from network_policy.intent import Service, VlanPolicy, default_allows
 from network_policy.netmiko_device import NetmikoDevice, SwitchAccess
 from network_policy.parse import ParseError
+from tests.conftest import wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +50,10 @@ def fake_switch(tmp_path):
                              "--username", USER, "--password", PASSWORD, "--listen-host", "127.0.0.1",
                              "--listen-port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:  # ready once it accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"fake-switches did not start: {(tmp_path / 'fake-switches.log').read_text()[-2000:]}")
-                time.sleep(0.1)
+        try:  # ready once it accepts connections
+            wait_for_port(port, proc=proc, what="fake-switches")
+        except AssertionError:
+            pytest.fail(f"fake-switches did not start: {(tmp_path / 'fake-switches.log').read_text()[-2000:]}")
         yield "127.0.0.1", port
     finally:
         proc.terminate()

@@ -66,7 +66,7 @@ class Scenario:
             wait_for(same, timeout=timeout, what=f"exactly {want}")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; got {got[0] if got else None}") from None
-        time.sleep(settle)
+        time.sleep(settle)  # a window: anything extra (a second grant, an alarm) would show in it
         assert self.new() == want
 
 
@@ -121,9 +121,11 @@ def test_passback_across_gates_of_one_area_is_denied_with_an_alarm(site):
     site["gates"].act("gate-side", "badge", person="p-004")  # the badge handed back out
     sc.expect([deny("gate-side", "p-004", "passback_denied")], [("passback", "gate-side")])
     # An officer resets p-004 to neutral: the same badge is then let in again.
+    resets = lambda: site["officer"].get("/api/events", params={"kind": "gate.passback_reset"}).json()  # noqa: E731
+    before = len(resets())
     r = site["officer"].post(f"/api/sites/{site['sid']}/passback/reset", json={"person": "p-004"})
     assert r.status_code == 200, r.text
-    time.sleep(0.5)
+    wait_for(lambda: len(resets()) > before, what="the edge applied the reset")
     sc = Scenario(site)
     site["gates"].act("gate-side", "enter", person="p-004")  # badge and walk through
     sc.expect([grant("gate-side", "p-004"), passage("gate-side", "p-004")])
@@ -152,7 +154,8 @@ def test_forced_passage_and_held_gate_raise_alarms(site):
     sc.expect([("passage", "gate-main", None, "entry", "")], [("door_forced", "gate-main")])
     sc = Scenario(site)
     site["gates"].act("gate-side", "badge", person="p-008")
-    time.sleep(0.5)
+    wait_for(lambda: httpx.get(f"{site['gates'].control}/gates/gate-side").json()["free"]["entry"],
+             timeout=10, interval=0.05, what="gate-side unlocked for p-008")
     site["gates"].act("gate-side", "hold", seconds=20)
     sc.expect([grant("gate-side", "p-008")], [("door_held", "gate-side")], timeout=40)
 
@@ -180,7 +183,7 @@ def test_garbage_on_the_line_is_survived_and_reported(site):
     def badge_and_see() -> list:
         if gate_state(site, "gate-main")["online"]:
             site["gates"].act("gate-main", "enter", person="p-010")
-            time.sleep(2)
+            time.sleep(2)  # a person waits a moment for the gate before badging again
         return log(site, person="p-010")
     wait_for(badge_and_see, timeout=60, interval=0.5, what="p-010 decision after garbage")
 

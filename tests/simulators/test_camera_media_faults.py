@@ -19,6 +19,7 @@ import pytest
 
 from simulators.camera.media import SimulatedCameraMedia
 from simulators.camera.site_view import camera_entries, load_site, seat_views
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")]
@@ -170,9 +171,7 @@ def _gray(media, profile="main") -> np.ndarray:
 
 def _fresh_frames(media, n: int = 2) -> None:
     start = media.frames_rendered
-    end = time.monotonic() + 5
-    while media.frames_rendered < start + n and time.monotonic() < end:
-        time.sleep(0.05)
+    wait_for(lambda: media.frames_rendered >= start + n, timeout=5, interval=0.05, what=f"{n} fresh frames")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import base64
 import hashlib
 import shutil
 import struct
-import time
 from pathlib import Path
 
 import cv2
@@ -19,6 +18,7 @@ from simulators.camera.rtsp import (BadRequest, DigestAuth, build_sdp, packetize
                                     parse_head)
 from simulators.camera.scene import FAULTS, STATES, Occupancy, Scene
 from simulators.camera.site_view import SeatView, camera_entries, load_site, seat_views
+from tests.conftest import wait_for
 
 DEMO_SITE = Path(__file__).resolve().parents[2] / "simulators" / "sites" / "demo.yaml"
 
@@ -269,9 +269,8 @@ def test_a_slow_subscriber_drops_to_the_next_keyframe():
     try:
         for i in range(35):
             enc.push(np.full((120, 160, 3), i * 7 % 255, np.uint8), capture=float(i))
-        deadline = time.monotonic() + 10
-        while enc.frames_out < 34 and time.monotonic() < deadline:   # nobody reads meanwhile
-            time.sleep(0.05)
+        wait_for(lambda: enc.frames_out >= 34, timeout=10, interval=0.05,  # nobody reads meanwhile
+                 what="34 frames encoded")
         first = slow.get(timeout=5)
     finally:
         enc.stop()

@@ -191,7 +191,7 @@ def _read_until(chan, pattern: str, timeout: float = 5) -> str:
         if chan.recv_ready():
             buf += chan.recv(4096).decode()
         else:
-            time.sleep(0.01)
+            time.sleep(0.01)  # paramiko's channel offers no wait for data: poll it
     return buf
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from simulators.turnstile import TurnstileFleet
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_for
 from tests.simulators.test_turnstile_osdp import MAIN, Panel, is_card, write_site
 from tests.simulators.test_turnstile_units import decode_wiegand
 
@@ -81,17 +81,15 @@ def test_world_actions(http, fleet):
 
 def test_power_off_and_on_over_http(http):
     assert http.post("/gates/gate-spare/power", json={"on": False}).json()["powered"] is False
-    deadline = time.monotonic() + 3
-    while http.get("/gates/gate-spare").json()["osdp"]["up"] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: not http.get("/gates/gate-spare").json()["osdp"]["up"], timeout=3, interval=0.05,
+             what="the device down")
     snap = http.get("/gates/gate-spare").json()
     assert not snap["osdp"]["up"] and not snap["powered"]
     assert http.post("/gates/gate-spare/badge", json={"person": "p-001"}).json()["result"] == "no_power"
     assert http.post("/gates/gate-spare/garbage", json={}).json()["result"] == "no_power"
     http.post("/gates/gate-spare/power", json={"on": True})
-    deadline = time.monotonic() + 3
-    while not http.get("/gates/gate-spare").json()["osdp"]["up"] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: http.get("/gates/gate-spare").json()["osdp"]["up"], timeout=3, interval=0.05,
+             what="the device up again")
     assert http.get("/gates/gate-spare").json()["osdp"]["boots"] == 2
 
 

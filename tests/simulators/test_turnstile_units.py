@@ -376,19 +376,18 @@ def test_demo_scenario_fits_the_demo_site():
 
 def test_line_takes_one_panel_at_a_time_and_carries_noise():
     import socket
-    import time
 
     from simulators.turnstile.channel import TcpListenChannel
+    from tests.conftest import wait_for
     line = TcpListenChannel("127.0.0.1", 0, "test")
     try:
         first = socket.create_connection(("127.0.0.1", line.port))
-        time.sleep(0.05)
         first.sendall(b"\x53abc")
-        time.sleep(0.05)
-        assert line.read(64) == b"\x53abc" and line.connected
+        got = wait_for(lambda: line.read(64), timeout=5, interval=0.01, what="the panel's bytes")
+        assert got == b"\x53abc" and line.connected
         second = socket.create_connection(("127.0.0.1", line.port))
-        time.sleep(0.05)
-        assert line.read(64) == b"" and line.connections == 2
+        wait_for(lambda: line.read(64) == b"" and line.connections == 2, timeout=5, interval=0.01,
+                 what="the second panel taken")
         first.settimeout(1)
         assert first.recv(16) == b"", "the replaced panel's link is closed"
         line.inject_noise(to_device=b"\x01\x02", to_panel=b"\xee")
@@ -398,8 +397,8 @@ def test_line_takes_one_panel_at_a_time_and_carries_noise():
         second.settimeout(1)
         assert second.recv(16) == b"\xeereply" and line.noise_pending == 0
         second.close()
-        time.sleep(0.05)
-        assert line.read(64) == b"" and not line.connected
+        wait_for(lambda: line.read(64) == b"" and not line.connected, timeout=5, interval=0.01,
+                 what="the panel's close seen")
         assert line.write(b"nobody") == 6, "bytes on an idle line just vanish"
         first.close()
     finally:

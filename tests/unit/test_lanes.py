@@ -8,6 +8,7 @@ import numpy as np
 
 from camera.coverage import Box, persons_in_zone
 from edge_agent.lanes import LaneWatcher
+from tests.conftest import wait_for
 
 LANE = [(500, 250), (780, 250), (820, 700), (460, 700)]
 
@@ -41,10 +42,10 @@ def test_the_watcher_reports_counts_while_the_window_is_open_then_stops():
     watcher = LaneWatcher(cams, lambda camera, frame: two, lambda gate, n: reports.append((gate, n)), period_s=0.02)
     watcher.watch("gate-main", "cam-gate", LANE, 0.3)
     watcher.watch("gate-main", "cam-gate", LANE, 0.3)  # a second grant extends, no second thread
-    time.sleep(0.6)
+    wait_for(lambda: not watcher._deadlines, timeout=5, interval=0.02, what="the window closed")
     seen = len(reports)
     assert seen >= 5 and set(reports) == {("gate-main", 2)}
-    time.sleep(0.2)
+    time.sleep(0.2)  # a window: a watcher still counting would report in it
     assert len(reports) == seen  # the window closed: no more counting
     watcher.stop()
 
@@ -54,5 +55,5 @@ def test_a_failing_detector_ends_the_watch_without_raising():
         raise RuntimeError("model gone")
     watcher = LaneWatcher(Cameras(), broken, lambda gate, n: None, period_s=0.01)
     watcher.watch("gate-main", "cam-gate", LANE, 5.0)
-    time.sleep(0.1)
+    wait_for(lambda: watcher._deadlines == {}, timeout=5, interval=0.01, what="the watch ended")
     assert watcher._deadlines == {}  # the watch ended; the next grant starts a new one

@@ -1,0 +1,38 @@
+"""Every benchmark runs at a tiny size, so a change that breaks one is seen in the suite, not on
+the day someone reproduces a README figure. The figures themselves are not judged here."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+# One run per bench/ script, at its smallest meaningful size (the defaults stay the README's).
+SMOKE = {
+    "coverage": ["--images", "4"],
+    "gate": ["--reads", "4", "--seconds", "2"],
+    "login": ["--flooders", "2", "--seconds", "2"],
+    "network": ["--switches", "2", "--parallel", "2"],
+    "recording": ["--seconds", "4", "--segment-seconds", "2"],
+    "wire": ["--events", "200"],
+}
+FIGURES = re.compile(r"^(?P<name>[a-z_]+): (?:[a-z0-9_]+=\S+ ?)+$")
+
+
+def test_every_bench_script_has_a_smoke_run():
+    scripts = {p.stem for p in (ROOT / "bench").glob("*.py") if p.stem != "__init__"}
+    assert scripts == set(SMOKE), "give each bench/ script a tiny run in SMOKE"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bench", sorted(SMOKE))
+def test_bench_runs_and_prints_its_figures(bench):
+    res = subprocess.run([sys.executable, "-m", f"bench.{bench}", *SMOKE[bench]], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, f"bench.{bench} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    last = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+    m = FIGURES.match(last)
+    assert m and m["name"] == bench, f"bench.{bench}'s last line is not its figures: {last!r}"
