@@ -14,6 +14,7 @@ from tests.conftest import ROOT
 SMOKE = {
     "coverage": ["--images", "4"],
     "gate": ["--reads", "4", "--seconds", "2"],
+    "ledger": ["--writers", "1", "--facts", "50"],
     "login": ["--flooders", "2", "--seconds", "2"],
     "network": ["--switches", "2", "--parallel", "2"],
     "recording": ["--seconds", "4", "--segment-seconds", "2"],
