@@ -60,6 +60,7 @@ def _seed_an_expired_recording(tmp) -> None:
 
 
 def start_agent(ctx, crash_at: str | None = None) -> Proc:
+    ctx["agent"].stop()  # one edge at a time, whatever an earlier test left running
     env = {k: v for k, v in ctx["agent"].env.items() if k != "SITEGUARD_TEST_CRASH_AT"}
     if crash_at:
         env["SITEGUARD_TEST_CRASH_AT"] = crash_at
