@@ -7,6 +7,7 @@ producing (camera stalled, network gone) is restarted with backoff.
 """
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import json
 import logging
@@ -88,6 +89,19 @@ def segment_command(uri: str, out_dir: Path, segment_seconds: int) -> list[str]:
     ]
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the ffmpeg child before exec: killed when the recorder's thread is gone. An edge killed
+    outright (power cut aside: kill -9, OOM) must not leave a segmenter writing into the folder
+    the next edge records into; the half-written segment is collected at the next start."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the orphan lives on, as before
+        pass
+
+
 def start_from_name(path: Path) -> dt.datetime | None:
     try:
         return dt.datetime.strptime(path.stem, NAME_FORMAT).replace(tzinfo=dt.timezone.utc)
@@ -154,7 +168,8 @@ class SegmentRecorder:
         cmd = segment_command(self.uri, self.work_dir, self.segment_seconds)
         log.info("%s: recording %s", self.camera, redact(self.uri))
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, env={**os.environ, "TZ": "UTC"})
+                                      stderr=subprocess.PIPE, env={**os.environ, "TZ": "UTC"},
+                                      preexec_fn=_die_with_parent)
         self._stderr: list[str] = []
         threading.Thread(target=self._read_stderr, args=(self._proc,), daemon=True).start()
 

@@ -16,9 +16,11 @@ import numpy as np
 
 from camera.onvif_client import CameraEndpoints, CameraError, probe_camera, with_credentials
 from camera.recorder import FinishedSegment, SegmentRecorder
+from camera.tamper import KINDS as TAMPER_KINDS
 from camera.tamper import TamperDetector, TamperThresholds
+from edge_agent.crash import crash_point
 from edge_agent.secrets import SecretError, secret_of
-from edge_agent.store import EdgeStore
+from edge_agent.store import EdgeStore, Tx
 from edge_agent.wire.site import Camera
 from retention.evidence import evidence_name
 from retention.segments import SegmentStore
@@ -86,9 +88,9 @@ class CameraWorker:
         self._wake = threading.Event()  # stream trouble: ask ONVIF now rather than at the next round
         self._threads: list[threading.Thread] = []
         self._reported = ("", "")
-        self._active_alarms: set[str] = set()
         self._onvif_problem: tuple[str, str] | None = None  # (state, detail) while ONVIF fails
         self._last_health_event = 0.0
+        self._tamper_reconciled = False  # tamper alarms left from before a restart are settled
         t = cam.tamper
         self.detector = TamperDetector(cam.id, TamperThresholds(
             blackout_luma=t.blackout_luma, defocus_ratio=t.defocus_ratio, moved_px=t.moved_px), clock)
@@ -165,21 +167,26 @@ class CameraWorker:
             return
         previous = self.store.index.records(self.cam.id)
         prev_end = previous[-1].end if previous else None
-        record = self.store.ingest(self.cam.id, seg.start, seg.end, seg.path)
+
+        def report(db, record) -> None:  # in the transaction that indexes the segment
+            tx = Tx(db)
+            tx.append("segment.recorded", {
+                "camera": self.cam.id, "seq": record.seq, "start": iso(record.start), "end": iso(record.end),
+                "bytes": record.bytes, "sha256": record.sha256.hex(), "link": record.link.hex(),
+                "codec": seg.probe.codec, "width": seg.probe.width, "height": seg.probe.height,
+                "frames": seg.probe.frames})
+            if prev_end is not None and (seg.start - prev_end).total_seconds() > GAP_TOLERANCE_S:
+                seconds = (seg.start - prev_end).total_seconds()
+                tx.append("alarm.recording_gap", {
+                    "camera": self.cam.id, "source": f"camera:{self.cam.id}:gap:{iso(prev_end)}",
+                    "severity": "critical", "gap_start": iso(prev_end), "gap_end": iso(seg.start),
+                    "seconds": round(seconds, 1),
+                    "message": f"{self.cam.id}: no recording from {prev_end:%Y-%m-%d %H:%M:%S} to "
+                               f"{seg.start:%H:%M:%S} UTC ({seconds:.0f} s)"})
+
+        self.store.ingest(self.cam.id, seg.start, seg.end, seg.path, then=report)
+        crash_point("segment_indexed")
         self.health.bitrate_bps = seg.bytes * 8 / max(seg.probe.duration_s, 0.001)
-        self.outbox.append("segment.recorded", {
-            "camera": self.cam.id, "seq": record.seq, "start": iso(record.start), "end": iso(record.end),
-            "bytes": record.bytes, "sha256": record.sha256.hex(), "link": record.link.hex(),
-            "codec": seg.probe.codec, "width": seg.probe.width, "height": seg.probe.height,
-            "frames": seg.probe.frames})
-        if prev_end is not None and (seg.start - prev_end).total_seconds() > GAP_TOLERANCE_S:
-            seconds = (seg.start - prev_end).total_seconds()
-            self.outbox.append("alarm.recording_gap", {
-                "camera": self.cam.id, "source": f"camera:{self.cam.id}:gap:{iso(prev_end)}",
-                "severity": "critical", "gap_start": iso(prev_end), "gap_end": iso(seg.start),
-                "seconds": round(seconds, 1),
-                "message": f"{self.cam.id}: no recording from {prev_end:%Y-%m-%d %H:%M:%S} to "
-                           f"{seg.start:%H:%M:%S} UTC ({seconds:.0f} s)"})
 
     # --- analysis of the sub stream ----------------------------------------------------------
 
@@ -218,22 +225,36 @@ class CameraWorker:
                 next_analysis = now + self.analyze_every_s
                 for ev in self.detector.observe(frame):
                     self._on_tamper(ev, frame)
+                self._reconcile_tamper()
                 self._derive_state()
                 self._report_health()
 
     def _on_tamper(self, ev, frame: np.ndarray) -> None:
         kind = f"camera_{ev.kind}"
         if ev.state == "raised":
-            self.evidence_dir.mkdir(parents=True, exist_ok=True)
-            evidence = self.evidence_dir / evidence_name(dt.datetime.now(dt.timezone.utc), ev.kind)
-            evidence.write_bytes(jpeg(frame, quality=90))
             self.health.tamper = sorted(set(self.health.tamper) | {ev.kind})
+            if self.outbox.alarm_active(kind, f"camera:{self.cam.id}"):
+                return  # raised before a restart and never cleared: no second frame, no second alarm
+            self.evidence_dir.mkdir(parents=True, exist_ok=True)
+            taken = dt.datetime.now(dt.timezone.utc)
+            evidence = self.evidence_dir / evidence_name(taken, ev.kind)
+            evidence.write_bytes(jpeg(frame, quality=90))
             self._raise_alarm(kind, ev.message, "critical", metrics=ev.metrics,
-                              evidence=str(evidence.name),
+                              evidence=str(evidence.name), evidence_taken_at=iso(taken),
                               frame_jpeg_b64=base64.b64encode(jpeg(frame, THUMB_WIDTH, 70)).decode())
         else:
             self.health.tamper = [k for k in self.health.tamper if k != ev.kind]
             self._clear_alarm(kind, metrics=ev.metrics)
+
+    def _reconcile_tamper(self) -> None:
+        """A tamper alarm raised before a restart has no detector state behind it any more: once
+        the detector has learnt the picture afresh, what it does not see is cleared."""
+        if self._tamper_reconciled or not self.detector.baseline_ready:
+            return
+        self._tamper_reconciled = True
+        for kind in TAMPER_KINDS:
+            if kind not in self.detector.active:
+                self._clear_alarm(f"camera_{kind}")
 
     # --- state and events --------------------------------------------------------------------
 
@@ -265,19 +286,19 @@ class CameraWorker:
                                             "detail": self.health.detail[:2000],
                                             "health": self.health.as_dict()})
 
-    def _raise_alarm(self, kind: str, message: str, severity: str, **extra: Any) -> None:
-        if kind in self._active_alarms:
-            return
-        self._active_alarms.add(kind)
-        self.outbox.append(f"alarm.{kind}", {"camera": self.cam.id, "source": f"camera:{self.cam.id}",
-                                             "severity": severity, "message": message[:2000], **extra})
+    def _raise_alarm(self, kind: str, message: str, severity: str, evidence_taken_at: str | None = None,
+                     **extra: Any) -> None:
+        """Raise once, across restarts too (the store keeps which alarms are up); an evidence
+        frame's record commits with the alarm that shows it."""
+        with self.outbox.transaction() as tx:
+            if tx.raise_alarm(kind, {"camera": self.cam.id, "source": f"camera:{self.cam.id}",
+                                     "severity": severity, "message": message[:2000], **extra}) is None:
+                return
+            if evidence_taken_at is not None and extra.get("evidence"):
+                tx.record_evidence(self.cam.id, extra["evidence"], evidence_taken_at)
 
     def _clear_alarm(self, kind: str, **extra: Any) -> None:
-        if kind not in self._active_alarms:
-            return
-        self._active_alarms.discard(kind)
-        self.outbox.append(f"alarm.{kind}", {"camera": self.cam.id, "source": f"camera:{self.cam.id}",
-                                             "state": "cleared", **extra})
+        self.outbox.clear_alarm(kind, {"camera": self.cam.id, "source": f"camera:{self.cam.id}", **extra})
 
     # --- on demand ---------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ import numpy as np
 from camera.coverage import (CAMERA_OFFLINE, NO_CAMERA, NOT_ANALYSED, NOT_RECORDING, TAMPERED, Box, CoverageRules,
                              SeatCoverage, View, coverage_percent, seat_coverage, zone_sharpness)
 from camera.overlay import draw_seat_overlay
-from edge_agent.store import EdgeStore
+from edge_agent.store import EdgeStore, Tx
 from edge_agent.wire.site import SiteConfig
 from retention.evidence import evidence_name
 
@@ -220,29 +220,36 @@ class SeatWatcher:
             if not self._confirmed(r):
                 continue
             changed = True
-            first = r.seat not in self._reported
             self._reported[r.seat] = key
             evidence, thumb = self._evidence(r) if not r.covered else (None, None)
-            self.outbox.append("seat.state", {
-                "seat": r.seat, "customer": customers[r.seat], "covered": r.covered, "reasons": list(r.reasons),
-                "camera": r.camera, "occupied": r.occupied, "evidence": evidence,
-                "views": [{"camera": v.camera, "reasons": list(v.reasons), "screen_px": round(v.screen_px),
-                           "occlusion": None if v.occlusion is None else round(v.occlusion, 3),
-                           "person_seen": v.person_seen, "screen_seen": v.screen_seen,
-                           "detections": self._detections(v.camera)} for v in r.views]})
-            if not r.covered:
-                self.outbox.append("alarm.seat_uncovered", {
-                    "source": f"seat:{r.seat}", "severity": "critical", "customer": customers[r.seat],
-                    "seat": r.seat, "reasons": list(r.reasons), "camera": r.camera, "evidence": evidence,
-                    "frame_jpeg_b64": thumb,
-                    "message": f"seat {r.seat} is not covered: {', '.join(r.reasons).replace('_', ' ')}"})
-            elif not first:
-                self.outbox.append("alarm.seat_uncovered", {"source": f"seat:{r.seat}", "state": "cleared",
-                                                            "customer": customers[r.seat]})
+            # The verdict, its alarm and its evidence frame's record commit together; the alarm's
+            # state is the store's, so one raised before a restart is cleared after it.
+            with self.outbox.transaction() as tx:
+                self._report_seat(tx, r, customers[r.seat], evidence, thumb)
         if changed:
             self.outbox.append("site.coverage", {"percent": round(coverage_percent(results), 1),
                                                  "seats": len(results),
                                                  "covered": sum(r.covered for r in results)})
+
+    def _report_seat(self, tx: Tx, r: SeatCoverage, customer: str, evidence: str | None,
+                     thumb: str | None) -> None:
+        if evidence is not None and r.camera in self.judged:
+            tx.record_evidence(r.camera, evidence, _iso(self.judged[r.camera].at))
+        tx.append("seat.state", {
+            "seat": r.seat, "customer": customer, "covered": r.covered, "reasons": list(r.reasons),
+            "camera": r.camera, "occupied": r.occupied, "evidence": evidence,
+            "views": [{"camera": v.camera, "reasons": list(v.reasons), "screen_px": round(v.screen_px),
+                       "occlusion": None if v.occlusion is None else round(v.occlusion, 3),
+                       "person_seen": v.person_seen, "screen_seen": v.screen_seen,
+                       "detections": self._detections(v.camera)} for v in r.views]})
+        if not r.covered:
+            tx.raise_alarm("seat_uncovered", {
+                "source": f"seat:{r.seat}", "severity": "critical", "customer": customer,
+                "seat": r.seat, "reasons": list(r.reasons), "camera": r.camera, "evidence": evidence,
+                "frame_jpeg_b64": thumb,
+                "message": f"seat {r.seat} is not covered: {', '.join(r.reasons).replace('_', ' ')}"})
+        else:
+            tx.clear_alarm("seat_uncovered", {"source": f"seat:{r.seat}", "customer": customer})
 
     # --- schedule --------------------------------------------------------------------------------
 

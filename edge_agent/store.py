@@ -1,8 +1,11 @@
-"""The edge agent's local SQLite: the durable event outbox and a small key/value state.
+"""The edge agent's local SQLite: the durable event outbox, alarm state, evidence frames and a
+small key/value state. The segment index (retention/segments.py) lives in the same file.
 
 Every event is committed here before anything tries to send it, and leaves only when the
-controller has acknowledged it (i.e. committed it itself). Other processes on the appliance may
-append too: SQLite's WAL and a busy timeout keep concurrent writers safe.
+controller has acknowledged it (i.e. committed it itself). A fact and its report are one
+transaction (``transaction()``, or ``Tx`` over the segment index's connection on this file), so a
+crash keeps both or neither. Other processes on the appliance may append too: SQLite's WAL and a
+busy timeout keep concurrent writers safe.
 """
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from edge_agent.wire.messages import MAX_EVENT_DATA_BYTES, Event
 
@@ -23,11 +27,96 @@ CREATE TABLE IF NOT EXISTS outbox (
     data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- alarms this edge has raised and not yet cleared: a restart neither forgets nor repeats them
+CREATE TABLE IF NOT EXISTS alarms (
+    kind      TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    raised_at TEXT NOT NULL,
+    PRIMARY KEY (kind, source)
+);
+-- evidence frames (alarm pictures) written, and when their retention deleted them
+CREATE TABLE IF NOT EXISTS evidence (
+    camera     TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    taken_at   TEXT NOT NULL,
+    deleted_at TEXT,
+    PRIMARY KEY (camera, name)
+);
 """
 
 
 def iso_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _event_row(kind: str, data: dict[str, Any] | None, ts: str | None) -> tuple[str, str, str]:
+    data = data or {}
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
+    if len(raw) > MAX_EVENT_DATA_BYTES:
+        raise ValueError(f"event {kind}: data of {len(raw)} bytes exceeds the limit")
+    ts = ts or iso_now()
+    Event(seq=1, ts=ts, kind=kind, data=data)  # validate before storing
+    return ts, kind, raw
+
+
+class Tx:
+    """Writes inside one open transaction on a connection to the edge store's file: what is
+    written through one Tx commits or rolls back together."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def append(self, kind: str, data: dict[str, Any] | None = None, ts: str | None = None) -> int:
+        return self.db.execute("INSERT INTO outbox (ts, kind, data) VALUES (?, ?, ?)",
+                               _event_row(kind, data, ts)).lastrowid
+
+    def alarm_active(self, kind: str, source: str) -> bool:
+        return self.db.execute("SELECT 1 FROM alarms WHERE kind = ? AND source = ?",
+                               (kind, source)).fetchone() is not None
+
+    def raise_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+        """Report alarm `kind` of data["source"] unless it is already raised; the event's seq."""
+        source = _source(data)
+        if self.alarm_active(kind, source):
+            return None
+        seq = self.append(f"alarm.{kind}", data)
+        self.db.execute("INSERT INTO alarms (kind, source, raised_at) VALUES (?, ?, ?)",
+                        (kind, source, iso_now()))
+        return seq
+
+    def clear_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+        """Report alarm `kind` of data["source"] cleared if it is raised; the event's seq."""
+        source = _source(data)
+        if not self.alarm_active(kind, source):
+            return None
+        self.db.execute("DELETE FROM alarms WHERE kind = ? AND source = ?", (kind, source))
+        return self.append(f"alarm.{kind}", {**data, "state": "cleared"})
+
+    def record_evidence(self, camera: str, name: str, taken_at: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO evidence (camera, name, taken_at) VALUES (?, ?, ?)",
+                        (camera, name, taken_at))
+
+    def evidence_deleted(self, camera: str, names: list[str], deleted_at: str) -> list[str]:
+        """Mark frames deleted; the names not marked before (a frame kept from before the store
+        knew frames gets its record now). Only those still need reporting."""
+        fresh = []
+        for name in names:
+            row = self.db.execute("SELECT deleted_at FROM evidence WHERE camera = ? AND name = ?",
+                                  (camera, name)).fetchone()
+            if row is not None and row[0] is not None:
+                continue
+            self.db.execute("INSERT INTO evidence (camera, name, taken_at, deleted_at) VALUES (?, ?, '', ?) "
+                            "ON CONFLICT(camera, name) DO UPDATE SET deleted_at = excluded.deleted_at",
+                            (camera, name, deleted_at))
+            fresh.append(name)
+        return fresh
+
+
+def _source(data: dict[str, Any]) -> str:
+    source = data.get("source")
+    if not isinstance(source, str) or not source:
+        raise ValueError("an alarm needs a source")
+    return source
 
 
 class EdgeStore:
@@ -52,25 +141,22 @@ class EdgeStore:
         return self.append_many([(kind, data or {}, ts)])[-1]
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> list[int]:
-        rows = []
-        for kind, data, ts in items:
-            raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
-            if len(raw) > MAX_EVENT_DATA_BYTES:
-                raise ValueError(f"event {kind}: data of {len(raw)} bytes exceeds the limit")
-            Event(seq=1, ts=ts or iso_now(), kind=kind, data=data)  # validate before storing
-            rows.append((ts or iso_now(), kind, raw))
-        seqs = []
+        rows = [_event_row(kind, data, ts) for kind, data, ts in items]
+        with self.transaction() as tx:
+            return [tx.db.execute("INSERT INTO outbox (ts, kind, data) VALUES (?, ?, ?)", row).lastrowid
+                    for row in rows]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One write transaction: everything written through the Tx commits together."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for row in rows:
-                    seqs.append(self._db.execute(
-                        "INSERT INTO outbox (ts, kind, data) VALUES (?, ?, ?)", row).lastrowid)
-                self._db.execute("COMMIT")
+                yield Tx(self._db)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return seqs
+            self._db.execute("COMMIT")
 
     def pending(self, limit: int, after_seq: int = 0, max_bytes: int = 768 << 10) -> list[Event]:
         """The oldest unacked events after `after_seq`, at most `limit` and about `max_bytes`."""
@@ -98,6 +184,25 @@ class EdgeStore:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
             self._db.execute("COMMIT")
+
+    # --- alarms ------------------------------------------------------------------------------
+
+    def raise_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+        with self.transaction() as tx:
+            return tx.raise_alarm(kind, data)
+
+    def clear_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+        with self.transaction() as tx:
+            return tx.clear_alarm(kind, data)
+
+    def alarm_active(self, kind: str, source: str) -> bool:
+        with self._lock:
+            return Tx(self._db).alarm_active(kind, source)
+
+    def active_alarms(self) -> list[tuple[str, str]]:
+        """(kind, source) of every alarm raised and not cleared."""
+        with self._lock:
+            return self._db.execute("SELECT kind, source FROM alarms ORDER BY kind, source").fetchall()
 
     # --- state -------------------------------------------------------------------------------
 

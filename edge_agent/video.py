@@ -16,9 +16,10 @@ from camera.discovery import discover, unregistered
 from camera.coverage import CoverageRules
 from camera.detector import DetectorError, OnnxDetector, config_for
 from edge_agent.cameras import CameraWorker, iso
+from edge_agent.crash import crash_point
 from edge_agent.lanes import LaneWatcher
 from edge_agent.seats import Detect, SeatWatcher
-from edge_agent.store import EdgeStore
+from edge_agent.store import EdgeStore, Tx
 from edge_agent.wire.site import SiteConfig
 from retention.capacity import Pressure, disk_pressure, forecast, startup_check
 from retention.evidence import EvidenceFrame, evidence_to_delete, parse_evidence_name
@@ -51,7 +52,10 @@ class VideoService:
         self.root = root if root.is_absolute() else data_dir / root
         self.policy = RetentionPolicy(min_months=r.min_months, max_months=r.max_months,
                                       timezone=config.site.timezone)
-        self.index = SegmentIndex(data_dir / "segments.db")
+        # The index shares the outbox's file, so a record and its report are one transaction;
+        # a data folder from before, with the index in segments.db, is taken in once.
+        self.index = SegmentIndex(outbox.path)
+        self.index.adopt(data_dir / "segments.db")
         self.store = SegmentStore(self.root, self.index, self.policy, clock)
         self.reserve_percent = r.reserve_percent
         self.purge_every_s = purge_every_s
@@ -67,7 +71,6 @@ class VideoService:
         }
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
-        self._disk_alarm = False
         self.detect = self._detector(config)
         self.seats = self._seat_watcher(config) if config.seats else None
         self.lanes: LaneWatcher | None = None
@@ -191,33 +194,34 @@ class VideoService:
 
     def run_retention(self) -> list[Any]:
         now = self.clock()
-        deleted = self.store.purge(now)
-        for rec in deleted:
-            self.outbox.append("segment.deleted", {"camera": rec.camera, "seq": rec.seq,
-                                                   "deleted_at": iso(rec.deleted_at or now),
-                                                   "reason": rec.deletion_reason or "retention"})
+
+        def report(db, rec) -> None:  # in the tombstone's transaction
+            Tx(db).append("segment.deleted", {"camera": rec.camera, "seq": rec.seq,
+                                              "deleted_at": iso(rec.deleted_at or now),
+                                              "reason": rec.deletion_reason or "retention"})
+
+        deleted = self.store.purge(now, then=report)
+        if deleted:
+            crash_point("segment_deleted")
         self.prune_evidence(now)
         du = shutil.disk_usage(self.root)
         reserve = int(du.total * self.reserve_percent / 100)
         fc = forecast(du.free, reserve, self.bitrates())
         decision = disk_pressure(du.free, reserve, 0, fc)  # purge above already took what it may
-        critical = decision.level == Pressure.CRITICAL
-        if critical and not self._disk_alarm:
-            self._disk_alarm = True
-            self.outbox.append("alarm.retention_disk_critical", {
+        if decision.level == Pressure.CRITICAL:
+            self.outbox.raise_alarm("retention_disk_critical", {
                 "source": "retention:disk", "severity": "critical",
                 "days_left": round(decision.days_left, 1), "message": decision.message})
-        elif not critical and self._disk_alarm:
-            self._disk_alarm = False
-            self.outbox.append("alarm.retention_disk_critical", {"source": "retention:disk",
-                                                                 "state": "cleared"})
+        else:
+            self.outbox.clear_alarm("retention_disk_critical", {"source": "retention:disk"})
         return deleted
 
     # --- commands ----------------------------------------------------------------------------
 
     def prune_evidence(self, now: dt.datetime) -> list[EvidenceFrame]:
         """Delete alarm frames whose retention is over, as for the recordings they belong to. Each
-        batch is reported before its files go, so no deletion is ever unrecorded."""
+        batch is recorded and reported in one transaction before its files go, so no deletion is
+        unrecorded and none is reported twice."""
         frames = []
         for folder in sorted(p for p in self.evidence_root.glob("*") if p.is_dir()):
             for f in folder.glob("*.jpg"):
@@ -230,8 +234,11 @@ class VideoService:
             batch = list(batch)
             for i in range(0, len(batch), EVIDENCE_NAMES_PER_EVENT):  # an event's size is bounded
                 chunk = batch[i:i + EVIDENCE_NAMES_PER_EVENT]
-                self.outbox.append("evidence.deleted", {"camera": camera, "names": [f.name for f in chunk],
-                                                        "deleted_at": iso(now), "reason": "retention"})
+                with self.outbox.transaction() as tx:
+                    names = tx.evidence_deleted(camera, [f.name for f in chunk], iso(now))
+                    if names:
+                        tx.append("evidence.deleted", {"camera": camera, "names": names,
+                                                       "deleted_at": iso(now), "reason": "retention"})
                 for f in chunk:
                     (self.evidence_root / camera / f.name).unlink(missing_ok=True)
         return gone

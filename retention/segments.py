@@ -22,6 +22,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -73,6 +74,12 @@ CREATE TABLE IF NOT EXISTS legal_holds (
 """
 
 _COLUMNS = "camera, seq, start_us, end_us, bytes, sha256, prev_link, link, deleted_at_us, deletion_reason"
+_HOLD_COLUMNS = "id, camera, start_us, end_us, reason, placed_at_us, released_at_us"
+
+# Called inside the transaction that writes a record, with its connection and the record: what it
+# writes on that connection (e.g. the record's report in an outbox in the same file) commits with
+# the record or not at all.
+Then = Callable[[sqlite3.Connection, SegmentRecord], Any]
 
 
 def _to_us(moment: datetime) -> int:
@@ -104,12 +111,16 @@ class SegmentIndex:
     One connection shared under a lock, so the recording and purge workers
     may run in different threads. ``durable=False`` skips fsync on commit; it
     is only for simulations on throwaway data, where a power cut loses nothing.
+    The file may hold other tables (the edge keeps its outbox beside the index,
+    so a record and its report share one transaction: see ``Then``).
     """
 
     def __init__(self, db_path: str | os.PathLike, durable: bool = True) -> None:
         self._lock = threading.Lock()
-        # Autocommit mode: transactions are opened explicitly where needed.
-        self._db = sqlite3.connect(os.fspath(db_path), isolation_level=None, check_same_thread=False)
+        # Autocommit mode: transactions are opened explicitly where needed. Other writers may
+        # share the file, hence the generous busy timeout.
+        self._db = sqlite3.connect(os.fspath(db_path), timeout=30, isolation_level=None,
+                                   check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         with self._lock:
@@ -120,6 +131,37 @@ class SegmentIndex:
         with self._lock:
             self._db.close()
 
+    def adopt(self, legacy_path: str | os.PathLike) -> bool:
+        """Take in the records and holds of an index kept in a file of its own (the layout before
+        the index shared the edge store's file), then rename that file ``*.migrated``. Idempotent:
+        a crash before the rename only makes the next start copy the same rows again."""
+        legacy = Path(legacy_path)
+        if not legacy.exists():
+            return False
+        with self._lock:
+            self._db.execute("ATTACH DATABASE ? AS legacy", (os.fspath(legacy),))
+            try:
+                tables = {r[0] for r in self._db.execute("SELECT name FROM legacy.sqlite_master WHERE type='table'")}
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    if "segments" in tables:
+                        self._db.execute(f"INSERT OR IGNORE INTO main.segments ({_COLUMNS}, path) "
+                                         f"SELECT {_COLUMNS}, path FROM legacy.segments")
+                    if "legal_holds" in tables:
+                        self._db.execute(f"INSERT OR IGNORE INTO main.legal_holds ({_HOLD_COLUMNS}) "
+                                         f"SELECT {_HOLD_COLUMNS} FROM legacy.legal_holds")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                self._db.execute("DETACH DATABASE legacy")
+        for suffix in ("", "-wal", "-shm"):
+            src = legacy.with_name(legacy.name + suffix)
+            if src.exists():
+                os.replace(src, legacy.with_name(legacy.name + ".migrated" + suffix))
+        return True
+
     def __enter__(self) -> SegmentIndex:
         return self
 
@@ -128,8 +170,10 @@ class SegmentIndex:
 
     # --- segments -------------------------------------------------------------
 
-    def add(self, camera: str, start: datetime, end: datetime, path: str, bytes: int, sha256: bytes) -> SegmentRecord:
-        """Append a segment to its camera's chain; seq and link are assigned atomically."""
+    def add(self, camera: str, start: datetime, end: datetime, path: str, bytes: int, sha256: bytes,
+            then: Then | None = None) -> SegmentRecord:
+        """Append a segment to its camera's chain; seq and link are assigned atomically (and
+        ``then`` runs in the same transaction)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -143,6 +187,8 @@ class SegmentIndex:
                     (camera, seq, _to_us(start), _to_us(end), bytes, record.sha256, record.prev_link,
                      record.link, path),
                 )
+                if then is not None:
+                    then(self._db, record)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -203,21 +249,34 @@ class SegmentIndex:
             ).fetchall()
         return {cam: (seq, bytes(link)) for cam, seq, link in rows}
 
-    def mark_deleted(self, camera: str, seq: int, reason: str, now: datetime) -> SegmentRecord:
-        """Turn a record into a tombstone; the row and its chain link stay."""
+    def mark_deleted(self, camera: str, seq: int, reason: str, now: datetime,
+                     then: Then | None = None) -> SegmentRecord:
+        """Turn a record into a tombstone; the row and its chain link stay. ``then`` gets the
+        tombstone in the same transaction."""
         if not isinstance(reason, str) or not reason:
             raise ValueError("a deletion needs a reason")
         with self._lock:
-            cur = self._db.execute(
-                "UPDATE segments SET deleted_at_us = ?, deletion_reason = ? "
-                "WHERE camera = ? AND seq = ? AND deleted_at_us IS NULL",
-                (_to_us(now), reason, camera, seq),
-            )
-            changed = cur.rowcount
-        if changed != 1:
-            self.get(camera, seq)  # raises KeyError when the record does not exist
-            raise ValueError(f"{camera} segment {seq} is already deleted")
-        return self.get(camera, seq)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = self._db.execute(
+                    "UPDATE segments SET deleted_at_us = ?, deletion_reason = ? "
+                    "WHERE camera = ? AND seq = ? AND deleted_at_us IS NULL",
+                    (_to_us(now), reason, camera, seq),
+                ).rowcount
+                row = self._db.execute(f"SELECT {_COLUMNS} FROM segments WHERE camera = ? AND seq = ?",
+                                       (camera, seq)).fetchone()
+                if row is None:
+                    raise KeyError(f"{camera} segment {seq} is not in the index")
+                if changed != 1:
+                    raise ValueError(f"{camera} segment {seq} is already deleted")
+                tombstone = _row_to_record(row)
+                if then is not None:
+                    then(self._db, tombstone)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return tombstone
 
     def bitrates(self, since: datetime, until: datetime) -> dict[str, float]:
         """Observed bits per second of recording per camera over segments starting in [since, until)."""
@@ -333,8 +392,10 @@ class SegmentStore:
 
     # --- recording ----------------------------------------------------------------
 
-    def ingest(self, camera: str, start: datetime, end: datetime, src_path: str | os.PathLike) -> SegmentRecord:
-        """Move a finished segment file into the store, hash it, fsync it and index it."""
+    def ingest(self, camera: str, start: datetime, end: datetime, src_path: str | os.PathLike,
+               then: Then | None = None) -> SegmentRecord:
+        """Move a finished segment file into the store, hash it, fsync it and index it (``then``
+        in the indexing transaction)."""
         SegmentInfo(None, camera, start, end, 0)  # validates the times before touching files
         src = Path(src_path)
         rel = self.relative_path(camera, start)
@@ -354,7 +415,7 @@ class SegmentStore:
                 os.replace(tmp, src)
             raise
         try:
-            return self.index.add(camera, start, end, rel, size, sha)
+            return self.index.add(camera, start, end, rel, size, sha, then=then)
         except BaseException:
             # Hand the file back so the recorder can retry, rather than leave an orphan.
             with contextlib.suppress(OSError):
@@ -400,8 +461,9 @@ class SegmentStore:
         candidates = [r.info() for r in self.index.live_records(ended_by=cutoff)]
         return purge_plan(candidates, self.policy, self.index.list_holds(), now)
 
-    def purge(self, now: datetime | None = None) -> list[SegmentRecord]:
-        """Delete what the policy says is due; return the tombstones written."""
+    def purge(self, now: datetime | None = None, then: Then | None = None) -> list[SegmentRecord]:
+        """Delete what the policy says is due; return the tombstones written (each with ``then``
+        in its transaction)."""
         now = self._now(now)
         reason = f"retention: past the maximum of {self.policy.max_months} months"
         done: list[SegmentRecord] = []
@@ -411,7 +473,7 @@ class SegmentStore:
             check_deletion_allowed(segment, self.policy, self.index.list_holds(), now)
             if segment.camera not in paths:
                 paths[segment.camera] = self.index.paths(segment.camera)
-            tombstone = self.index.mark_deleted(segment.camera, segment.id, reason, now)
+            tombstone = self.index.mark_deleted(segment.camera, segment.id, reason, now, then=then)
             self._unlink(self.root / paths[segment.camera][segment.id])
             done.append(tombstone)
         return done
