@@ -86,11 +86,73 @@ def cmd_controller(args) -> int:
     settings = _settings(args)
     if args.port:
         settings.http_port = args.port
-    if args.site:
+    role, workers = args.role, args.workers
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        print("--workers above 1 needs PostgreSQL (SITEGUARD_DATABASE_URL): SQLite serves one worker",
+              file=sys.stderr)
+        return 2
+    if args.site and role in ("all", "http"):
         register_sites(open_core(settings), args.site)
+    if role == "link":
+        from controller.roles import run_link
+        run_link(settings)
+        return 0
+    if role == "sequencer":
+        from controller.roles import run_sequencer
+        run_sequencer(settings)
+        return 0
+    if role == "http" or workers > 1:
+        # The stateless HTTP workers; with role "all", the link and the sequencer as supervised
+        # processes beside them.
+        settings.prepare()
+        os.environ.update({"SITEGUARD_DATA_DIR": str(settings.data_dir.resolve()),
+                           "SITEGUARD_DATABASE_URL": settings.database_url})
+        children = _Supervised([["controller", "--role", "link"], ["controller", "--role", "sequencer"]]
+                               if role == "all" else [])
+        try:
+            uvicorn.run("controller.app:http_worker_app", factory=True, host=settings.http_host,
+                        port=settings.http_port, workers=workers, log_level="info")
+        finally:
+            children.stop()
+        return 0
     app = create_app(settings)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")
     return 0
+
+
+class _Supervised:
+    """Child processes of `siteguard controller`, restarted when they die."""
+
+    def __init__(self, commands: list[list[str]]) -> None:
+        import threading
+
+        self.commands = commands
+        self.procs = [self._start(c) for c in commands]
+        self._halt = threading.Event()
+        threading.Thread(target=self._watch, daemon=True, name="supervisor").start()
+
+    @staticmethod
+    def _start(command: list[str]):
+        return subprocess.Popen([sys.executable, "-m", "siteguard_cli", *command])
+
+    def _watch(self) -> None:
+        while not self._halt.wait(1.0):
+            for i, p in enumerate(self.procs):
+                if p.poll() is not None and not self._halt.is_set():
+                    print(f"siteguard {' '.join(self.commands[i])} exited ({p.returncode}); restarting",
+                          file=sys.stderr, flush=True)
+                    self.procs[i] = self._start(self.commands[i])
+
+    def stop(self) -> None:
+        self._halt.set()
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 def cmd_create_user(args) -> int:
@@ -452,6 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--site", action="append", default=[], help="site file to register (repeatable)")
     c.add_argument("--data", help="data directory (default $SITEGUARD_DATA_DIR or var/controller)")
     c.add_argument("--port", type=int, default=0)
+    c.add_argument("--role", choices=["all", "http", "link", "sequencer"], default="all",
+                   help="all: every part (with --workers 1, in one process); or one part alone")
+    c.add_argument("--workers", type=int, default=1, help="HTTP worker processes (above 1: PostgreSQL)")
     c.set_defaults(func=cmd_controller)
 
     e = sub.add_parser("edge", help="run the edge agent of one site")

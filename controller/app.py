@@ -1,28 +1,25 @@
-"""The controller application: database, ledger, edge link and HTTP API in one process."""
+"""The controller's HTTP app, with the link and the sequencer beside it or in processes of their own."""
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
-from controller import db as dbmod
 from controller import errors, metrics
 from controller.auth import STAFF, require
-from controller.ledger import Ledger, load_or_create_signing_key
+from controller.core import Core, open_core  # noqa: F401 - the CLI and tests open the core from here
 from controller.limits import BodyLimit
-from controller.link_watch import LinkWatch, link_health
+from controller.link_rpc import LinkClient, rpc_secret
+from controller.link_watch import link_health
 from controller.login import report_failed_logins
+from controller.roles import housekeeping_loop, sequencer_loop, start_link, stop_link
 from controller.routers import (
     access,
     agents,
@@ -39,88 +36,43 @@ from controller.routers import (
     users,
 )
 from controller.settings import Settings
-from controller.wire_server import WireServer
-from edge_agent.wire.keys import ensure_keypair
 
 log = logging.getLogger("siteguard.controller")
-
-
-@dataclass
-class Core:
-    """What the controller runs on, shared by the HTTP app and the CLI."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker
-    ledger: Ledger
-
-
-def open_core(settings: Settings) -> Core:
-    settings.prepare()
-    engine = dbmod.make_engine(settings.database_url)
-    dbmod.upgrade(engine)
-    sessions = dbmod.make_sessionmaker(engine)
-    key = load_or_create_signing_key(settings.keys_dir / "ledger.ed25519")
-    return Core(settings, engine, sessions, Ledger(sessions, key, settings.ledger_origin))
 
 
 def server_public_key_file(settings: Settings) -> Path:
     return settings.keys_dir / "controller.key"
 
 
-def _sequencer_loop(core: Core, stop: threading.Event, every_s: float = 0.2) -> None:
-    """Integrates queued ledger leaves and signs a checkpoint whenever the log grew."""
-    next_checkpoint = 0.0
-    while not stop.wait(every_s):
-        try:
-            core.ledger.integrate_all()
-            if time.monotonic() >= next_checkpoint:  # signs only if the log grew
-                core.ledger.checkpoint()
-                next_checkpoint = time.monotonic() + core.settings.checkpoint_every_s
-        except Exception:  # the database may be briefly away; facts wait in the queue meanwhile
-            log.exception("ledger sequencer round failed")
-
-
-def _housekeeping_loop(core: Core, stop: threading.Event) -> None:
-    """Writes the ledger's aggregated failed-login entries."""
-    while not stop.wait(core.settings.checkpoint_every_s):
-        try:
-            report_failed_logins(core.sessions, core.ledger)
-        except Exception:  # the database may be briefly away; try again next round
-            log.exception("failed-login report failed")
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
+    """role "all": the link and the sequencer run in this process beside the HTTP app (one
+    worker, the embedded default). role "http": one of N stateless HTTP workers; it reaches the
+    edges through the link process and leaves the ledger's indexes to the sequencer process."""
     settings = settings or Settings()
     core = open_core(settings)
-    public, secret = ensure_keypair(settings.keys_dir, "controller")
-
-    def make_wire() -> WireServer:
-        return WireServer(settings.wire_bind, core.sessions, core.ledger, public, secret,
-                          settings.agent_offline_after_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        wire = make_wire()
-        wire.start()
-        wire.wait_ready()
-        app.state.wire = wire
-        watch = LinkWatch(make_wire, wire, core.sessions, core.ledger, settings.agent_offline_after_s,
-                          on_restart=lambda w: setattr(app.state, "wire", w))
-        watch.start()
+        if role == "http":
+            app.state.wire = LinkClient(settings.link_rpc, rpc_secret(settings.keys_dir))
+            try:
+                yield
+            finally:
+                core.engine.dispose()
+            return
+        watch = start_link(core, on_restart=lambda w: setattr(app.state, "wire", w))
+        app.state.wire = watch.wire
         app.state.link_watch = watch
         stop = threading.Event()
-        threading.Thread(target=_housekeeping_loop, args=(core, stop), daemon=True,
+        threading.Thread(target=housekeeping_loop, args=(core, stop), daemon=True,
                          name="housekeeping").start()
-        threading.Thread(target=_sequencer_loop, args=(core, stop), daemon=True, name="sequencer").start()
+        threading.Thread(target=sequencer_loop, args=(core, stop), daemon=True, name="sequencer").start()
         core.ledger.append("controller.started", {"wire": settings.wire_bind})
         try:
             yield
         finally:
             stop.set()
-            watch.stop()
-            app.state.wire.stop()
-            app.state.wire.join(timeout=5)
+            stop_link(watch)
             report_failed_logins(core.sessions, core.ledger, flush_all=True)
             core.ledger.integrate_all()
             core.ledger.checkpoint()
@@ -165,9 +117,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wire = getattr(request.app.state, "wire", None)
         if wire is None:  # no lifespan (an app used without serving): nothing to report
             return JSONResponse({"ok": True, "link": "not started"})
-        health = link_health(wire)
-        return JSONResponse({"ok": health.ok, "link": health.state, "detail": health.detail},
-                            status_code=200 if health.ok else 503)
+        if isinstance(wire, LinkClient):  # an HTTP worker: the link process answers for itself
+            h = wire.health()
+            state, detail = h.get("state", "unreachable"), h.get("detail", "")
+        else:
+            health = link_health(wire)
+            state, detail = health.state, health.detail
+        return JSONResponse({"ok": state == "up", "link": state, "detail": detail},
+                            status_code=200 if state == "up" else 503)
 
     @app.get("/metrics", tags=["health"], dependencies=[require(*STAFF)])
     def prometheus_metrics() -> Response:
@@ -175,3 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.document_common_errors(app.router.routes)  # the app's own: /metrics
     return app
+
+
+def http_worker_app() -> FastAPI:
+    """The app of one HTTP worker process (`uvicorn --factory`), settings from the environment."""
+    return create_app(Settings(), role="http")

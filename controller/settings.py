@@ -16,6 +16,8 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "var/controller")))
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     wire_bind: str = field(default_factory=lambda: _env("WIRE_BIND", "tcp://127.0.0.1:7700"))
+    # Where the link process answers the HTTP workers (loopback only: requests carry a secret).
+    link_rpc: str = field(default_factory=lambda: _env("LINK_RPC", "tcp://127.0.0.1:7701"))
     http_host: str = field(default_factory=lambda: _env("HTTP_HOST", "127.0.0.1"))
     http_port: int = field(default_factory=lambda: int(_env("HTTP_PORT", "8000")))
     ledger_origin: str = field(default_factory=lambda: _env("LEDGER_ORIGIN", "siteguard.local/ledger"))
