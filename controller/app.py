@@ -55,9 +55,15 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
     async def lifespan(app: FastAPI):
         if role == "http":
             app.state.wire = LinkClient(settings.link_rpc, rpc_secret(settings.keys_dir))
+            # Each worker counts its own refused logins in memory; its housekeeping folds them in.
+            stop = threading.Event()
+            threading.Thread(target=housekeeping_loop, args=(core, stop), daemon=True,
+                             name="housekeeping").start()
             try:
                 yield
             finally:
+                stop.set()
+                report_failed_logins(core.sessions, core.ledger, flush_all=True)
                 core.engine.dispose()
             return
         watch = start_link(core, on_restart=lambda w: setattr(app.state, "wire", w))
