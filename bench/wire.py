@@ -22,11 +22,14 @@ from controller.models import Agent
 from controller.settings import Settings
 from controller.sites import apply_site_config
 from edge_agent.store import EdgeStore
+from edge_agent.wire.kinds import EventKind
 from edge_agent.wire.messages import Event
 from edge_agent.wire.site import load_site_file
 from tests.conftest import DEMO_SITE, ControllerRig, make_agent, wait_for
 
 BATCH = 500
+# A kind the controller only stores (no projection, no ledger), so the figure is the link's.
+KIND = EventKind.NETWORK_CHANGE_PROGRESS.value
 
 
 def payload(n: int) -> dict:
@@ -42,13 +45,13 @@ def durable(tmp: Path, events: int, database_url: str) -> float:
 
         def stored() -> int:
             with engine.connect() as c:
-                return c.execute(text("SELECT count(*) FROM events WHERE kind='bench.event'")).scalar()
+                return c.execute(text("SELECT count(*) FROM events WHERE kind = :kind"), {"kind": KIND}).scalar()
 
         wait_for(lambda: agent_online(engine), timeout=60, what="agent online")
         outbox = EdgeStore(tmp / "edge-1" / "edge.db")
         t0 = time.perf_counter()
         for start in range(0, events, BATCH):
-            outbox.append_many([("bench.event", payload(n), None) for n in range(start, start + BATCH)])
+            outbox.append_many([(KIND, payload(n), None) for n in range(start, start + BATCH)])
         appended = time.perf_counter() - t0
         last = 0
         while (n := stored()) < events:
@@ -80,7 +83,7 @@ def direct(tmp: Path, events: int, database_url: str) -> float:
         cids = customer_ids(s)
         t0 = time.perf_counter()
         for start in range(0, events, BATCH):
-            batch = [Event(seq=n + 1, ts="2026-11-25T00:00:00.000000Z", kind="bench.event", data=payload(n))
+            batch = [Event(seq=n + 1, ts="2026-11-25T00:00:00.000000Z", kind=KIND, data=payload(n))
                      for n in range(start, start + BATCH)]
             store_events(s, agent.id, site.id, batch, cids)
             s.commit()

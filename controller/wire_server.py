@@ -30,6 +30,7 @@ from controller.ledger import Ledger
 from controller.models import Agent, Alarm, Site, utcnow
 from controller.refusals import RefusalCounter
 from edge_agent.wire import messages as m
+from edge_agent.wire.kinds import CommandName
 
 log = logging.getLogger("siteguard.controller.wire")
 
@@ -171,7 +172,7 @@ class WireServer(threading.Thread):
                 return agent_id
         return None
 
-    def send_command(self, agent_id: int, name: str, args: dict[str, Any], timeout: float) -> dict:
+    def send_command(self, agent_id: int, name: CommandName, args: dict[str, Any], timeout: float) -> dict:
         """Run a command on an agent and wait for its reply; raises CommandError."""
         if agent_id not in self._conns:
             raise AgentNotConnected("agent is not connected")
@@ -297,7 +298,7 @@ class WireServer(threading.Thread):
         try:
             msg = m.decode_from_agent(payload.bytes)
         except Exception as exc:  # WireError, or anything hostile bytes found: a refused frame
-            metrics.WIRE_REJECTED.labels("malformed").inc()
+            metrics.WIRE_REJECTED.labels(getattr(exc, "reason", "malformed")).inc()
             log.warning("agent %s sent a malformed message: %s", agent_id, exc)
             self._send(sock, identity, m.encode(m.Refused(reason=str(exc)[:2000])))
             return
@@ -342,8 +343,8 @@ class WireServer(threading.Thread):
         if site is not None:  # the gates' credential cache, fresh at every (re)connection
             with self.sessions() as s:
                 doc = credentials_document(s, s.get(Site, site.id))
-            self._send(sock, conn.identity, m.encode(m.Command(id=uuid.uuid4().hex, name="set_credentials",
-                                                               args=doc)))
+            push = m.Command(id=uuid.uuid4().hex, name=CommandName.SET_CREDENTIALS, args=doc)
+            self._send(sock, conn.identity, m.encode(push))
 
     def _on_events(self, sock: zmq.Socket, conn: _Conn, msg: m.Events) -> None:
         started = time.perf_counter()

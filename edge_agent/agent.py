@@ -5,6 +5,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,18 @@ from edge_agent.link import ControllerLink
 from edge_agent.store import EdgeStore, iso_now
 from edge_agent.wire import messages as m
 from edge_agent.wire.keys import ensure_keypair, load_public_key
+from edge_agent.wire.kinds import AlarmKind, CommandName, EventKind
 from edge_agent.wire.site import SiteConfig
 
 log = logging.getLogger("siteguard.edge")
 
 CONFIG_KEY = "site_config"
+
+
+# Why a command that needs a service cannot run on this agent.
+_NOT_RUNNING = {"gates": "gates are not running on this agent",
+                "network": "no switches with routed VLANs are managed by this agent",
+                "video": "video is not running on this agent"}
 
 
 @dataclass
@@ -72,8 +80,8 @@ class EdgeAgent:
         self._stop.set()
 
     def run(self) -> None:
-        self.store.append("agent.started", {"site": self.config.site.id,
-                                            "config_hash": self.config.config_hash()})
+        self.store.append(EventKind.AGENT_STARTED, {"site": self.config.site.id,
+                                                    "config_hash": self.config.config_hash()})
         log.info("edge agent for site %s started; key %s", self.config.site.id,
                  self.public_key.decode())
         self._start_video()
@@ -103,8 +111,8 @@ class EdgeAgent:
                 self.gates = GateService(self.config, self.store, keys)
             except ValueError as exc:  # e.g. a gate without its key: say so, keep the rest running
                 log.error("gates not started: %s", exc)
-                self.store.append("alarm.gates_not_started", {"source": "gates", "severity": "critical",
-                                                              "message": f"gates not started: {exc}"})
+                self.store.append(AlarmKind.GATES_NOT_STARTED.event, {"source": "gates", "severity": "critical",
+                                                                      "message": f"gates not started: {exc}"})
                 return
             self.gates.start()
 
@@ -152,6 +160,45 @@ class EdgeAgent:
                 "switches": len(self.config.switches), "sent_events": s.sent_events,
                 "acked_events": s.acked_events}
 
+    # --- commands from the controller ---------------------------------------------------------
+
+    def _command_handlers(self) -> dict[CommandName, Callable[[dict[str, Any]], dict[str, Any]]]:
+        """One handler per command name; each takes the command's args and returns its result."""
+        C = CommandName
+        return {
+            C.PING: lambda a: {"pong": iso_now()},
+            C.STATUS: lambda a: {**self.status(), "pending_events": self.store.pending_count(),
+                                 "config_hash": self.config.config_hash()},
+            C.RELOAD_CONFIG: self._reload_config,
+            C.SET_CREDENTIALS: lambda a: self._running("gates").set_credentials(dict(a)),
+            C.RESET_PASSBACK: lambda a: self._running("gates").reset_passback(a.get("person")),
+            C.NETWORK_APPLY: lambda a: self._running("network").submit(dict(a)),
+            C.NETWORK_DRIFT_CHECK: self._drift_check_now,
+            C.SEAT_FRAME: lambda a: self._running("video").seat_frame(
+                str(a.get("seat", "")), str(a["customer"]) if a.get("customer") is not None else None),
+            C.SNAPSHOT: lambda a: self._running("video").snapshot(str(a.get("camera", ""))),
+            C.SEGMENT_CHUNK: lambda a: self._running("video").segment_chunk(
+                str(a.get("camera", "")), int(a.get("seq", -1)), int(a.get("offset", 0)), int(a.get("length", 0))),
+            C.LEGAL_HOLD: lambda a: self._running("video").legal_hold(dict(a)),
+            C.AUDIT_RECORDINGS: lambda a: self._running("video").audit(),
+        }
+
+    def _running(self, service: str) -> Any:
+        """The service a command needs, or the reason it cannot run here."""
+        found = getattr(self, service, None)
+        if found is None:
+            raise RuntimeError(_NOT_RUNNING[service])
+        return found
+
+    def _reload_config(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.link.state.connected = False  # the next hello fetches the config again
+        return {"reloading": True}
+
+    def _drift_check_now(self, args: dict[str, Any]) -> dict[str, Any]:
+        network = self._running("network")
+        threading.Thread(target=network.check_drift, daemon=True, name="drift-now").start()
+        return {"started": True}
+
     # --- messages from the controller --------------------------------------------------------
 
     def _on_message(self, msg: Any) -> None:
@@ -164,17 +211,17 @@ class EdgeAgent:
         try:
             config = SiteConfig.model_validate(doc)
         except ValidationError as exc:
-            self.store.append("alarm.config_rejected", {
+            self.store.append(AlarmKind.CONFIG_REJECTED.event, {
                 "severity": "critical", "source": "site-config",
                 "message": f"site config from controller is invalid: {exc.error_count()} problem(s)"})
             return
         if expected_hash and config.config_hash() != expected_hash:
-            self.store.append("alarm.config_rejected", {
+            self.store.append(AlarmKind.CONFIG_REJECTED.event, {
                 "severity": "critical", "source": "site-config",
                 "message": "site config from controller does not match its hash"})
             return
         if config.site.id != self.config.site.id:
-            self.store.append("alarm.config_rejected", {
+            self.store.append(AlarmKind.CONFIG_REJECTED.event, {
                 "severity": "critical", "source": "site-config",
                 "message": f"controller sent config of site {config.site.id}"})
             return
@@ -183,53 +230,15 @@ class EdgeAgent:
         video = getattr(self, "video", None)
         if video is not None and video.seats is not None:
             video.seats.update_config(config)  # new seat polygons from a calibration
-        self.store.append("config.applied", {"config_hash": config.config_hash()})
+        self.store.append(EventKind.CONFIG_APPLIED, {"config_hash": config.config_hash()})
         log.info("applied site config %s", config.config_hash()[:12])
 
     def _run_command(self, cmd: m.Command) -> None:
         try:
-            if cmd.name == "ping":
-                result: dict[str, Any] = {"pong": iso_now()}
-            elif cmd.name == "status":
-                result = {**self.status(), "pending_events": self.store.pending_count(),
-                          "config_hash": self.config.config_hash()}
-            elif cmd.name == "reload_config":
-                self.link.state.connected = False  # the next hello fetches the config again
-                result = {"reloading": True}
-            elif cmd.name in ("set_credentials", "reset_passback"):
-                if getattr(self, "gates", None) is None:
-                    raise RuntimeError("gates are not running on this agent")
-                if cmd.name == "set_credentials":
-                    result = self.gates.set_credentials(dict(cmd.args))
-                else:
-                    result = self.gates.reset_passback(cmd.args.get("person"))
-            elif cmd.name in ("network_apply", "network_drift_check"):
-                if getattr(self, "network", None) is None:
-                    raise RuntimeError("no switches with routed VLANs are managed by this agent")
-                if cmd.name == "network_apply":
-                    result = self.network.submit(dict(cmd.args))
-                else:
-                    threading.Thread(target=self.network.check_drift, daemon=True, name="drift-now").start()
-                    result = {"started": True}
-            elif cmd.name in ("snapshot", "segment_chunk", "audit_recordings", "legal_hold", "seat_frame"):
-                if getattr(self, "video", None) is None:
-                    raise RuntimeError("video is not running on this agent")
-                if cmd.name == "seat_frame":
-                    customer = cmd.args.get("customer")
-                    result = self.video.seat_frame(str(cmd.args.get("seat", "")),
-                                                   str(customer) if customer is not None else None)
-                elif cmd.name == "snapshot":
-                    result = self.video.snapshot(str(cmd.args.get("camera", "")))
-                elif cmd.name == "segment_chunk":
-                    a = cmd.args
-                    result = self.video.segment_chunk(str(a.get("camera", "")), int(a.get("seq", -1)),
-                                                      int(a.get("offset", 0)), int(a.get("length", 0)))
-                elif cmd.name == "legal_hold":
-                    result = self.video.legal_hold(dict(cmd.args))
-                else:
-                    result = self.video.audit()
-            else:
+            handler = self._command_handlers().get(cmd.name)
+            if handler is None:  # the codec refuses unknown names; a name without handler is a bug
                 raise ValueError(f"unknown command {cmd.name!r}")
+            result = handler(cmd.args)
             reply = m.Reply(id=cmd.id, ok=True, result=json.loads(json.dumps(result)))
         except Exception as exc:  # a failing command answers with its error, the agent goes on
             reply = m.Reply(id=cmd.id, ok=False, error=str(exc)[:2000])

@@ -21,6 +21,7 @@ from camera.tamper import TamperDetector, TamperThresholds
 from edge_agent.crash import crash_point
 from edge_agent.secrets import SecretError, secret_of
 from edge_agent.store import EdgeStore, Tx
+from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import Camera
 from retention.evidence import evidence_name
 from retention.segments import SegmentStore
@@ -123,7 +124,7 @@ class CameraWorker:
                 self.health.model = f"{self.endpoints.manufacturer} {self.endpoints.model}"
                 backoff = 2.0
                 self._onvif_problem = None
-                self._clear_alarm("camera_offline")
+                self._clear_alarm(AlarmKind.CAMERA_OFFLINE)
                 if self.recorder is None:
                     self._start_recorder(self.endpoints)
                 wait = REPROBE_EVERY_S
@@ -133,7 +134,7 @@ class CameraWorker:
                     "offline" if kind == "unreachable" else "error")
                 self._onvif_problem = (state, str(exc))
                 self._derive_state()
-                self._raise_alarm("camera_offline", f"camera {self.cam.id} {state}: {exc}", "critical")
+                self._raise_alarm(AlarmKind.CAMERA_OFFLINE, f"camera {self.cam.id} {state}: {exc}", "critical")
                 wait, backoff = backoff, min(backoff * 2, 30.0)
             self._report_health()
             self._wake.wait(wait)
@@ -150,9 +151,9 @@ class CameraWorker:
         self.health.recorder_restarts = self.recorder.restarts if self.recorder else 0
         if state in ("stalled", "reconnecting"):
             self._wake.set()
-            self._raise_alarm("recorder_stalled", f"recorder of {self.cam.id} {state}: {detail}", "warning")
+            self._raise_alarm(AlarmKind.RECORDER_STALLED, f"recorder of {self.cam.id} {state}: {detail}", "warning")
         elif state == "recording":
-            self._clear_alarm("recorder_stalled")
+            self._clear_alarm(AlarmKind.RECORDER_STALLED)
         self._derive_state()
 
     def _on_segment(self, seg: FinishedSegment) -> None:
@@ -160,7 +161,7 @@ class CameraWorker:
             quarantine = self.work_dir.parent / "quarantine" / self.cam.id
             quarantine.mkdir(parents=True, exist_ok=True)
             seg.path.rename(quarantine / seg.path.name)
-            self.outbox.append("alarm.segment_corrupt", {
+            self.outbox.append(AlarmKind.SEGMENT_CORRUPT.event, {
                 "camera": self.cam.id, "source": f"camera:{self.cam.id}:corrupt:{seg.path.name}",
                 "severity": "warning", "file": seg.path.name, "error": seg.probe.error,
                 "message": f"{self.cam.id}: segment {seg.path.name} unreadable ({seg.probe.error[:120]})"})
@@ -170,14 +171,14 @@ class CameraWorker:
 
         def report(db, record) -> None:  # in the transaction that indexes the segment
             tx = Tx(db)
-            tx.append("segment.recorded", {
+            tx.append(EventKind.SEGMENT_RECORDED, {
                 "camera": self.cam.id, "seq": record.seq, "start": iso(record.start), "end": iso(record.end),
                 "bytes": record.bytes, "sha256": record.sha256.hex(), "link": record.link.hex(),
                 "codec": seg.probe.codec, "width": seg.probe.width, "height": seg.probe.height,
                 "frames": seg.probe.frames})
             if prev_end is not None and (seg.start - prev_end).total_seconds() > GAP_TOLERANCE_S:
                 seconds = (seg.start - prev_end).total_seconds()
-                tx.append("alarm.recording_gap", {
+                tx.append(AlarmKind.RECORDING_GAP.event, {
                     "camera": self.cam.id, "source": f"camera:{self.cam.id}:gap:{iso(prev_end)}",
                     "severity": "critical", "gap_start": iso(prev_end), "gap_end": iso(seg.start),
                     "seconds": round(seconds, 1),
@@ -230,7 +231,7 @@ class CameraWorker:
                 self._report_health()
 
     def _on_tamper(self, ev, frame: np.ndarray) -> None:
-        kind = f"camera_{ev.kind}"
+        kind = AlarmKind(f"camera_{ev.kind}")
         if ev.state == "raised":
             self.health.tamper = sorted(set(self.health.tamper) | {ev.kind})
             if self.outbox.alarm_active(kind, f"camera:{self.cam.id}"):
@@ -254,7 +255,7 @@ class CameraWorker:
         self._tamper_reconciled = True
         for kind in TAMPER_KINDS:
             if kind not in self.detector.active:
-                self._clear_alarm(f"camera_{kind}")
+                self._clear_alarm(AlarmKind(f"camera_{kind}"))
 
     # --- state and events --------------------------------------------------------------------
 
@@ -282,11 +283,11 @@ class CameraWorker:
         if not force and now - self._last_health_event < HEALTH_EVERY_S:
             return
         self._last_health_event = now
-        self.outbox.append("camera.state", {"camera": self.cam.id, "state": self.health.state,
-                                            "detail": self.health.detail[:2000],
-                                            "health": self.health.as_dict()})
+        self.outbox.append(EventKind.CAMERA_STATE, {"camera": self.cam.id, "state": self.health.state,
+                                                    "detail": self.health.detail[:2000],
+                                                    "health": self.health.as_dict()})
 
-    def _raise_alarm(self, kind: str, message: str, severity: str, evidence_taken_at: str | None = None,
+    def _raise_alarm(self, kind: AlarmKind, message: str, severity: str, evidence_taken_at: str | None = None,
                      **extra: Any) -> None:
         """Raise once, across restarts too (the store keeps which alarms are up); an evidence
         frame's record commits with the alarm that shows it."""
@@ -297,7 +298,7 @@ class CameraWorker:
             if evidence_taken_at is not None and extra.get("evidence"):
                 tx.record_evidence(self.cam.id, extra["evidence"], evidence_taken_at)
 
-    def _clear_alarm(self, kind: str, **extra: Any) -> None:
+    def _clear_alarm(self, kind: AlarmKind, **extra: Any) -> None:
         self.outbox.clear_alarm(kind, {"camera": self.cam.id, "source": f"camera:{self.cam.id}", **extra})
 
     # --- on demand ---------------------------------------------------------------------------

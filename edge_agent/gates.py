@@ -28,6 +28,7 @@ from access_control.passback import PassbackPolicy, PresenceState, areas_for, re
 from access_control.schedule import Schedule, WeeklyWindow
 from access_control.tailgating import TailgateConfig, TailgateDetector
 from edge_agent.store import EdgeStore
+from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import Gate, SiteConfig
 
 log = logging.getLogger("siteguard.edge.gates")
@@ -182,7 +183,7 @@ class GateService:
             elif ev[0] == "reset_passback":
                 self.presence = reset(self.presence, ev[1])
                 self._save_presence()
-                self.outbox.append("gate.passback_reset", {"person": ev[1]})
+                self.outbox.append(EventKind.GATE_PASSBACK_RESET, {"person": ev[1]})
             elif ev[0] == "persons" and gate_id in self.gates:
                 gate = self.gates[gate_id]
                 gate.tailgate, alarms = gate.tailgate.camera(self.mono(), ev[1])
@@ -200,23 +201,22 @@ class GateService:
         elif isinstance(ev, (p.Online, p.Offline)):
             gate.online = isinstance(ev, p.Online)
             self._report_state(gate)
-            kind = "gate_offline"
             if gate.online:
-                self.outbox.append(f"alarm.{kind}", {"source": f"gate:{gate_id}", "state": "cleared"})
+                self.outbox.append(AlarmKind.GATE_OFFLINE.event, {"source": f"gate:{gate_id}", "state": "cleared"})
             else:
-                self.outbox.append(f"alarm.{kind}", {
+                self.outbox.append(AlarmKind.GATE_OFFLINE.event, {
                     "source": f"gate:{gate_id}", "severity": "critical", "gate": gate_id,
                     "message": f"gate {gate_id} controller offline ({ev.reason})"})
         elif isinstance(ev, p.LineNoise):
-            self.outbox.append("alarm.osdp_line_noise", {
+            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, {
                 "source": f"gate:{gate_id}", "severity": "warning", "gate": gate_id,
                 "noise_bytes": ev.noise_bytes, "bad_frames": ev.bad_frames, "frames": ev.frames,
                 "message": f"gate {gate_id}: OSDP line noise ({ev.noise_bytes} stray bytes, "
                            f"{ev.bad_frames} bad frames, {ev.frames} good frames); check wiring and termination"})
         elif isinstance(ev, p.LineClean):
-            self.outbox.append("alarm.osdp_line_noise", {"source": f"gate:{gate_id}", "state": "cleared"})
+            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, {"source": f"gate:{gate_id}", "state": "cleared"})
         elif isinstance(ev, p.SecureChannelFailed):
-            self.outbox.append("alarm.gate_secure_channel", {
+            self.outbox.append(AlarmKind.GATE_SECURE_CHANNEL.event, {
                 "source": f"gate:{gate_id}", "severity": "critical", "gate": gate_id,
                 "message": f"gate {gate_id}: secure channel refused ({ev.reason})"})
 
@@ -227,18 +227,20 @@ class GateService:
             card = decode(ev.bits, ev.bit_length)
             key = credential_key(card.format, card.facility, card.number)
         except CardFormatError as exc:
-            self.outbox.append("gate.decision", {"gate": gate.spec.id, "at": iso(now_wall), "direction": direction,
-                                                 "person": None, "granted": False, "reason": "bad_card",
-                                                 "detail": str(exc)[:200]})
+            self.outbox.append(EventKind.GATE_DECISION, {
+                "gate": gate.spec.id, "at": iso(now_wall), "direction": direction,
+                "person": None, "granted": False, "reason": "bad_card",
+                "detail": str(exc)[:200]})
             self._step(gate.spec.id, g.Deny(self.mono(), "bad_card"))
             return
         now = dt.datetime.fromtimestamp(now_wall, dt.timezone.utc)
         decision = decide(AccessRequest(gate.spec.id, direction, key,
                                         fail_safe_open=gate.state.mode == "fail_safe_open"),
                           self.credentials, self.presence, gate.policy, now)
-        self.outbox.append("gate.decision", {"gate": gate.spec.id, "at": iso(now_wall), "direction": direction,
-                                             "person": decision.person_id, "granted": decision.granted,
-                                             "reason": decision.reason, "card": key})
+        self.outbox.append(EventKind.GATE_DECISION, {
+            "gate": gate.spec.id, "at": iso(now_wall), "direction": direction,
+            "person": decision.person_id, "granted": decision.granted,
+            "reason": decision.reason, "card": key})
         self._alarms(gate, decision.alarms)
         if decision.granted:
             self._step(gate.spec.id, g.Grant(self.mono(), direction, decision.person_id))
@@ -317,27 +319,29 @@ class GateService:
                         self._step(other, g.Withdraw(self.mono(), out.person_id))
             # Tailgating counts people from the lane beam (one pulse each), not passage events:
             # counting both would see every single passage twice.
-            self.outbox.append("gate.passage", {"gate": gate.spec.id, "at": at, "direction": out.direction,
-                                                "person": out.person_id, "cause": out.cause,
-                                                "area_from": area_from,
-                                                "area_to": area_to if out.cause == "grant" else None})
+            self.outbox.append(EventKind.GATE_PASSAGE, {
+                "gate": gate.spec.id, "at": at, "direction": out.direction,
+                "person": out.person_id, "cause": out.cause,
+                "area_from": area_from,
+                "area_to": area_to if out.cause == "grant" else None})
         elif isinstance(out, g.GrantCancelled):
             # A grant that will not be used (tailgating, fire, power, its holder went through
             # another gate): in the access log, so the grant is not read as a missing passage.
-            self.outbox.append("gate.grant_cancelled", {"gate": gate.spec.id, "at": at, "direction": out.direction,
-                                                        "person": out.person_id, "reason": out.reason})
+            self.outbox.append(EventKind.GATE_GRANT_CANCELLED, {
+                "gate": gate.spec.id, "at": at, "direction": out.direction,
+                "person": out.person_id, "reason": out.reason})
         elif isinstance(out, g.GrantedNoEntry):
-            self.outbox.append("alarm.granted_no_entry", {
+            self.outbox.append(AlarmKind.GRANTED_NO_ENTRY.event, {
                 "source": f"gate:{gate.spec.id}:{at}", "severity": "info", "gate": gate.spec.id,
                 "person": getattr(out, "person_id", None),
                 "message": f"{gate.spec.id}: access granted but nobody passed"})
         elif isinstance(out, g.AlarmCleared):
-            self.outbox.append(f"alarm.{out.kind}", {"source": f"gate:{gate.spec.id}", "state": "cleared"})
+            self.outbox.append(AlarmKind(out.kind).event, {"source": f"gate:{gate.spec.id}", "state": "cleared"})
 
     def _alarms(self, gate: _Gate, alarms: tuple[Alarm, ...] | list[Alarm]) -> None:
         for a in alarms:
             severity = "critical" if a.kind in ("door_forced", "tailgating", "tamper") else "warning"
-            self.outbox.append(f"alarm.{a.kind}", {
+            self.outbox.append(AlarmKind(a.kind).event, {
                 "source": f"gate:{gate.spec.id}" if a.kind in ("door_held", "tamper", "fire_alarm", "power_lost")
                 else f"gate:{gate.spec.id}:{iso(self.wall())}",
                 "severity": severity, "gate": gate.spec.id, "person": a.person_id,
@@ -347,7 +351,8 @@ class GateService:
                            + (f" by {a.person_id}" if a.person_id else "") + (f": {a.detail}" if a.detail else "")})
 
     def _report_state(self, gate: _Gate) -> None:
-        self.outbox.append("gate.state", {"gate": gate.spec.id, "state": gate.state.mode, "online": gate.online})
+        self.outbox.append(EventKind.GATE_STATE, {
+            "gate": gate.spec.id, "state": gate.state.mode, "online": gate.online})
 
     # --- commands from the controller ----------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from edge_agent.secrets import secret_of
 from edge_agent.store import EdgeStore
+from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteConfig, Switch
 from network_policy.acl import acls_from_json, acls_to_json
 from network_policy.affected import customers_affected
@@ -160,9 +161,9 @@ class NetworkService:
                 plans = check_change(payload, self.site, self.used_changes(), self.clock())
             except ApprovalError as exc:
                 log.warning("change %s refused: %s", change_id, exc)
-                self.store.append("network.change_refused", {"change": change_id, "reason": exc.reason,
-                                                             "detail": exc.detail})
-                self.store.append("alarm.network_change_refused", {
+                self.store.append(EventKind.NETWORK_CHANGE_REFUSED, {"change": change_id, "reason": exc.reason,
+                                                                     "detail": exc.detail})
+                self.store.append(AlarmKind.NETWORK_CHANGE_REFUSED.event, {
                     "source": f"change:{change_id}", "severity": "critical", "change": change_id,
                     "reason": exc.reason,
                     "message": f"network change {change_id} refused by the edge: {exc.detail}"})
@@ -177,29 +178,30 @@ class NetworkService:
 
     def _run(self, change_id: str, plans: list[DevicePlan]) -> None:
         try:
-            self.store.append("network.change_started", {"change": change_id, "devices": [p.device for p in plans]})
+            self.store.append(EventKind.NETWORK_CHANGE_STARTED, {
+                "change": change_id, "devices": [p.device for p in plans]})
             results = apply_change(plans, self.connect, MAX_PARALLEL,
-                                   progress=lambda d, st: self.store.append(
-                                       "network.change_progress", {"change": change_id, "device": d, "status": st}))
+                                   progress=lambda d, st: self.store.append(EventKind.NETWORK_CHANGE_PROGRESS, {
+                                       "change": change_id, "device": d, "status": st}))
             ok = all(r.status == "saved" for r in results)
             if ok:
                 intent = self.intent()
                 for p in plans:
                     intent[p.device] = acls_to_json(p.after)
                 self.store.put(INTENT_KEY, json.dumps(intent))
-            self.store.append("network.change_result", {
+            self.store.append(EventKind.NETWORK_CHANGE_RESULT, {
                 "change": change_id, "status": "applied" if ok else _overall(results),
                 "devices": [_result_view(r) for r in results]})
             if not ok:
-                self.store.append("alarm.network_change_failed", {
+                self.store.append(AlarmKind.NETWORK_CHANGE_FAILED.event, {
                     "source": f"change:{change_id}", "severity": "critical", "change": change_id,
                     "message": f"network change {change_id} did not apply: "
                                + "; ".join(f"{r.device}: {r.status} ({r.error[:200]})" for r in results
                                            if r.status != "saved")})
         except Exception as exc:  # noqa: BLE001 - report, never die silently
             log.exception("change %s crashed", change_id)
-            self.store.append("network.change_result", {"change": change_id, "status": "failed",
-                                                        "devices": [], "error": str(exc)[:500]})
+            self.store.append(EventKind.NETWORK_CHANGE_RESULT, {"change": change_id, "status": "failed",
+                                                                "devices": [], "error": str(exc)[:500]})
         finally:
             with self._lock:
                 self.store.put(INFLIGHT_KEY, "")
@@ -233,14 +235,14 @@ class NetworkService:
             finally:
                 if dev is not None:
                     dev.close()
-            self.store.append("network.drift", report)
+            self.store.append(EventKind.NETWORK_DRIFT, report)
             if report.get("in_sync") is False:
-                self.store.append("alarm.network_drift", {
+                self.store.append(AlarmKind.NETWORK_DRIFT.event, {
                     "source": f"switch:{device}", "severity": "critical", "device": device,
                     "message": f"{device} differs from the approved isolation "
                                f"({len(report['repair'])} line(s) to repair)"})
             elif report.get("in_sync"):
-                self.store.append("alarm.network_drift", {"source": f"switch:{device}", "state": "cleared"})
+                self.store.append(AlarmKind.NETWORK_DRIFT.event, {"source": f"switch:{device}", "state": "cleared"})
             reports.append(report)
         return reports
 
@@ -252,9 +254,10 @@ class NetworkService:
             return None
         info = json.loads(raw)
         change_id = info.get("change", "?")
-        self.store.append("network.change_result", {"change": change_id, "status": "interrupted",
-                                                    "devices": [], "error": "the edge agent restarted mid-change"})
-        self.store.append("alarm.network_change_failed", {
+        self.store.append(EventKind.NETWORK_CHANGE_RESULT, {
+            "change": change_id, "status": "interrupted",
+            "devices": [], "error": "the edge agent restarted mid-change"})
+        self.store.append(AlarmKind.NETWORK_CHANGE_FAILED.event, {
             "source": f"change:{change_id}", "severity": "critical", "change": change_id,
             "message": f"network change {change_id} was cut off by an edge restart; switches "
                        f"{', '.join(info.get('devices', []))} may hold part of it (see the drift check)"})

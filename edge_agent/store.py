@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from edge_agent.wire.kinds import AlarmKind
 from edge_agent.wire.messages import MAX_EVENT_DATA_BYTES, Event
 
 _SCHEMA = """
@@ -55,7 +56,7 @@ def _event_row(kind: str, data: dict[str, Any] | None, ts: str | None) -> tuple[
     if len(raw) > MAX_EVENT_DATA_BYTES:
         raise ValueError(f"event {kind}: data of {len(raw)} bytes exceeds the limit")
     ts = ts or iso_now()
-    Event(seq=1, ts=ts, kind=kind, data=data)  # validate before storing
+    kind = Event(seq=1, ts=ts, kind=kind, data=data).kind  # validated, and a plain string
     return ts, kind, raw
 
 
@@ -70,27 +71,27 @@ class Tx:
         return self.db.execute("INSERT INTO outbox (ts, kind, data) VALUES (?, ?, ?)",
                                _event_row(kind, data, ts)).lastrowid
 
-    def alarm_active(self, kind: str, source: str) -> bool:
+    def alarm_active(self, kind: AlarmKind | str, source: str) -> bool:
         return self.db.execute("SELECT 1 FROM alarms WHERE kind = ? AND source = ?",
-                               (kind, source)).fetchone() is not None
+                               (AlarmKind(kind).value, source)).fetchone() is not None
 
-    def raise_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+    def raise_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
         """Report alarm `kind` of data["source"] unless it is already raised; the event's seq."""
-        source = _source(data)
+        kind, source = AlarmKind(kind), _source(data)
         if self.alarm_active(kind, source):
             return None
-        seq = self.append(f"alarm.{kind}", data)
+        seq = self.append(kind.event, data)
         self.db.execute("INSERT INTO alarms (kind, source, raised_at) VALUES (?, ?, ?)",
-                        (kind, source, iso_now()))
+                        (kind.value, source, iso_now()))
         return seq
 
-    def clear_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+    def clear_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
         """Report alarm `kind` of data["source"] cleared if it is raised; the event's seq."""
-        source = _source(data)
+        kind, source = AlarmKind(kind), _source(data)
         if not self.alarm_active(kind, source):
             return None
-        self.db.execute("DELETE FROM alarms WHERE kind = ? AND source = ?", (kind, source))
-        return self.append(f"alarm.{kind}", {**data, "state": "cleared"})
+        self.db.execute("DELETE FROM alarms WHERE kind = ? AND source = ?", (kind.value, source))
+        return self.append(kind.event, {**data, "state": "cleared"})
 
     def record_evidence(self, camera: str, name: str, taken_at: str) -> None:
         self.db.execute("INSERT OR IGNORE INTO evidence (camera, name, taken_at) VALUES (?, ?, ?)",
@@ -187,15 +188,15 @@ class EdgeStore:
 
     # --- alarms ------------------------------------------------------------------------------
 
-    def raise_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+    def raise_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
         with self.transaction() as tx:
             return tx.raise_alarm(kind, data)
 
-    def clear_alarm(self, kind: str, data: dict[str, Any]) -> int | None:
+    def clear_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
         with self.transaction() as tx:
             return tx.clear_alarm(kind, data)
 
-    def alarm_active(self, kind: str, source: str) -> bool:
+    def alarm_active(self, kind: AlarmKind | str, source: str) -> bool:
         with self._lock:
             return Tx(self._db).alarm_active(kind, source)
 

@@ -20,6 +20,7 @@ from edge_agent.crash import crash_point
 from edge_agent.lanes import LaneWatcher
 from edge_agent.seats import Detect, SeatWatcher
 from edge_agent.store import EdgeStore, Tx
+from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteConfig
 from retention.capacity import Pressure, disk_pressure, forecast, startup_check
 from retention.evidence import EvidenceFrame, evidence_to_delete, parse_evidence_name
@@ -106,7 +107,7 @@ class VideoService:
             detector = OnnxDetector(config_for(d.weights, d.names, d.classes, d.input_size, d.min_score))
         except DetectorError as exc:  # coverage goes on from camera health and focus alone
             log.error("detector not started: %s", exc)
-            self.outbox.append("alarm.detector_unavailable", {
+            self.outbox.append(AlarmKind.DETECTOR_UNAVAILABLE.event, {
                 "source": "coverage:detector", "severity": "critical",
                 "message": f"detector not started, persons and occlusion are not checked: {exc}"})
             return None
@@ -172,9 +173,9 @@ class VideoService:
                     continue
                 reported.add(dev.endpoint)
                 host, port = dev.host_port or ("?", 0)
-                self.outbox.append("camera.discovered", {"endpoint": dev.endpoint, "xaddrs": list(dev.xaddrs),
-                                                         "scopes": list(dev.scopes)})
-                self.outbox.append("alarm.camera_unregistered", {
+                self.outbox.append(EventKind.CAMERA_DISCOVERED, {"endpoint": dev.endpoint, "xaddrs": list(dev.xaddrs),
+                                                                 "scopes": list(dev.scopes)})
+                self.outbox.append(AlarmKind.CAMERA_UNREGISTERED.event, {
                     "source": f"discovery:{dev.endpoint}", "severity": "warning",
                     "xaddrs": list(dev.xaddrs),
                     "message": f"ONVIF device {dev.scope('name') or dev.endpoint} at {host}:{port} "
@@ -185,20 +186,20 @@ class VideoService:
         du = shutil.disk_usage(self.root)
         report = startup_check(du.total, du.used - self.store.usage(), self.reserve_percent,
                                self.policy, self.bitrates(), self.clock())
-        self.outbox.append("retention.capacity", {"ok": report.ok, "message": report.message,
-                                                  "needed_bytes": report.needed_bytes,
-                                                  "available_bytes": report.available_bytes})
+        self.outbox.append(EventKind.RETENTION_CAPACITY, {"ok": report.ok, "message": report.message,
+                                                          "needed_bytes": report.needed_bytes,
+                                                          "available_bytes": report.available_bytes})
         if not report.ok:
-            self.outbox.append("alarm.retention_capacity", {
+            self.outbox.append(AlarmKind.RETENTION_CAPACITY.event, {
                 "source": "retention:capacity", "severity": "warning", "message": report.message})
 
     def run_retention(self) -> list[Any]:
         now = self.clock()
 
         def report(db, rec) -> None:  # in the tombstone's transaction
-            Tx(db).append("segment.deleted", {"camera": rec.camera, "seq": rec.seq,
-                                              "deleted_at": iso(rec.deleted_at or now),
-                                              "reason": rec.deletion_reason or "retention"})
+            Tx(db).append(EventKind.SEGMENT_DELETED, {"camera": rec.camera, "seq": rec.seq,
+                                                      "deleted_at": iso(rec.deleted_at or now),
+                                                      "reason": rec.deletion_reason or "retention"})
 
         deleted = self.store.purge(now, then=report)
         if deleted:
@@ -209,11 +210,11 @@ class VideoService:
         fc = forecast(du.free, reserve, self.bitrates())
         decision = disk_pressure(du.free, reserve, 0, fc)  # purge above already took what it may
         if decision.level == Pressure.CRITICAL:
-            self.outbox.raise_alarm("retention_disk_critical", {
+            self.outbox.raise_alarm(AlarmKind.RETENTION_DISK_CRITICAL, {
                 "source": "retention:disk", "severity": "critical",
                 "days_left": round(decision.days_left, 1), "message": decision.message})
         else:
-            self.outbox.clear_alarm("retention_disk_critical", {"source": "retention:disk"})
+            self.outbox.clear_alarm(AlarmKind.RETENTION_DISK_CRITICAL, {"source": "retention:disk"})
         return deleted
 
     # --- commands ----------------------------------------------------------------------------
@@ -237,8 +238,8 @@ class VideoService:
                 with self.outbox.transaction() as tx:
                     names = tx.evidence_deleted(camera, [f.name for f in chunk], iso(now))
                     if names:
-                        tx.append("evidence.deleted", {"camera": camera, "names": names,
-                                                       "deleted_at": iso(now), "reason": "retention"})
+                        tx.append(EventKind.EVIDENCE_DELETED, {"camera": camera, "names": names,
+                                                               "deleted_at": iso(now), "reason": "retention"})
                 for f in chunk:
                     (self.evidence_root / camera / f.name).unlink(missing_ok=True)
         return gone
@@ -274,10 +275,10 @@ class VideoService:
                              end=dt.datetime.fromisoformat(str(args["end"])),
                              reason=str(args.get("reason", "")), placed_at=now)
             self.index.add_hold(hold)
-            self.outbox.append("retention.hold_placed", {**hold_view(hold), "by": str(args.get("by", ""))})
+            self.outbox.append(EventKind.RETENTION_HOLD_PLACED, {**hold_view(hold), "by": str(args.get("by", ""))})
         elif action == "release":
             hold = self.index.release_hold(str(args["id"]), now)
-            self.outbox.append("retention.hold_released", {**hold_view(hold), "by": str(args.get("by", ""))})
+            self.outbox.append(EventKind.RETENTION_HOLD_RELEASED, {**hold_view(hold), "by": str(args.get("by", ""))})
         else:
             raise ValueError("action must be place, release or list")
         return hold_view(hold)

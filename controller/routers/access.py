@@ -14,6 +14,7 @@ from controller.errors import documented
 from controller.models import AccessEvent, GateState, Person, Presence, Site, TrainingRecord, User, aware, iso
 from controller.params import Int64
 from controller.wire_server import CommandError
+from edge_agent.wire.kinds import CommandName
 from edge_agent.wire.redact import redact
 from edge_agent.wire.site import Badge
 
@@ -77,7 +78,7 @@ def push_credentials(request: Request, db, site: Site) -> bool:
     if agent_id is None:
         return False
     try:
-        wire.send_command(agent_id, "set_credentials", credentials_document(db, site),
+        wire.send_command(agent_id, CommandName.SET_CREDENTIALS, credentials_document(db, site),
                           request.app.state.settings.command_timeout_s)
         return True
     except CommandError:
@@ -143,7 +144,7 @@ def reset_passback(site_id: Int64, body: PassbackReset, request: Request, db: DB
     if agent_id is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the site's edge agent is not connected")
     try:
-        result = wire.send_command(agent_id, "reset_passback", {"person": body.person},
+        result = wire.send_command(agent_id, CommandName.RESET_PASSBACK, {"person": body.person},
                                    request.app.state.settings.command_timeout_s)
     except CommandError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"edge agent: {exc}") from None

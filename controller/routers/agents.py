@@ -14,6 +14,7 @@ from controller.models import Agent, Role, Site, User, aware, utcnow
 from controller.params import Int64
 from controller.wire_server import AgentNotConnected, CommandError
 from edge_agent.wire.keys import KeyFileError, parse_public_key
+from edge_agent.wire.kinds import CommandName
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
@@ -107,7 +108,7 @@ def run_command(agent_id: Int64, body: CommandRequest, db: DB, request: Request,
     _get(db, agent_id)
     timeout = request.app.state.settings.command_timeout_s
     try:
-        result = request.app.state.wire.send_command(agent_id, body.name, body.args, timeout)
+        result = request.app.state.wire.send_command(agent_id, CommandName(body.name), body.args, timeout)
     except AgentNotConnected:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the agent is not connected") from None
     except CommandError as exc:

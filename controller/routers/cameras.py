@@ -21,6 +21,7 @@ from controller.errors import documented
 from controller.models import CameraState, Role, Segment, Site, User, aware, iso
 from controller.params import Int64
 from controller.wire_server import CommandError
+from edge_agent.wire.kinds import CommandName
 
 router = APIRouter(prefix="/api", tags=["cameras"])
 CHUNK = 512 * 1024  # well under the wire's message limit once base64-encoded
@@ -106,7 +107,7 @@ def camera_segments(site_id: Int64, camera: str, db: DB,
             "segments": [segment_view(r) for r in rows], "gaps": gaps}
 
 
-def _agent_command(request: Request, site_id: int, name: str, args: dict, timeout: float | None = None) -> dict:
+def _agent_command(request: Request, site_id: int, name: CommandName, args: dict, timeout: float | None = None) -> dict:
     wire = request.app.state.wire
     agent_id = wire.agent_for_site(site_id)
     if agent_id is None:
@@ -122,7 +123,7 @@ def _agent_command(request: Request, site_id: int, name: str, args: dict, timeou
             response_class=Response)
 def camera_snapshot(site_id: Int64, camera: str, request: Request, db: DB) -> Response:
     _site(db, site_id, camera)
-    result = _agent_command(request, site_id, "snapshot", {"camera": camera})
+    result = _agent_command(request, site_id, CommandName.SNAPSHOT, {"camera": camera})
     try:
         jpeg = base64.b64decode(result["jpeg_b64"], validate=True)
     except (KeyError, ValueError):
@@ -159,7 +160,7 @@ def segment_video(segment_id: Int64, request: Request, db: DB,
     size = seg.bytes
     span = _parse_range(range_header, size)
     start, end = span or (0, size - 1)
-    first = _agent_command(request, seg.site_id, "segment_chunk",
+    first = _agent_command(request, seg.site_id, CommandName.SEGMENT_CHUNK,
                            {"camera": seg.camera, "seq": seg.seq, "offset": start,
                             "length": min(CHUNK, end - start + 1)})
 
@@ -171,7 +172,7 @@ def segment_video(segment_id: Int64, request: Request, db: DB,
             offset += len(data)
             if not data or offset > end:
                 return
-            chunk = _agent_command(request, seg.site_id, "segment_chunk",
+            chunk = _agent_command(request, seg.site_id, CommandName.SEGMENT_CHUNK,
                                    {"camera": seg.camera, "seq": seg.seq, "offset": offset,
                                     "length": min(CHUNK, end - offset + 1)})
 
@@ -188,7 +189,7 @@ def recordings_audit(site_id: Int64, request: Request, db: DB) -> dict:
     deletions against the retention policy and legal holds."""
     if db.get(Site, site_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
-    report = _agent_command(request, site_id, "audit_recordings", {}, timeout=120)
+    report = _agent_command(request, site_id, CommandName.AUDIT_RECORDINGS, {}, timeout=120)
     request.app.state.ledger.append("recordings.audited", {"site_id": site_id, "ok": report.get("ok"),
                                                           "problems": len(report.get("problems", []))})
     return report
@@ -205,7 +206,7 @@ class HoldRequest(BaseModel):
 def list_holds(site_id: Int64, request: Request, db: DB) -> list[dict]:
     if db.get(Site, site_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
-    return _agent_command(request, site_id, "legal_hold", {"action": "list"})["holds"]
+    return _agent_command(request, site_id, CommandName.LEGAL_HOLD, {"action": "list"})["holds"]
 
 
 @router.post("/sites/{site_id}/holds", status_code=201, responses=documented(503, 502))
@@ -218,7 +219,7 @@ def place_hold(site_id: Int64, body: HoldRequest, request: Request, db: DB,
     if end < start:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "end must not be before start")
     hold_id = f"hold-{uuid.uuid4().hex[:12]}"
-    return _agent_command(request, site_id, "legal_hold", {
+    return _agent_command(request, site_id, CommandName.LEGAL_HOLD, {
         "action": "place", "id": hold_id, "camera": body.camera, "start": start.isoformat(),
         "end": end.isoformat(), "reason": body.reason, "by": user.username})
 
@@ -228,5 +229,5 @@ def release_hold(site_id: Int64, hold_id: str, request: Request, db: DB,
                  user: User = require(Role.admin, Role.officer)) -> dict:
     if db.get(Site, site_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
-    return _agent_command(request, site_id, "legal_hold", {"action": "release", "id": hold_id[:64],
+    return _agent_command(request, site_id, CommandName.LEGAL_HOLD, {"action": "release", "id": hold_id[:64],
                                                           "by": user.username})

@@ -23,6 +23,7 @@ from controller.errors import documented
 from controller.models import Agent, Customer, Event, NetworkApproval, NetworkChange, Role, Site, User, iso, utcnow
 from controller.params import Int64
 from controller.wire_server import CommandError
+from edge_agent.wire.kinds import CommandName
 from network_policy.approval import load_public_key
 
 router = APIRouter(prefix="/api", tags=["network"])
@@ -257,7 +258,7 @@ def apply_change(change_id: str, db: DB, request: Request, user: User = require(
     if agent_id is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the site's edge agent is not connected")
     try:
-        result = wire.send_command(agent_id, "network_apply", net.edge_payload(db, change),
+        result = wire.send_command(agent_id, CommandName.NETWORK_APPLY, net.edge_payload(db, change),
                                    request.app.state.settings.command_timeout_s)
     except CommandError as exc:
         change.status, change.result, change.finished_at = "refused", {"error": str(exc)}, utcnow()
@@ -277,6 +278,7 @@ def drift_check(site_id: Int64, db: DB, request: Request) -> dict[str, Any]:
     if agent_id is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the site's edge agent is not connected")
     try:
-        return wire.send_command(agent_id, "network_drift_check", {}, request.app.state.settings.command_timeout_s)
+        return wire.send_command(agent_id, CommandName.NETWORK_DRIFT_CHECK, {},
+                                 request.app.state.settings.command_timeout_s)
     except CommandError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"edge agent: {exc}") from None

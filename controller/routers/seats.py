@@ -22,6 +22,7 @@ from controller.params import Int64
 from controller.policy import PersonFacts, SeatFacts, may_work
 from controller.routers.cameras import _agent_command
 from controller.sites import apply_site_config
+from edge_agent.wire.kinds import CommandName
 from edge_agent.wire.site import SiteConfig
 
 router = APIRouter(prefix="/api", tags=["seats"])
@@ -180,7 +181,7 @@ def seat_detail(site_id: Int64, seat_id: str, db: DB, user: CurrentUser,
 def seat_frame(site_id: Int64, seat_id: str, request: Request, db: DB, user: CurrentUser) -> dict[str, Any]:
     """The frame the seat was last judged on, fetched from the edge (media stays on site)."""
     _, _, seat, slug = _seat(db, site_id, seat_id, user)
-    return _agent_command(request, site_id, "seat_frame", {"seat": seat.id, "customer": slug})
+    return _agent_command(request, site_id, CommandName.SEAT_FRAME, {"seat": seat.id, "customer": slug})
 
 
 def _live_seat(db, request: Request, site_id: int, seat_id: str) -> tuple[bool | None, tuple[str, ...]]:

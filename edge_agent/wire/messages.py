@@ -10,7 +10,10 @@ import json
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
+
+from edge_agent.wire.kinds import CommandName, is_known_kind
 
 PROTOCOL_VERSION = 1
 # Application limit; the sockets also set ZMQ_MAXMSGSIZE a little above it so an absurd frame
@@ -24,7 +27,32 @@ MAX_NESTING = 32
 
 
 class WireError(ValueError):
-    """A message that cannot be accepted; the text says why."""
+    """A message that cannot be accepted; the text says why, `reason` names the class of fault
+    (the label the controller counts refused frames by)."""
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# Refusals counted under their own reason rather than "malformed".
+UNKNOWN_KIND = "unknown_kind"
+UNKNOWN_COMMAND = "unknown_command"
+
+
+def _known_kind(kind: str) -> str:
+    if not is_known_kind(kind):
+        raise PydanticCustomError(UNKNOWN_KIND, "unknown event kind '{kind}'", {"kind": kind})
+    return str(kind)  # a member of the enums travels and is stored as its plain string
+
+
+_COMMANDS = frozenset(c.value for c in CommandName)
+
+
+def _known_command(name: Any) -> Any:
+    if isinstance(name, str) and name not in _COMMANDS:
+        raise PydanticCustomError(UNKNOWN_COMMAND, "unknown command '{name}'", {"name": name})
+    return name
 
 
 class _Msg(BaseModel):
@@ -38,7 +66,8 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     seq: int = Field(ge=1)
     ts: str = Field(min_length=1, max_length=40)
-    kind: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_.\-]+$")
+    kind: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_.\-]+$"),
+                    AfterValidator(_known_kind)]
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -90,7 +119,7 @@ class Ack(_Msg):
 class Command(_Msg):
     type: Literal["command"] = "command"
     id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=64)
+    name: Annotated[CommandName, BeforeValidator(_known_command)]
     args: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -143,8 +172,9 @@ def _decode_strict(raw: bytes, adapter: TypeAdapter[Any]) -> Any:
         msg = adapter.validate_python(obj)
     except ValidationError as exc:
         first = exc.errors()[0]
+        reason = first["type"] if first["type"] in (UNKNOWN_KIND, UNKNOWN_COMMAND) else "malformed"
         where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise WireError(f"{where}: {first['msg']} ({exc.error_count()} problem(s))") from None
+        raise WireError(f"{where}: {first['msg']} ({exc.error_count()} problem(s))", reason) from None
     if isinstance(msg, Events):
         for ev in msg.events:
             if len(json.dumps(ev.data)) > MAX_EVENT_DATA_BYTES:

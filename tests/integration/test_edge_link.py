@@ -54,7 +54,7 @@ def test_ten_thousand_events_survive_kill9_of_controller_and_agent(tmp_path, rig
 
         def writer():  # a local component producing events steadily
             for start in range(0, total, 200):
-                outbox.append_many([("test.load", {"n": n}, None) for n in range(start, start + 200)])
+                outbox.append_many([("network.change_progress", {"n": n}, None) for n in range(start, start + 200)])
                 written.append(start + 200)
                 time.sleep(0.01)  # the component's pace: events keep coming across both kills
 
@@ -64,7 +64,7 @@ def test_ten_thousand_events_survive_kill9_of_controller_and_agent(tmp_path, rig
 
         def stored() -> int:
             with engine.connect() as c:
-                return c.execute(text("SELECT count(*) FROM events WHERE kind = 'test.load'")).scalar()
+                return c.execute(text("SELECT count(*) FROM events WHERE kind = 'network.change_progress'")).scalar()
 
         wait_for(lambda: stored() > 1500, what="first events stored")
         rig.proc.kill9()  # the controller dies mid-stream
@@ -79,7 +79,7 @@ def test_ten_thousand_events_survive_kill9_of_controller_and_agent(tmp_path, rig
         wait_for(lambda: stored() == total, timeout=120, interval=0.5, what="all events stored")
         time.sleep(2)  # any late resend would show up as a duplicate attempt, never a row
         with engine.connect() as c:
-            rows = c.execute(text("SELECT seq, data FROM events WHERE kind = 'test.load'")).all()
+            rows = c.execute(text("SELECT seq, data FROM events WHERE kind = 'network.change_progress'")).all()
         engine.dispose()
         ns = sorted(json.loads(d)["n"] if isinstance(d, str) else d["n"] for _, d in rows)
         assert ns == list(range(total))  # every event, none twice
@@ -222,6 +222,9 @@ def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_pa
                         b'{"v":1,"type":"heartbeat","ts":"t","status":' + b'{"a":' * 5000 + b"1" + b"}" * 5001]:
             reply = ask(garbage)
             assert isinstance(reply, m.Refused), garbage[:40]
+        # A kind outside the contract is refused by name and counted apart from malformed frames.
+        reply = ask(b'{"v":1,"type":"events","events":[{"seq":1,"ts":"t","kind":"gate.teleport"}]}')
+        assert isinstance(reply, m.Refused) and "unknown event kind 'gate.teleport'" in reply.reason
         # A frame past the socket limit makes libzmq drop that connection; the server lives on.
         monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
         sock.send(b"y" * (m.SOCKET_MAX_MESSAGE_BYTES + 10))
@@ -230,7 +233,7 @@ def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_pa
         monitor.close()
         welcome = ask(m.encode(m.Hello(site="demo-floor3")))
         assert isinstance(welcome, m.Welcome) and welcome.agent == "raw"
-        ack = ask(m.encode(m.Events(events=[m.Event(seq=1, ts="2026-01-01T00:00:00Z", kind="test.ok")])))
+        ack = ask(m.encode(m.Events(events=[m.Event(seq=1, ts="2026-01-01T00:00:00Z", kind="agent.started")])))
         assert isinstance(ack, m.Ack) and ack.seqs == [1]
         # Hello for a site this agent is not enrolled for is refused.
         assert isinstance(ask(m.encode(m.Hello(site="elsewhere"))), m.Refused)
@@ -239,6 +242,7 @@ def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_pa
         ctx.term()
     assert httpx.get(rig.url + "/healthz").status_code == 200
     officer = rig.client("off", "off-pass")
-    assert [e["kind"] for e in officer.get("/api/events").json()] == ["test.ok"]
+    assert [e["kind"] for e in officer.get("/api/events").json()] == ["agent.started"]
     metrics = officer.get("/metrics").text
     assert "siteguard_wire_rejected_total" in metrics
+    assert 'siteguard_wire_rejected_total{reason="unknown_kind"} 1.0' in metrics

@@ -60,12 +60,12 @@ def test_fifty_concurrent_bad_logins_leave_the_link_ingesting(tmp_path, rig):
 
         health = httpx.get(rig.url + "/healthz", timeout=5)
         assert health.status_code == 200 and health.json()["link"] == "up", health.text
-        EdgeStore(tmp_path / "edge-1" / "edge.db").append("test.after_flood", {"n": 1})
+        EdgeStore(tmp_path / "edge-1" / "edge.db").append("network.change_progress", {"n": 1})
         t0 = time.monotonic()
 
         def stored() -> int:
             with engine.connect() as c:
-                return c.execute(text("SELECT count(*) FROM events WHERE kind = 'test.after_flood'")).scalar()
+                return c.execute(text("SELECT count(*) FROM events WHERE kind = 'network.change_progress'")).scalar()
 
         wait_for(lambda: stored() == 1, timeout=5, interval=0.05, what="event ingested after the flood")
         assert time.monotonic() - t0 < 5

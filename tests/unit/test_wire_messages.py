@@ -11,7 +11,7 @@ from edge_agent.wire import messages as m
 
 
 def test_round_trip():
-    msg = m.Events(events=[m.Event(seq=3, ts="2026-11-25T00:00:00Z", kind="gate.pass", data={"n": 1})])
+    msg = m.Events(events=[m.Event(seq=3, ts="2026-11-25T00:00:00Z", kind="gate.passage", data={"n": 1})])
     assert m.decode_from_agent(m.encode(msg)) == msg
     ack = m.Ack(seqs=[3])
     assert m.decode_from_controller(m.encode(ack)) == ack
@@ -37,10 +37,10 @@ def test_size_limits():
     with pytest.raises(m.WireError, match="exceeds"):
         m.decode_from_agent(b" " * (m.MAX_MESSAGE_BYTES + 1))
     big = {"blob": "x" * (m.MAX_EVENT_DATA_BYTES + 1)}
-    raw = json.dumps({"type": "events", "events": [{"seq": 1, "ts": "t", "kind": "k", "data": big}]})
+    raw = json.dumps({"type": "events", "events": [{"seq": 1, "ts": "t", "kind": "gate.state", "data": big}]})
     with pytest.raises(m.WireError, match="data exceeds"):
         m.decode_from_agent(raw.encode())
-    too_many = [{"seq": i + 1, "ts": "t", "kind": "k"} for i in range(m.MAX_EVENTS_PER_BATCH + 1)]
+    too_many = [{"seq": i + 1, "ts": "t", "kind": "gate.state"} for i in range(m.MAX_EVENTS_PER_BATCH + 1)]
     with pytest.raises(m.WireError):
         m.decode_from_agent(json.dumps({"type": "events", "events": too_many}).encode())
 
