@@ -22,6 +22,7 @@ import zmq
 from controller import metrics
 from controller.link_watch import LinkWatch, link_health
 from controller.wire_server import AgentNotConnected, CommandError
+from edge_agent.wire.kinds import CommandName
 
 log = logging.getLogger("siteguard.controller.link_rpc")
 
@@ -126,7 +127,7 @@ class LinkRpcServer(threading.Thread):
 
     def _run_command(self, envelope: list[bytes], args: dict[str, Any]) -> None:
         try:
-            result = self.watch.wire.send_command(int(args["agent_id"]), str(args["name"]),
+            result = self.watch.wire.send_command(int(args["agent_id"]), CommandName(args["name"]),
                                                   dict(args.get("args") or {}), float(args["timeout"]))
             answer: dict[str, Any] = {"ok": True, "result": result}
         except AgentNotConnected as exc:
@@ -179,8 +180,8 @@ class LinkClient:
         except CommandError:
             return None
 
-    def send_command(self, agent_id: int, name: str, args: dict[str, Any], timeout: float) -> dict:
-        return self._call("send_command", timeout_s=timeout + 2.0, agent_id=agent_id, name=name,
+    def send_command(self, agent_id: int, name: CommandName, args: dict[str, Any], timeout: float) -> dict:
+        return self._call("send_command", timeout_s=timeout + 2.0, agent_id=agent_id, name=str(name),
                           args=args, timeout=timeout)
 
     def push_config(self, site_id: int, config_json: str, config_hash: str) -> int:
