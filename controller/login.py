@@ -133,10 +133,12 @@ def _update_buckets_once(sessions: sessionmaker, keys: list[str], now: dt.dateti
                 row = rows.get(key)
                 before = _as_bucket(row, key)
                 if not failed:
-                    if throttle.record_success(before) is None and row is not None and not row.unreported:
-                        s.delete(row)
-                    elif row is not None and before.kind != "addr":
+                    if row is None or throttle.record_success(before) is not None:
+                        continue  # nothing kept, or a bucket a success leaves as it is
+                    if row.unreported:  # forget the count, keep what the ledger has yet to hear
                         row.failures, row.window_start, row.locked_until, row.lockouts = 0, None, None, 0
+                    else:
+                        s.delete(row)
                     continue
                 after, tripped = throttle.record_failure(before, now) if counted else (before, False)
                 if row is None:
@@ -165,7 +167,9 @@ async def attempt_login(sessions: sessionmaker, ledger: Ledger, username: str, p
     verdict = throttle.check(await run_in_threadpool(_load_buckets, sessions, keys), now)
     if not verdict.allowed:
         metrics.LOGINS.labels("locked").inc()
-        _note_refused(keys[0], now)
+        # Counted against the bucket that refused it: an address locked for spraying reports its
+        # refusals as one count, not one ledger entry per made-up account.
+        _note_refused(verdict.locked_by or keys[0], now)
         await asyncio.sleep(verdict.delay.total_seconds())  # each flooding connection crawls
         return LoginResult(None, retry_after_s=max(1, int(verdict.retry_after.total_seconds() + 0.999)))
     if verdict.delay:
@@ -202,7 +206,8 @@ def report_failed_logins(sessions: sessionmaker, ledger: Ledger, now: dt.datetim
             first, last = aware(row.first_unreported_at) or now, aware(row.last_failure_at) or now
             if not (flush_all or now - last >= REPORT_AFTER_QUIET or now - first >= REPORT_AT_LATEST):
                 continue
-            user, _, client = row.key.removeprefix("pair:").rpartition("|")
+            kind, _, rest = row.key.partition(":")
+            user, _, client = rest.rpartition("|") if kind == "pair" else (None, "", rest)
             ledger.record(s, "auth.login_failed", {"username": user, "client": client, "failures": row.unreported,
                                                    "first": iso(first), "last": iso(last)})
             row.unreported, row.first_unreported_at = 0, None
