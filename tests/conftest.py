@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,6 +27,9 @@ os.environ.update(demo_environment())
 PG_ADMIN_URL = os.environ.get(
     "SITEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+# On PostgreSQL the API and page tests talk to the controller as production runs it: this many
+# stateless HTTP worker processes, with the link and the sequencer in processes of their own.
+SERVED_WORKERS = int(os.environ.get("SITEGUARD_TEST_HTTP_WORKERS", "4"))
 
 
 def free_port() -> int:
@@ -44,12 +49,9 @@ def _postgres_available() -> bool:
         return False
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A fresh, empty database of each kind; PostgreSQL gets its own throwaway database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'controller.db'}"
-        return
+@contextmanager
+def fresh_postgres():
+    """A throwaway PostgreSQL database on the suite's server, dropped afterwards; yields its URL."""
     if not _postgres_available():
         if os.environ.get("SITEGUARD_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required but not reachable at {PG_ADMIN_URL}")
@@ -58,12 +60,24 @@ def database_url(request, tmp_path):
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as c:
-        c.execute(text(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database of each kind; PostgreSQL gets its own throwaway database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'controller.db'}"
+        return
+    with fresh_postgres() as url:
+        yield url
 
 
 def app_with_demo_site(tmp_path: Path, database_url: str, agent_name: str = "edge"):
@@ -84,6 +98,32 @@ def app_with_demo_site(tmp_path: Path, database_url: str, agent_name: str = "edg
         s.add(agent)
         s.commit()
         return app, site.id, agent.id
+
+
+@contextmanager
+def serve(app, database_url: str, **testclient_args) -> Iterator[httpx.Client]:
+    """A client of ``app``: in-process on SQLite; on PostgreSQL the same data folder and database
+    served by ``siteguard controller --workers SERVED_WORKERS`` (separate link and sequencer
+    processes), so a route that kept state in one process would fail here."""
+    from fastapi.testclient import TestClient
+
+    if not database_url.startswith("postgresql") or SERVED_WORKERS < 2:
+        with TestClient(app, **testclient_args) as client:
+            client.address = "testclient"  # the peer address the app sees
+            yield client
+        return
+    settings = app.state.core.settings
+    tmp = Path(settings.data_dir).parent
+    rig = ControllerRig(tmp, database_url, site=None, workers=SERVED_WORKERS, data=Path(settings.data_dir))
+    rig.env["SITEGUARD_WIRE_BIND"] = settings.wire_bind
+    rig.start()
+    try:
+        with httpx.Client(base_url=rig.url, timeout=60) as client:
+            client.app = app  # the tests' view of the same database and ledger
+            client.address = "127.0.0.1"
+            yield client
+    finally:
+        rig.proc.stop()
 
 
 def cli(*args: str, env: dict | None = None, check: bool = True, timeout: float = 60):
@@ -131,8 +171,9 @@ class Proc:
 class ControllerRig:
     """A controller process on free ports with the demo site registered and users made."""
 
-    def __init__(self, tmp: Path, database_url: str, site: Path = DEMO_SITE) -> None:
-        self.data = tmp / "controller"
+    def __init__(self, tmp: Path, database_url: str, site: Path | None = DEMO_SITE, workers: int = 1,
+                 data: Path | None = None) -> None:
+        self.data = data or tmp / "controller"
         self.http_port, self.wire_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.wire = f"tcp://127.0.0.1:{self.wire_port}"
@@ -142,7 +183,12 @@ class ControllerRig:
                     "SITEGUARD_WIRE_BIND": self.wire,
                     "SITEGUARD_AGENT_OFFLINE_AFTER_S": "6",
                     "SITEGUARD_CHECKPOINT_EVERY_S": "1"}
-        self.proc = Proc(["controller", "--site", str(site)], self.env, tmp / "controller.log")
+        args = ["controller", *(["--site", str(site)] if site else [])]
+        if workers > 1:
+            args += ["--workers", str(workers)]
+            self.env["SITEGUARD_LINK_RPC"] = f"tcp://127.0.0.1:{free_port()}"
+        self.workers = workers
+        self.proc = Proc(args, self.env, tmp / "controller.log")
         self.key_file = self.data / "keys" / "controller.key"
 
     def start(self) -> "ControllerRig":

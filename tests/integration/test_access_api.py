@@ -4,13 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 
 from controller.ingest import customer_ids, store_events
 from controller.models import Role
 from controller.routers.users import create_user
 from edge_agent.wire.messages import Event
-from tests.conftest import app_with_demo_site
+from tests.conftest import app_with_demo_site, serve
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def client(tmp_path, database_url):
                      [Event(seq=i + 1, ts=t.isoformat(), kind=k, data=d) for i, (k, d) in enumerate(evs)],
                      customer_ids(s))
         s.commit()
-    with TestClient(app) as c:
+    with serve(app, database_url) as c:
         token = c.post("/api/auth/token", json={"username": "off", "password": "off-pass-1"}).json()["token"]
         c.headers["Authorization"] = f"Bearer {token}"
         yield c, site_id

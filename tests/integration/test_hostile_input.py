@@ -10,14 +10,13 @@ import httpx
 import pytest
 import zmq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.models import Customer, Role, Site
 from controller.network import create_change, signing_document
 from controller.routers.users import create_user
 from network_policy.approval import public_key_text
-from tests.conftest import ControllerRig, app_with_demo_site
+from tests.conftest import ControllerRig, app_with_demo_site, serve
 
 USERS = {"adm": ("admin", None), "off": ("officer", None), "acme1": ("customer", "acme")}
 
@@ -30,7 +29,7 @@ def api(tmp_path, database_url):
         for username, (role, slug) in USERS.items():
             cid = s.scalar(select(Customer.id).where(Customer.slug == slug)) if slug else None
             create_user(s, core.ledger, username, f"{username}-pass", Role(role), cid, "test")
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with serve(app, database_url, raise_server_exceptions=False) as client:
         tokens = {}
         for username in USERS:
             r = client.post("/api/auth/token", json={"username": username, "password": f"{username}-pass"})

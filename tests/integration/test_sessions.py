@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.models import Role, User
 from controller.routers.users import create_user
-from tests.conftest import app_with_demo_site
+from tests.conftest import app_with_demo_site, serve
 
 
 @pytest.fixture
@@ -20,7 +19,7 @@ def client(tmp_path, database_url):
     with core.sessions() as s:
         for name, role in (("adm", Role.admin), ("off", Role.officer), ("ann", Role.annotator)):
             create_user(s, core.ledger, name, f"{name}-pass", role, None, "test")
-    with TestClient(app) as c:
+    with serve(app, database_url) as c:
         yield c
 
 
@@ -113,9 +112,9 @@ def test_the_login_page_says_when_an_account_is_locked_and_an_officer_lifts_it(c
     r = page_login(client, "ann")  # the right password, but the pair is locked now
     assert r.status_code == 429 and "Too many failed logins" in r.text
     off = token(client, "off")
-    assert "pair:ann|testclient" in [b["bucket"] for b in client.get("/api/auth/lockouts", headers=off).json()]
+    assert f"pair:ann|{client.address}" in [b["bucket"] for b in client.get("/api/auth/lockouts", headers=off).json()]
     ann_lifts = client.post("/api/auth/lockouts/lift", headers=token(client, "adm"), json={"username": "ann"})
-    assert "pair:ann|testclient" in ann_lifts.json()["lifted"]
+    assert f"pair:ann|{client.address}" in ann_lifts.json()["lifted"]
     assert page_login(client, "ann").status_code == 303
     assert client.post("/api/auth/lockouts/lift", headers=token(client, "ann"), json={"username": "x"}).status_code == 403
 

@@ -10,7 +10,7 @@ from controller.models import Role, Site
 from controller.routers.users import create_user
 from controller.sites import apply_site_config
 from edge_agent.wire.site import parse_site_text
-from tests.conftest import DEMO_SITE, app_with_demo_site
+from tests.conftest import DEMO_SITE, app_with_demo_site, serve
 
 CAMERA_PW, SWITCH_PW, ENABLE = "cam-Pw-7f3a9", "sw-Pw-c41d2", "enable-Pw-90be"
 BADGES = ["7350192846", "6601938472"]
@@ -40,7 +40,7 @@ def api(tmp_path, database_url):
             create_user(s, core.ledger, username, f"{username}-pass", role, None, "test")
         s.commit()
         assert CAMERA_PW in s.scalar(select(Site.config_json).where(Site.id == site_id))  # the leak is there
-    with TestClient(app) as client:
+    with serve(app, database_url) as client:
         yield client, site_id
 
 
