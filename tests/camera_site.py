@@ -41,11 +41,13 @@ class Fleet(SimulatorProcess):
         self.post(f"/cameras/{camera}/seats/{seat}", change)
 
 
-def start_camera_site(tmp: Path) -> dict:
-    """Everything running; stop it with stop_camera_site(ctx)."""
+def start_camera_site(tmp: Path, database_url: str | None = None, workers: int = 1) -> dict:
+    """Everything running, on SQLite in one process or on ``database_url`` with ``workers`` HTTP
+    workers; stop it with stop_camera_site(ctx)."""
     site_file = small_site(tmp)
     fleet = Fleet(tmp, site_file)
-    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}", site=site_file).start()
+    rig = ControllerRig(tmp, database_url or f"sqlite:///{tmp / 'controller.db'}", site=site_file,
+                        workers=workers).start()
     rig.seed_users({"off": ("officer", None)})
     agent = make_agent(tmp, rig, video=True, site=site_file).start()
     officer = rig.client("off", "off-pass")

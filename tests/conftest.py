@@ -80,6 +80,14 @@ def database_url(request, tmp_path):
         yield url
 
 
+@pytest.fixture(scope="module")
+def served_database():
+    """A module's own PostgreSQL database for a controller run as production runs it (see
+    SERVED_WORKERS); yields (database URL, HTTP workers)."""
+    with fresh_postgres() as url:
+        yield url, SERVED_WORKERS
+
+
 def app_with_demo_site(tmp_path: Path, database_url: str, agent_name: str = "edge"):
     """An in-process controller app with the demo site registered and one enrolled agent row;
     returns (app, site id, agent id)."""

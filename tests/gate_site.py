@@ -43,10 +43,12 @@ class Gates(SimulatorProcess):
         return self.post(f"/gates/{gate}/{action}", body)
 
 
-def start_gate_site(tmp: Path) -> dict:
+def start_gate_site(tmp: Path, database_url: str | None = None, workers: int = 1) -> dict:
+    """The site on SQLite in one process, or on ``database_url`` with ``workers`` HTTP workers."""
     site_file = gate_site(tmp)
     gates = Gates(tmp, site_file)
-    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}", site=site_file).start()
+    rig = ControllerRig(tmp, database_url or f"sqlite:///{tmp / 'controller.db'}", site=site_file,
+                        workers=workers).start()
     rig.seed_users({"off": ("officer", None)})
     agent = make_agent(tmp, rig, site=site_file, gates=True, osdp_keys=gates.keys).start()
     officer = rig.client("off", "off-pass")

@@ -41,11 +41,13 @@ def sign_digest(key: Ed25519PrivateKey, digest_hex: str) -> str:
     return base64.b64encode(key.sign(bytes.fromhex(digest_hex))).decode()
 
 
-def start_network_site(tmp: Path) -> dict:
+def start_network_site(tmp: Path, database_url: str | None = None, workers: int = 1) -> dict:
+    """The site on SQLite in one process, or on ``database_url`` with ``workers`` HTTP workers."""
     keys = {"acme": Ed25519PrivateKey.generate(), "borealis": Ed25519PrivateKey.generate()}
     site_file = network_site(tmp, keys)
     switches = Switches(tmp, site_file)
-    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}", site=site_file).start()
+    rig = ControllerRig(tmp, database_url or f"sqlite:///{tmp / 'controller.db'}", site=site_file,
+                        workers=workers).start()
     rig.seed_users({"off": ("officer", None), "acme1": ("customer", "acme"), "bor1": ("customer", "borealis")})
     agent = make_agent(tmp, rig, site=site_file, network=True).start()
     officer = rig.client("off", "off-pass")
