@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from sqlalchemy import select
 
 from controller.models import Customer, Role
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from tests.conftest import app_with_demo_site
 
 EXAMPLES = int(os.environ.get("SITEGUARD_FUZZ_EXAMPLES", "20"))
