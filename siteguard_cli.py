@@ -156,12 +156,12 @@ class _Supervised:
 
 
 def cmd_create_user(args) -> int:
-    from fastapi import HTTPException
     from sqlalchemy import select
 
     from controller.app import open_core
+    from controller.domain_errors import DomainError
     from controller.models import Customer, Role
-    from controller.routers.users import create_user
+    from controller.services.users import create_user
 
     core = open_core(_settings(args))
     password = args.password or os.environ.get("SITEGUARD_NEW_PASSWORD")
@@ -177,8 +177,8 @@ def cmd_create_user(args) -> int:
                 return 2
         try:
             create_user(s, core.ledger, args.username, password, Role(args.role), cid, "cli")
-        except (HTTPException, ValueError) as exc:
-            print(getattr(exc, "detail", exc), file=sys.stderr)
+        except (DomainError, ValueError) as exc:
+            print(exc, file=sys.stderr)
             return 1
     print(f"user {args.username} ({args.role}) created")
     return 0
@@ -187,26 +187,22 @@ def cmd_create_user(args) -> int:
 def cmd_lift_lockout(args) -> int:
     """For an operator at the appliance when every admin's address is locked out."""
     from controller.app import open_core
-    from controller.login import lift_lockouts
+    from controller.services.auth import lift_lockouts
 
     if not args.username and not args.address:
         print("give --username, --address or both", file=sys.stderr)
         return 2
     core = open_core(_settings(args))
     with core.sessions() as s:
-        lifted = lift_lockouts(s, args.username, args.address)
-        core.ledger.record(s, "auth.lockout_lifted", {"username": args.username, "address": args.address,
-                                                      "buckets": lifted, "by": "cli"})
-        s.commit()
+        lifted = lift_lockouts(s, core.ledger, args.username, args.address, "cli")
     print("\n".join(lifted) if lifted else "nothing was locked")
     return 0
 
 
 def cmd_enroll_agent(args) -> int:
-    from fastapi import HTTPException
-
     from controller.app import open_core
-    from controller.routers.agents import enroll
+    from controller.domain_errors import DomainError
+    from controller.services.agents import enroll
     from edge_agent.wire.keys import KeyFileError, load_public_key
 
     core = open_core(_settings(args))
@@ -218,8 +214,8 @@ def cmd_enroll_agent(args) -> int:
     with core.sessions() as s:
         try:
             agent = enroll(s, core.ledger, args.name, args.site, key, "cli")
-        except HTTPException as exc:
-            print(exc.detail, file=sys.stderr)
+        except DomainError as exc:
+            print(exc, file=sys.stderr)
             return 1
     print(f"agent {agent.name} enrolled (id {agent.id})")
     return 0
@@ -382,7 +378,6 @@ def demo_runtime_site(base: Path) -> tuple[Path, Path]:
     """The demo site file with approval keys for its customers (made on first start), and the
     folder holding their private keys, as each customer would keep its own."""
     import yaml
-
     from cryptography.hazmat.primitives import serialization
 
     from network_policy.approval import public_key_text
@@ -422,8 +417,8 @@ def cmd_demo(args) -> int:
     edge_data = base / "edge"
     agent_public, _ = ensure_keypair(edge_data / "keys", "agent")
     from controller.models import Role
-    from controller.routers.agents import enroll
-    from controller.routers.users import create_user
+    from controller.services.agents import enroll
+    from controller.services.users import create_user
 
     with core.sessions() as s:
         if s.scalar(select(Agent).where(Agent.public_key == agent_public.decode())) is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from .cards import ANY_FACILITY, credential_key, parse_credential_key
 
@@ -22,8 +22,20 @@ __all__ = [
     "CredentialDB",
     "PersonRecord",
     "TrainingRecord",
+    "TrainingStatus",
     "build_credential_db",
+    "training_status",
 ]
+
+TrainingStatus = Literal["none", "current", "expired"]
+
+
+class TrainingDates(Protocol):
+    @property
+    def completed(self) -> date: ...
+
+    @property
+    def expires(self) -> date: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,16 @@ class TrainingRecord:
     expires: date
 
     def current_on(self, day: date) -> bool:
-        return self.completed <= day < self.expires
+        return training_status(self, day) == "current"
+
+
+def training_status(training: TrainingDates | None, day: date) -> TrainingStatus:
+    """The one rule for confidentiality training on a site-local ``day``: "none" without a
+    record or before it was completed, "current" from ``completed`` up to, not including,
+    ``expires``, "expired" from then on."""
+    if training is None or day < training.completed:
+        return "none"
+    return "current" if day < training.expires else "expired"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from .alarms import PASSBACK, Alarm
-from .credentials import CredentialDB
+from .credentials import CredentialDB, training_status
 from .passback import PassbackPolicy, PresenceState, areas_for, check
 from .schedule import Schedule, require_aware
 
@@ -166,10 +166,9 @@ def decide(
 
     if request.direction == "entry":
         if person.role in policy.training_roles:
-            if person.training is None or today < person.training.completed:
-                return _deny("no_training", person.id)
-            if not person.training.current_on(today):
-                return _deny("training_expired", person.id)
+            trained = training_status(person.training, today)
+            if trained != "current":
+                return _deny("no_training" if trained == "none" else "training_expired", person.id)
         schedule = policy.schedule_for(person.id, person.role)
         if schedule is not None and not schedule.allows(now, policy.timezone):
             return _deny("outside_schedule", person.id)

@@ -12,18 +12,23 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
+from controller.deps import SessionsDep
 from controller.models import Role, User
 from controller.sessions import session_user, token_row
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as s:
+def get_db(sessions: SessionsDep) -> Iterator[Session]:
+    with sessions() as s:
         yield s
 
 
 DB = Annotated[Session, Depends(get_db)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 def csrf_token(request: Request) -> str:
@@ -96,8 +101,3 @@ def require(*roles: Role):
 STAFF = (Role.admin, Role.officer)
 SITE_READERS = (Role.admin, Role.officer, Role.inspector)
 
-
-def check_customer_scope(user: User, customer_id: int | None) -> None:
-    """A customer user sees only its own customer's objects; others are reported as absent."""
-    if user.role == Role.customer.value and customer_id != user.customer_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")

@@ -20,6 +20,19 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.auth import optional_user
+from controller.domain_errors import (
+    BadProof,
+    Conflict,
+    DomainError,
+    EdgeFailed,
+    EdgeTimeout,
+    EdgeUnavailable,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    TooManyAttempts,
+)
 
 MSG_MAX = 300  # characters of one message
 ITEMS_MAX = 50  # messages in one answer
@@ -71,9 +84,30 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     return await http_exception_handler(request, exc)
 
 
+# A service's refusal and the answer it gets; a subclass answers as its nearest listed base.
+STATUS_OF: dict[type[DomainError], int] = {
+    BadProof: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Gone: 410, Invalid: 422,
+    TooManyAttempts: 429, EdgeFailed: 502, EdgeUnavailable: 503, EdgeTimeout: 504,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    return next((STATUS_OF[k] for k in type(exc).__mro__ if k in STATUS_OF), 400)
+
+
+async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    code = status_of(exc)
+    if isinstance(exc, Invalid):
+        detail: Any = problem_list(exc.problems or [exc.message], type_=exc.kind)
+    else:
+        detail = exc.message
+    return JSONResponse({"detail": detail}, status_code=code, headers=exc.headers)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DomainError, _domain_error)
 
 
 # Every error answer but a 422: {"detail": "<message>"}

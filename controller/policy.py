@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from access_control.credentials import TrainingRecord
+from access_control.credentials import TrainingRecord, training_status
 
 WORKING_ROLES = frozenset({"annotator"})
 
@@ -59,8 +59,8 @@ def seat_reasons(seat: SeatFacts) -> list[str]:
 
 def person_reasons(seat: SeatFacts, person: PersonFacts | None, inside: frozenset[str],
                    today: dt.date) -> list[str]:
-    """``inside``: the areas behind the site's gates; empty when the site has no gates, and then
-    presence is not a rule (nothing could record it)."""
+    """``today``: the site's local date. ``inside``: the areas behind the site's gates; empty
+    when the site has no gates, and then presence is not a rule (nothing could record it)."""
     if person is None:
         return [UNKNOWN_PERSON]
     out: list[str] = []
@@ -70,10 +70,9 @@ def person_reasons(seat: SeatFacts, person: PersonFacts | None, inside: frozense
         out.append(ROLE_MAY_NOT_WORK)
     if seat.customer not in person.customers:
         out.append(NOT_ASSIGNED)
-    if person.training is None or today < person.training.completed:
-        out.append(NO_TRAINING)
-    elif not person.training.current_on(today):
-        out.append(TRAINING_EXPIRED)
+    trained = training_status(person.training, today)
+    if trained != "current":
+        out.append(NO_TRAINING if trained == "none" else TRAINING_EXPIRED)
     if inside and person.area not in inside:
         out.append(NOT_ON_SITE)
     return out

@@ -225,7 +225,7 @@ class ControllerRig:
 
         from controller.app import open_core
         from controller.models import Customer, Role
-        from controller.routers.users import create_user
+        from controller.services.users import create_user
         from controller.settings import Settings
 
         core = open_core(Settings(data_dir=self.data, database_url=self.env["SITEGUARD_DATABASE_URL"]))

@@ -10,13 +10,21 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from controller.auth import DB, SITE_READERS, csrf_token, optional_user, require
+from controller.auth import (
+    DB,
+    SITE_READERS,
+    client_address,
+    csrf_token,
+    optional_user,
+    require,
+)
+from controller.deps import LedgerDep, SessionsDep, SettingsDep
 from controller.models import Customer, Role, Site, User
 from controller.params import Int64
-from controller.routers.agents import list_agent_views
-from controller.routers.auth_api import authenticate, client_address
-from controller.routers.events import alarm_view, list_alarm_rows, recent_events
-from controller.routers.seats import site_coverage
+from controller.services.agents import agent_views
+from controller.services.auth import authenticate
+from controller.services.events import alarm_view, list_alarm_rows, recent_events
+from controller.services.seats import site_coverage
 from controller.sessions import end_session, open_session
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -43,11 +51,12 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", include_in_schema=False)
-async def login(request: Request, username: str = Form(..., max_length=64),
-                password: str = Form(..., max_length=256), csrf: str = Form("")):
+async def login(request: Request, sessions: SessionsDep, ledger: LedgerDep, settings: SettingsDep,
+                username: str = Form(..., max_length=64), password: str = Form(..., max_length=256),
+                csrf: str = Form("")):
     if csrf != request.session.get("csrf"):
         return render(request, "login.html", None, error="Session expired, please try again.")
-    result = await authenticate(request, username, password)
+    result = await authenticate(sessions, ledger, username, password, client_address(request), request.url.path)
     if result.user is None:
         error = (f"Too many failed logins. Try again in {result.retry_after_s} s or ask an officer."
                  if result.retry_after_s else "Wrong username or password.")
@@ -55,10 +64,10 @@ async def login(request: Request, username: str = Form(..., max_length=64),
         resp.status_code = (status.HTTP_429_TOO_MANY_REQUESTS if result.retry_after_s
                             else status.HTTP_401_UNAUTHORIZED)
         return resp
-    ttl = dt.timedelta(hours=request.app.state.settings.session_ttl_hours)
+    ttl = dt.timedelta(hours=settings.session_ttl_hours)
 
     def open_() -> str:
-        with request.app.state.sessions() as s:
+        with sessions() as s:
             return open_session(s, result.user.id, ttl, client_address(request))
 
     sid = await run_in_threadpool(open_)
@@ -90,12 +99,12 @@ def overview_page(request: Request, db: DB):
 
 
 @router.get("/api/overview", tags=["overview"])
-def overview_data(request: Request, db: DB, user: User = require(*SITE_READERS)) -> dict:
+def overview_data(db: DB, ledger: LedgerDep, settings: SettingsDep, user: User = require(*SITE_READERS)) -> dict:
     return {
-        "agents": list_agent_views(db, request),
+        "agents": agent_views(db, settings.agent_offline_after_s),
         "events": recent_events(db, user, 25),
         "alarms": [alarm_view(a) for a in list_alarm_rows(db, user, "active", 50)],
-        "ledger_size": request.app.state.ledger.size,
+        "ledger_size": ledger.size,
         "coverage": site_coverage(db),
     }
 

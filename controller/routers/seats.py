@@ -4,26 +4,18 @@ calibration (an officer redraws a seat's polygons on a snapshot). A customer see
 only, and on a camera shared with another customer, that customer's screens come blacked out."""
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
-from access_control.credentials import TrainingRecord
 from controller.auth import DB, CurrentUser, require
-from controller.coverage_history import Change, covered_share, percent_series, seat_spans
-from controller.credentials import latest_training
+from controller.deps import EdgeDep, LedgerDep, SettingsDep
 from controller.errors import documented
-from controller.models import Agent, Customer, Event, Person, Presence, Role, Site, User, aware, iso, utcnow
+from controller.models import Role, User
 from controller.params import Int64
-from controller.policy import PersonFacts, SeatFacts, may_work
-from controller.routers.cameras import _agent_command
-from controller.sites import apply_site_config
-from edge_agent.wire.kinds import CommandName
-from edge_agent.wire.site import SiteConfig
+from controller.services import seats as svc
+from controller.services.scope import customer_scope
 
 router = APIRouter(prefix="/api", tags=["seats"])
 READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
@@ -31,199 +23,35 @@ READERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
 
 @router.get("/sites/{site_id}/seats", dependencies=[require(*READERS)])
 def seat_states(site_id: Int64, db: DB, user: CurrentUser) -> dict[str, Any]:
-    site = db.get(Site, site_id)
-    if site is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
-    slug = _customer_scope(db, user)
-    latest = {seat: state for seat, state in _latest_states(db, site_id).items()
-              if slug is None or state.get("customer") == slug}
-    seats = [latest[s] for s in sorted(latest)]
-    covered = sum(1 for s in seats if s.get("covered"))
-    config = SiteConfig.model_validate_json(site.config_json)
-    layout = [{"seat": s.id, "customer": s.customer, "x": s.position.x, "y": s.position.y}
-              for s in config.seats if slug is None or s.customer == slug]
-    return {"seats": seats, "covered": covered, "total": len(seats), "layout": layout,
-            "percent": round(100.0 * covered / len(seats), 1) if seats else None}
-
-
-def _latest_states(db, site_id: int) -> dict[str, dict[str, Any]]:
-    """Each seat's newest seat.state event of the site, with when it arrived."""
-    agents = select(Agent.id).where(Agent.site_id == site_id)
-    latest: dict[str, dict[str, Any]] = {}
-    for e in db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "seat.state")
-                        .order_by(Event.id.desc()).limit(5000)):
-        seat = e.data.get("seat")
-        if seat not in latest:
-            latest[seat] = {"at": iso(e.received_at), **e.data}
-    return latest
-
-
-def site_coverage(db) -> list[dict[str, Any]]:
-    """Each site's headline figure: the share of its seats covered, as its edge last reported."""
-    out = []
-    for site in db.scalars(select(Site).order_by(Site.slug)):
-        agents = select(Agent.id).where(Agent.site_id == site.id)
-        e = db.scalars(select(Event).where(Event.agent_id.in_(agents), Event.kind == "site.coverage")
-                       .order_by(Event.id.desc()).limit(1)).first()
-        data = e.data if e is not None else {}
-        out.append({"site_id": site.id, "site": site.slug, "percent": data.get("percent"),
-                    "covered": data.get("covered"), "seats": data.get("seats"),
-                    "at": iso(e.received_at) if e is not None else None})
-    return out
-
-
-def _customer_scope(db, user: User) -> str | None:
-    """The customer whose seats this user may see; None: every seat."""
-    if user.role != Role.customer.value:
-        return None
-    c = db.get(Customer, user.customer_id)
-    return c.slug if c is not None else ""
-
-
-def _seat(db, site_id: int, seat_id: str, user: User) -> tuple[Site, SiteConfig, Any, str | None]:
-    site = db.get(Site, site_id)
-    if site is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
-    config = SiteConfig.model_validate_json(site.config_json)
-    slug = _customer_scope(db, user)
-    seat = next((s for s in config.seats if s.id == seat_id), None)
-    if seat is None or (slug is not None and seat.customer != slug):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such seat")  # another's seat: not there
-    return site, config, seat, slug
-
-
-HISTORY_KINDS = ("seat.state", "coverage.gap")
-EDGE_DOWN = "edge_down"
-
-
-def _changes(db, site_id: int, since: dt.datetime, until: dt.datetime) -> list[Change]:
-    """The seat changes in the window, and for each seat the last one before it. A coverage gap
-    (the edge was down) is a change to "not judged" for every seat at its start."""
-    agents = select(Agent.id).where(Agent.site_id == site_id)
-    base = select(Event).where(Event.agent_id.in_(agents), Event.kind.in_(HISTORY_KINDS))
-    out: list[Change] = []
-    before: set[str] = set()
-    for e in db.scalars(base.where(Event.received_at < since).order_by(Event.id.desc()).limit(5000)):
-        for c in _event_changes(e, since):
-            if c.seat not in before:
-                before.add(c.seat)
-                out.append(c)
-    for e in db.scalars(base.where(Event.received_at >= since, Event.received_at <= until).order_by(Event.id)):
-        out.extend(_event_changes(e))
-    return out
-
-
-def _aware_time(text: Any, fallback: dt.datetime) -> dt.datetime:
-    try:
-        at = dt.datetime.fromisoformat(str(text))
-    except ValueError:
-        return fallback
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
-
-
-def _event_changes(e: Event, clamp: dt.datetime | None = None) -> list[Change]:
-    received = aware(e.received_at)
-    if e.kind == "coverage.gap":
-        at = _aware_time(e.data.get("since"), received)
-        seats = e.data.get("seats")
-        seats = [s for s in seats if isinstance(s, str)] if isinstance(seats, list) else []
-        changes = [Change(at, seat, None, (EDGE_DOWN,)) for seat in seats]
-    else:
-        at = _aware_time(e.ts, received)
-        changes = [Change(at, str(e.data.get("seat")), bool(e.data.get("covered")),
-                          tuple(e.data.get("reasons") or ()))]
-    if clamp is not None:
-        changes = [Change(min(c.at, clamp), c.seat, c.covered, c.reasons) for c in changes]
-    return changes
-
-
-def _span_view(span) -> dict[str, Any]:
-    return {"start": span.start.isoformat(), "end": span.end.isoformat(), "covered": span.covered,
-            "reasons": list(span.reasons)}
+    return svc.seat_states(db, customer_scope(db, user), site_id)
 
 
 @router.get("/sites/{site_id}/coverage/history", dependencies=[require(*READERS)])
 def coverage_history(site_id: Int64, db: DB, user: CurrentUser,
                      hours: float = Query(24.0, gt=0, le=24 * 200)) -> dict[str, Any]:
     """The coverage % as a step line and every seat's spans over the last ``hours``."""
-    site = db.get(Site, site_id)
-    if site is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such site")
-    slug = _customer_scope(db, user)
-    config = SiteConfig.model_validate_json(site.config_json)
-    seats = [s.id for s in config.seats if slug is None or s.customer == slug]
-    until = utcnow()
-    since = until - dt.timedelta(hours=hours)
-    spans = seat_spans(_changes(db, site_id, since, until), seats, since, until)
-    return {"since": since.isoformat(), "until": until.isoformat(),
-            "percent": [{"at": t.isoformat(), "percent": p} for t, p in percent_series(spans)],
-            "seats": {seat: [_span_view(x) for x in v] for seat, v in spans.items()},
-            "covered_share": {seat: covered_share(v) for seat, v in spans.items()}}
+    return svc.coverage_history(db, customer_scope(db, user), site_id, hours)
 
 
 @router.get("/sites/{site_id}/seats/{seat_id}", dependencies=[require(*READERS)])
 def seat_detail(site_id: Int64, seat_id: str, db: DB, user: CurrentUser,
                 hours: float = Query(24.0, gt=0, le=24 * 200)) -> dict[str, Any]:
-    site, config, seat, _ = _seat(db, site_id, seat_id, user)
-    until = utcnow()
-    since = until - dt.timedelta(hours=hours)
-    spans = seat_spans(_changes(db, site_id, since, until), [seat.id], since, until)[seat.id]
-    latest = _latest_states(db, site_id).get(seat.id)
-    resolution = {c.id: list(c.resolution) for c in config.cameras}
-    return {"seat": seat.id, "customer": seat.customer, "min_screen_px": seat.min_screen_px,
-            "views": [{"camera": v.camera, "resolution": resolution.get(v.camera), "seat_zone": [list(p) for p in v.seat],
-                       "screen_zone": [list(p) for p in v.screen]} for v in seat.views],
-            "state": latest, "since": since.isoformat(), "until": until.isoformat(),
-            "history": [_span_view(x) for x in spans], "covered_share": covered_share(spans)}
+    return svc.seat_detail(db, customer_scope(db, user), site_id, seat_id, hours)
 
 
 @router.get("/sites/{site_id}/seats/{seat_id}/frame", dependencies=[require(*READERS)], responses=documented(503, 502))
-def seat_frame(site_id: Int64, seat_id: str, request: Request, db: DB, user: CurrentUser) -> dict[str, Any]:
+def seat_frame(site_id: Int64, seat_id: str, db: DB, edge: EdgeDep, settings: SettingsDep,
+               user: CurrentUser) -> dict[str, Any]:
     """The frame the seat was last judged on, fetched from the edge (media stays on site)."""
-    _, _, seat, slug = _seat(db, site_id, seat_id, user)
-    return _agent_command(request, site_id, CommandName.SEAT_FRAME, {"seat": seat.id, "customer": slug})
-
-
-def _live_seat(db, request: Request, site_id: int, seat_id: str) -> tuple[bool | None, tuple[str, ...]]:
-    """The seat as an edge agent on line judges it this round; (None, ()) when none does. The
-    seat.state events only mark changes, so they cannot tell a quiet seat from a dead agent."""
-    cutoff = utcnow() - dt.timedelta(seconds=request.app.state.settings.agent_offline_after_s)
-    for a in db.scalars(select(Agent).where(Agent.site_id == site_id, Agent.revoked.is_(False))):
-        seen = aware(a.last_seen_at)
-        state = ((a.status or {}).get("seats") or {}).get(seat_id)
-        if seen is not None and seen > cutoff and isinstance(state, dict) and "covered" in state:
-            return bool(state["covered"]), tuple(str(r) for r in state.get("reasons") or ())
-    return None, ()
-
-
-def _person_facts(db, site_id: int, person_id: str) -> PersonFacts | None:
-    p = db.scalar(select(Person).where(Person.site_id == site_id, Person.person == person_id))
-    if p is None:
-        return None
-    t = latest_training(db, [p.id]).get(p.id)
-    where = db.get(Presence, (site_id, person_id))
-    return PersonFacts(p.person, p.role, p.active, tuple(p.customers or ()),
-                       None if t is None else TrainingRecord(t.completed, t.expires),
-                       None if where is None else where.area)
+    return svc.seat_frame(db, edge, customer_scope(db, user), site_id, seat_id, settings.command_timeout_s)
 
 
 @router.get("/sites/{site_id}/seats/{seat_id}/policy", dependencies=[require(*READERS)])
-def seat_policy(site_id: Int64, seat_id: str, request: Request, db: DB, user: CurrentUser,
+def seat_policy(site_id: Int64, seat_id: str, db: DB, settings: SettingsDep, user: CurrentUser,
                 person: str | None = Query(None, min_length=1, max_length=64)) -> dict[str, Any]:
     """May the seat's customer's data be shown at this seat now, and, given ``person``, to them.
     Asked before work is served; a customer may ask about its own seats, not about people."""
-    _, config, seat, slug = _seat(db, site_id, seat_id, user)
-    if person is not None and slug is not None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "a customer may not look up people")
-    covered, reasons = _live_seat(db, request, site_id, seat.id)
-    seat_facts = SeatFacts(seat.id, seat.customer, covered, reasons)
-    facts = _person_facts(db, site_id, person) if person is not None else None
-    today = utcnow().astimezone(config.site.tzinfo()).date()
-    inside = frozenset(g.area_in for g in config.gates)
-    verdict = may_work(seat_facts, facts, inside, today, check_person=person is not None)
-    return {"seat": seat.id, "customer": seat.customer, "person": person, "allowed": verdict.allowed,
-            "reasons": list(verdict.reasons), "seat_covered": covered, "seat_reasons": list(reasons),
-            "area": facts.area if facts else None, "checked_at": iso(utcnow())}
+    return svc.seat_policy(db, customer_scope(db, user), site_id, seat_id, person, settings.agent_offline_after_s)
 
 
 Point = tuple[int, int]
@@ -235,31 +63,9 @@ class SeatViewIn(BaseModel):
 
 
 @router.put("/sites/{site_id}/seats/{seat_id}/views/{camera}")
-def calibrate_seat(site_id: Int64, seat_id: str, camera: str, body: SeatViewIn, request: Request, db: DB,
-                   user: User = require(Role.admin, Role.officer)) -> dict[str, Any]:
+def calibrate_seat(site_id: Int64, seat_id: str, camera: str, body: SeatViewIn, db: DB, ledger: LedgerDep,
+                   edge: EdgeDep, user: User = require(Role.admin, Role.officer)) -> dict[str, Any]:
     """Set where a seat and its screen are in one camera's frame (main-stream pixels): the site
     config gets a new version, is ledgered and pushed to the edge, which judges with it at once."""
-    site, config, seat, _ = _seat(db, site_id, seat_id, user)
-    if camera not in {c.id for c in config.cameras}:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such camera")
-    doc = json.loads(site.config_json)
-    entry = next(s for s in doc["seats"] if s["id"] == seat.id)
-    views = [v for v in entry["views"] if v["camera"] != camera]
-    views.append({"camera": camera, "seat": [list(p) for p in body.seat], "screen": [list(p) for p in body.screen]})
-    entry["views"] = views
-    try:
-        new = SiteConfig.model_validate(doc)
-    except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            {"message": "the polygons do not fit the site config",
-                             "problems": [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]}) from None
-    site, changed = apply_site_config(db, new)
-    if changed:
-        request.app.state.ledger.record(db, "seat.calibrated", {
-            "site": site.slug, "seat": seat.id, "camera": camera, "version": site.version,
-            "config_hash": site.config_hash, "by": user.username, "seat_zone": body.seat, "screen_zone": body.screen})
-    db.commit()
-    pushed = 0
-    if changed:
-        pushed = request.app.state.wire.push_config(site.id, site.config_json, site.config_hash)
-    return {"seat": seat.id, "camera": camera, "version": site.version, "changed": changed, "pushed_to_agents": pushed}
+    return svc.calibrate(db, ledger, edge, customer_scope(db, user), site_id, seat_id, camera, body.seat,
+                         body.screen, user.username)

@@ -12,7 +12,7 @@ from controller.alarms import raise_alarm
 from controller.ingest import customer_ids, store_events
 from controller.models import Alarm, Customer, Event, Role, Site, User, Vlan
 from controller.network import create_change
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from controller.sessions import issue_token
 from edge_agent.wire.messages import Event as WireEvent
 from tests.conftest import app_with_demo_site, serve

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from controller.app import create_app
 from controller.models import Role
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from controller.settings import Settings
 from tests.conftest import free_port
 

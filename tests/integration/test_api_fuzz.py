@@ -18,11 +18,14 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import select
 
 from controller.models import Customer, Role
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from tests.conftest import app_with_demo_site
 
 EXAMPLES = int(os.environ.get("SITEGUARD_FUZZ_EXAMPLES", "20"))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from controller.models import Customer, Role, Site
 from controller.network import create_change, signing_document
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from network_policy.approval import public_key_text
 from tests.conftest import ControllerRig, app_with_demo_site, serve
 

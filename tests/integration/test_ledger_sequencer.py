@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from controller.app import open_core
 from controller.ledger import Ledger, load_or_create_signing_key
 from controller.models import LedgerEntry, LedgerQueued, Role, User
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from controller.settings import Settings
 from retention.ledger import verify_export
 from tests.conftest import ROOT
@@ -121,7 +121,7 @@ WRITER = """
 import sys
 from controller.app import open_core
 from controller.models import Role
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from controller.settings import Settings
 core = open_core(Settings(data_dir=sys.argv[1], database_url=sys.argv[2]))
 n = int(sys.argv[3])

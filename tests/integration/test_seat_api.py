@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from controller.ingest import customer_ids, store_events
 from controller.models import Agent, Role, Site
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from edge_agent.wire.messages import Event
 from tests.conftest import app_with_demo_site, serve
 

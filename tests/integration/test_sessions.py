@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from controller.models import Role, User
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from tests.conftest import app_with_demo_site, serve
 
 

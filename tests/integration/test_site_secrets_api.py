@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.models import Role, Site
-from controller.routers.users import create_user
+from controller.services.users import create_user
 from controller.sites import apply_site_config
 from edge_agent.wire.site import parse_site_text
 from tests.conftest import DEMO_SITE, app_with_demo_site, serve
