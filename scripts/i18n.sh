@@ -8,14 +8,14 @@ PYBABEL="${PYBABEL:-pybabel}"
 command -v "$PYBABEL" >/dev/null 2>&1 || PYBABEL="python -m babel.messages.frontend"
 POT=controller/locale/messages.pot
 mkdir -p controller/locale
-$PYBABEL extract -F babel.cfg --no-location --sort-output --omit-header \
+$PYBABEL extract -F babel.cfg --no-location --sort-output --omit-header --no-wrap \
   -k translate:2 -k ntranslate:2,3 -k N_ -k _t -o "$POT" .
 for locale in zh_CN en; do
   po="controller/locale/$locale/LC_MESSAGES/messages.po"
   if [ -f "$po" ]; then
-    $PYBABEL update -i "$POT" -d controller/locale -l "$locale" --no-fuzzy-matching --ignore-obsolete
+    $PYBABEL update -i "$POT" -d controller/locale -l "$locale" --no-fuzzy-matching --ignore-obsolete --no-wrap
   else
-    $PYBABEL init -i "$POT" -d controller/locale -l "$locale"
+    $PYBABEL init -i "$POT" -d controller/locale -l "$locale" --no-wrap
   fi
 done
 rm -f "$POT"

@@ -89,7 +89,7 @@ i18n.ready.then(function () {
     const params = new URLSearchParams();
     for (const [k, v] of new FormData(form).entries()) {
       if (!v) continue;
-      params.set(k, (k === "start" || k === "end") ? new Date(v).toISOString() : v);
+      params.set(k, (k === "start" || k === "end") ? i18n.fromSiteTime(v).toISOString() : v);
     }
     const rows = await get("/api/sites/" + site + "/access-events?" + params.toString());
     const body = document.querySelector("#events tbody");

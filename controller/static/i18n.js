@@ -55,6 +55,20 @@
     return p ? p.hour + ":" + p.minute + ":" + p.second : "–";
   }
 
+  // A wall-clock time typed on the page ("2026-12-07T19:14", a datetime-local input) read in the
+  // site's time zone: the instant it names there.
+  function fromSiteTime(local) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(local || "");
+    if (!m) return new Date(NaN);
+    const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+    const offset = (t) => {
+      const p = parts(new Date(t), true);
+      return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t;
+    };
+    const first = wall - offset(wall);
+    return new Date(wall - offset(first));
+  }
+
   function ago(iso) {
     if (!iso) return gettext("never");
     const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -161,7 +175,7 @@
   window._ = gettext;
   window.ngettext = ngettext;
   window.i18n = {
-    locale: locale, tag: tag, timeZone: timeZone, dateTime: dateTime, time: time, ago: ago,
+    locale: locale, tag: tag, timeZone: timeZone, dateTime: dateTime, time: time, ago: ago, fromSiteTime: fromSiteTime,
     reason: reasonText, reasons: reasons, cameraState: cameraState, gateState: gateState, alarmTitle: alarmTitle, alarmText: alarmText,
     ready: fetch("/i18n/" + locale + ".json", { credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : { messages: {}, nplurals: 2 }))

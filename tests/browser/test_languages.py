@@ -82,5 +82,7 @@ def test_times_are_shown_in_the_sites_time_zone(rig, browser, lang):
         at = dt.datetime.fromisoformat(EVENT_TS.replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
         expect(cell).to_have_text(at.strftime("%Y-%m-%d %H:%M:%S"), timeout=15_000)  # 2026-11-26 07:30:00
         assert page.evaluate("() => i18n.timeZone()") == "Asia/Shanghai"
+        # A time typed on a page (the access log's filter) is read in the site's zone too.
+        assert page.evaluate("() => i18n.fromSiteTime('2026-11-26T07:30').toISOString()") == "2026-11-25T23:30:00.000Z"
     finally:
         ctx.close()

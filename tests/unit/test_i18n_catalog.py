@@ -140,37 +140,66 @@ def test_the_template_scanner_finds_a_bare_word():
 
 
 STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
-# A string literal in a page script that is visible: assigned to a text property, passed as the
-# text of el()/svg()/Option/confirm/alert/prompt/Error, or concatenated into such text.
-SINKS = [
-    re.compile(r"\.(?:textContent|innerText|innerHTML|title|placeholder|alt)\s*=\s*[^;]*?(" + STRING + ")"),
-    re.compile(r"\bel\(\s*" + STRING + r"\s*,\s*(" + STRING + ")"),
-    re.compile(r"\bsvg\(\s*" + STRING + r"\s*,\s*\{[^}]*\}\s*,\s*(" + STRING + ")"),
-    re.compile(r"\b(?:new Option|confirm|alert|prompt|new Error|cell)\(\s*(" + STRING + ")"),
-    re.compile(r"""textContent:\s*(""" + STRING + ")"),
-]
+# Where a page script puts text on the page: the value assigned to a text property, and the
+# text argument of el()/svg()/cell()/Option/confirm/alert/prompt/Error (index: which argument).
+ASSIGNED = re.compile(r"\.(?:textContent|innerText|innerHTML|title|placeholder|alt)\s*=(?!=)|\btextContent:")
+CALLS = {"el": 1, "svg": 2, "cell": 0, "new Option": 0, "confirm": 0, "alert": 0, "prompt": 0, "new Error": 0}
+CALL = re.compile(r"(?<![\w.])(" + "|".join(re.escape(c) for c in CALLS) + r")\(")
 TRANSLATED_CALL = re.compile(r"\b(?:_|gettext|ngettext)\(\s*" + STRING + r"(?:\s*,\s*" + STRING + ")?")
+
+
+def _expression(code: str, i: int, stops: str) -> tuple[str, int]:
+    """The code from ``i`` to the first of ``stops`` outside brackets and strings."""
+    depth, j = 0, i
+    while j < len(code):
+        c = code[j]
+        if c in "\"'":
+            m = re.compile(STRING).match(code, j)
+            j = m.end() if m else j + 1
+            continue
+        if depth == 0 and c in stops:
+            break
+        depth += c in "([{"
+        depth -= c in ")]}"
+        if depth < 0:
+            break
+        j += 1
+    return code[i:j], j
+
+
+def _call_argument(code: str, open_paren: int, index: int) -> str:
+    j = open_paren + 1
+    for _ in range(index):
+        _, j = _expression(code, j, ",)")
+        if j >= len(code) or code[j] != ",":
+            return ""
+        j += 1
+    return _expression(code, j, ",)")[0]
 
 
 def untranslated_in_script(source: str) -> list[str]:
     """Literals with words that a page script shows without _()/ngettext()."""
     code = re.sub(r"^\s*//.*$", "", source, flags=re.M)
     code = TRANSLATED_CALL.sub("_(T", code)  # a translated literal is no longer a literal
-    found = []
-    # A literal compared with (x === "seat") is a value, not text.
+    # A literal compared with (x === "seat") or used as a key (names[x] || "y" aside) is a value.
     code = re.sub(r"[!=]==?\s*" + STRING, "== V", code)
     code = re.sub(STRING + r"\s*[!=]==?", "V ==", code)
-    for sink in SINKS:
-        for m in sink.finditer(code):
-            literal = m.group(1)[1:-1]
-            if has_words(literal):
-                found.append(m.group(0).strip())
-    return found
+    shown = [_expression(code, m.end(), ";,}\n" if m.group(0).endswith(":") else ";")[0]
+             for m in ASSIGNED.finditer(code)]
+    shown += [_call_argument(code, m.end() - 1, CALLS[m.group(1)]) for m in CALL.finditer(code)]
+    return [text.strip() for text in shown
+            if any(has_words(re.sub(r"\\.", " ", lit[1:-1])) for lit in re.findall(STRING, text))]
 
 
 @pytest.mark.parametrize("script", [p.name for p in PAGE_SCRIPTS if p.name != "i18n.js"])
 def test_page_scripts_show_no_untranslated_text(script):
     assert untranslated_in_script((STATIC / script).read_text()) == []
+
+
+@pytest.mark.parametrize("script", [p.name for p in PAGE_SCRIPTS if p.name != "i18n.js"])
+def test_page_scripts_show_times_in_the_sites_zone(script):
+    """The browser's own formatting would use its own zone: times go through i18n.js."""
+    assert not re.findall(r"\.toLocale\w*String\(", (STATIC / script).read_text())
 
 
 def test_the_script_scanner_finds_a_bare_word():
@@ -181,6 +210,10 @@ def test_the_script_scanner_finds_a_bare_word():
     assert not untranslated_in_script('row.append(el("span", _("no gate"), "muted"));')
     assert not untranslated_in_script('x.textContent = "–";')
     assert not untranslated_in_script('x.textContent = zone === "seat" ? _("seat zone") : _("screen zone");')
+    assert untranslated_in_script('x.textContent = a + " by " + b;')  # a word glued between values
+    assert untranslated_in_script('tr.append(el("td", t + " (" + n + " items)"));')
+    assert not untranslated_in_script('tr.append(el("td", _("{n} items", { n: n }), "muted small"));')
+    assert not untranslated_in_script('li.className = "sev-" + a.severity;')
 
 
 # --- choosing the language ----------------------------------------------------------------------
