@@ -7,6 +7,7 @@ their profile, the ``siteguard_lang`` cookie, the browser's Accept-Language, Chi
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -144,6 +145,13 @@ def catalog_json(locale: str) -> str:
             messages[m.id] = m.string
     return json.dumps({"locale": locale, "nplurals": cat.num_plurals, "messages": messages},
                       ensure_ascii=False, sort_keys=True)
+
+
+@lru_cache(maxsize=None)
+def catalog_version(locale: str) -> str:
+    """A short hash of the scripts' catalog: its URL changes whenever its words do, so browsers
+    may cache it for long."""
+    return hashlib.sha256(catalog_json(locale).encode()).hexdigest()[:12]
 
 
 # --- Jinja2 ----------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def render(request: Request, name: str, user: User | None, **ctx) -> HTMLRespons
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     resp = templates.TemplateResponse(request, name, {
         "user": user, "csrf": csrf_token(request), "locale": locale, "html_lang": i18n.html_lang(locale),
-        "languages": [(code, i18n.NATIVE_NAMES[code]) for code in i18n.LOCALES], "here": here,
+        "languages": [(code, i18n.NATIVE_NAMES[code]) for code in i18n.LOCALES], "here": here, "catalog_version": i18n.catalog_version(locale),
         "site_tz": site_tz, "role_name": role_names(locale).get(user.role, user.role) if user else "", **ctx})
     resp.headers["Content-Language"] = i18n.html_lang(locale)
     resp.headers["Vary"] = "Accept-Language, Cookie"
@@ -72,7 +72,7 @@ def message_catalog(locale: str) -> Response:
     if locale not in i18n.LOCALES:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such language")
     return Response(i18n.catalog_json(locale), media_type="application/json",
-                    headers={"Cache-Control": "public, max-age=3600"})
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/lang/{locale}", include_in_schema=False)

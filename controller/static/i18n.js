@@ -177,7 +177,7 @@
   window.i18n = {
     locale: locale, tag: tag, timeZone: timeZone, dateTime: dateTime, time: time, ago: ago, fromSiteTime: fromSiteTime,
     reason: reasonText, reasons: reasons, cameraState: cameraState, gateState: gateState, alarmTitle: alarmTitle, alarmText: alarmText,
-    ready: fetch("/i18n/" + locale + ".json", { credentials: "same-origin" })
+    ready: fetch("/i18n/" + locale + ".json?v=" + (root.dataset.catalog || ""), { credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : { messages: {}, nplurals: 2 }))
       .then((c) => { messages = c.messages || {}; nplurals = c.nplurals || 2; })
       .catch(() => {}),
