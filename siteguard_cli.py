@@ -40,13 +40,22 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _t(message: str, **values) -> str:
+    """An error or report line in the language of LC_ALL / LC_MESSAGES / LANG (English unless
+    Chinese is asked for)."""
+    from controller.i18n import cli_locale, translate
+
+    return translate(cli_locale(), message, **values)
+
+
 def _load_site(path: str):
+    from controller.i18n import cli_locale, format_site_error
     from edge_agent.wire.site import SiteFileError, load_site_file
 
     try:
         return load_site_file(path)
     except SiteFileError as exc:
-        print(exc, file=sys.stderr)
+        print(format_site_error(exc, cli_locale()), file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -88,7 +97,7 @@ def cmd_controller(args) -> int:
         settings.http_port = args.port
     role, workers = args.role, args.workers
     if workers > 1 and settings.database_url.startswith("sqlite"):
-        print("--workers above 1 needs PostgreSQL (SITEGUARD_DATABASE_URL): SQLite serves one worker",
+        print(_t("--workers above 1 needs PostgreSQL (SITEGUARD_DATABASE_URL): SQLite serves one worker"),
               file=sys.stderr)
         return 2
     if args.site and role in ("all", "http"):
@@ -166,14 +175,14 @@ def cmd_create_user(args) -> int:
     core = open_core(_settings(args))
     password = args.password or os.environ.get("SITEGUARD_NEW_PASSWORD")
     if not password:
-        print("give --password or set SITEGUARD_NEW_PASSWORD", file=sys.stderr)
+        print(_t("give --password or set SITEGUARD_NEW_PASSWORD"), file=sys.stderr)
         return 2
     with core.sessions() as s:
         cid = None
         if args.customer:
             cid = s.scalar(select(Customer.id).where(Customer.slug == args.customer))
             if cid is None:
-                print(f"no customer {args.customer!r}", file=sys.stderr)
+                print(_t("no customer {customer}", customer=repr(args.customer)), file=sys.stderr)
                 return 2
         try:
             create_user(s, core.ledger, args.username, password, Role(args.role), cid, "cli")
@@ -190,7 +199,7 @@ def cmd_lift_lockout(args) -> int:
     from controller.services.auth import lift_lockouts
 
     if not args.username and not args.address:
-        print("give --username, --address or both", file=sys.stderr)
+        print(_t("give --username, --address or both"), file=sys.stderr)
         return 2
     core = open_core(_settings(args))
     with core.sessions() as s:
@@ -237,7 +246,7 @@ def cmd_verify_ledger(args) -> int:
     try:
         raw = Path(args.export).read_bytes()
     except OSError as exc:
-        print(f"cannot read {args.export}: {exc}", file=sys.stderr)
+        print(_t("cannot read {path}: {error}", path=args.export, error=exc), file=sys.stderr)
         return 2
     key = None
     if args.key:
@@ -245,7 +254,7 @@ def cmd_verify_ledger(args) -> int:
         try:
             key = bytes.fromhex(text)
         except ValueError:
-            print("--key must be the ledger's Ed25519 public key in hex, or a file holding it",
+            print(_t("--key must be the ledger's Ed25519 public key in hex, or a file holding it"),
                   file=sys.stderr)
             return 2
     report = verify_export(raw, trusted_public_key=key)
@@ -263,10 +272,11 @@ def cmd_verify_ledger(args) -> int:
 
 def cmd_check_site(args) -> int:
     config = _load_site(args.site)
-    print(f"{args.site}: site {config.site.id} is valid (config {config.config_hash()[:12]}): "
-          f"{len(config.cameras)} cameras, {len(config.seats)} seats, {len(config.gates)} gates, "
-          f"{len(config.switches)} switches, {len(config.customers)} customers, "
-          f"{len(config.people)} people")
+    print(_t("{path}: site {site} is valid (config {hash}): {cameras} cameras, {seats} seats, {gates} gates, "
+             "{switches} switches, {customers} customers, {people} people",
+             path=args.site, site=config.site.id, hash=config.config_hash()[:12], cameras=len(config.cameras),
+             seats=len(config.seats), gates=len(config.gates), switches=len(config.switches),
+             customers=len(config.customers), people=len(config.people)))
     return 0
 
 
@@ -286,7 +296,7 @@ def cmd_edge(args) -> int:
                                                site_dir=Path(args.site).resolve().parent,
                                                osdp_keys_dir=Path(args.osdp_keys) if args.osdp_keys else None))
     except KeyFileError as exc:
-        print(f"controller public key: {exc}", file=sys.stderr)
+        print(_t("controller public key: {error}", error=exc), file=sys.stderr)
         return 2
     if args.print_key:
         print(agent.public_key.decode(), flush=True)
@@ -318,7 +328,7 @@ def cmd_approval_key(args) -> int:
 
     out = Path(args.out)
     if out.exists():
-        print(f"{out} exists; not overwriting a key", file=sys.stderr)
+        print(_t("{path} exists; not overwriting a key", path=out), file=sys.stderr)
         return 2
     key = Ed25519PrivateKey.generate()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -346,20 +356,21 @@ def cmd_sign_change(args) -> int:
         commands = {d: p["commands"] for d, p in doc["device_plans"].items()}
         change_id, expires = doc["id"], doc["expires"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"{args.change}: not a change document ({exc})", file=sys.stderr)
+        print(_t("{path}: not a change document ({error})", path=args.change, error=exc), file=sys.stderr)
         return 2
     mine = digest(change_id, args.customer, commands, expires)
     shown = next((x["digest"] for x in doc.get("signing", []) if x.get("customer") == args.customer), None)
     if shown is not None and shown != mine:
-        print(f"the digest the controller shows ({shown}) is not the digest of these lines ({mine}); "
-              "not signing", file=sys.stderr)
+        print(_t("the digest the controller shows ({shown}) is not the digest of these lines ({mine}); not signing",
+                 shown=shown, mine=mine), file=sys.stderr)
         return 1
     if args.customer not in doc.get("customers", []):
-        print(f"change {change_id} does not concern {args.customer}; not signing", file=sys.stderr)
+        print(_t("change {change} does not concern {customer}; not signing", change=change_id, customer=args.customer),
+              file=sys.stderr)
         return 1
     key = serialization.load_pem_private_key(Path(args.key).read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        print(f"{args.key} is not an Ed25519 private key", file=sys.stderr)
+        print(_t("{path} is not an Ed25519 private key", path=args.key), file=sys.stderr)
         return 2
     print(f"change {change_id}: {doc.get('title', '')}", file=sys.stderr)
     for device, lines in sorted(commands.items()):
@@ -443,7 +454,7 @@ def cmd_demo(args) -> int:
         except httpx.HTTPError:
             pass
         if procs[0].poll() is not None:
-            print("controller failed to start", file=sys.stderr)
+            print(_t("controller failed to start"), file=sys.stderr)
             return 1
         time.sleep(0.2)
     # The site's hardware: 9 simulated ONVIF cameras (RTSP on ONVIF port + 10000), 8 over the

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from controller import i18n
 from controller.auth import (
     DB,
     SITE_READERS,
@@ -28,11 +31,69 @@ from controller.services.seats import site_coverage
 from controller.sessions import end_session, open_session
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+i18n.install_jinja(templates.env)
 router = APIRouter(tags=["pages"])
+LANGUAGE_COOKIE_MAX_AGE_S = 365 * 24 * 3600
+
+
+def role_names(locale: str) -> dict[str, str]:
+    return {"admin": i18n.translate(locale, "administrator"),
+            "officer": i18n.translate(locale, "security officer"),
+            "inspector": i18n.translate(locale, "inspector"),
+            "customer": i18n.translate(locale, "customer"),
+            "annotator": i18n.translate(locale, "annotator")}
+
+
+def site_timezone(site: Site) -> str:
+    """The IANA time zone a site's pages show times in: its site file's ``site.timezone``."""
+    try:
+        zone = json.loads(site.config_json).get("site", {}).get("timezone")
+    except (ValueError, AttributeError):
+        zone = None
+    return zone if isinstance(zone, str) and zone else i18n.DEFAULT_TIMEZONE
+
+
+def site_list(db) -> list[dict]:
+    return [{"id": s.id, "slug": s.slug, "tz": site_timezone(s)}
+            for s in db.scalars(select(Site).order_by(Site.slug))]
 
 
 def render(request: Request, name: str, user: User | None, **ctx) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf_token(request), **ctx})
+    """A page in the user's language; times on it in its site's time zone (the first site's where
+    a page shows several; a page with a site picker takes each site's own from its option)."""
+    locale = i18n.choose_locale(request, user)
+    sites = ctx.get("sites")
+    site_tz = ctx.pop("site_tz", None) or (sites[0]["tz"] if sites else i18n.DEFAULT_TIMEZONE)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    resp = templates.TemplateResponse(request, name, {
+        "user": user, "csrf": csrf_token(request), "locale": locale, "html_lang": i18n.html_lang(locale),
+        "languages": [(code, i18n.NATIVE_NAMES[code]) for code in i18n.LOCALES], "here": here, "catalog_version": i18n.catalog_version(locale),
+        "site_tz": site_tz, "role_name": role_names(locale).get(user.role, user.role) if user else "", **ctx})
+    resp.headers["Content-Language"] = i18n.html_lang(locale)
+    resp.headers["Vary"] = "Accept-Language, Cookie"
+    return resp
+
+
+@router.get("/i18n/{locale}.json", include_in_schema=False)
+def message_catalog(locale: str) -> Response:
+    """The catalog the page scripts read (public: it holds only the pages' own words)."""
+    if locale not in i18n.LOCALES:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such language")
+    return Response(i18n.catalog_json(locale), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/lang/{locale}", include_in_schema=False)
+def switch_language(locale: str, next: str = "/") -> RedirectResponse:
+    """The language switcher: remembers the choice in a cookie and goes back to the page."""
+    if locale not in i18n.LOCALES:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such language")
+    target = urlsplit(next)
+    # Only a path on this site: never an open redirect.
+    back = next if next.startswith("/") and not next.startswith("//") and not target.netloc else "/"
+    resp = RedirectResponse(back, status_code=status.HTTP_303_SEE_OTHER)
+    resp.set_cookie(i18n.COOKIE, locale, max_age=LANGUAGE_COOKIE_MAX_AGE_S, samesite="lax", httponly=False)
+    return resp
 
 
 def site_reader_or_redirect(request: Request, db) -> tuple[User | None, HTMLResponse | None]:
@@ -54,12 +115,15 @@ def login_page(request: Request) -> HTMLResponse:
 async def login(request: Request, sessions: SessionsDep, ledger: LedgerDep, settings: SettingsDep,
                 username: str = Form(..., max_length=64), password: str = Form(..., max_length=256),
                 csrf: str = Form("")):
+    locale = i18n.choose_locale(request)
     if csrf != request.session.get("csrf"):
-        return render(request, "login.html", None, error="Session expired, please try again.")
+        return render(request, "login.html", None,
+                      error=i18n.translate(locale, "Session expired, please try again."))
     result = await authenticate(sessions, ledger, username, password, client_address(request), request.url.path)
     if result.user is None:
-        error = (f"Too many failed logins. Try again in {result.retry_after_s} s or ask an officer."
-                 if result.retry_after_s else "Wrong username or password.")
+        error = (i18n.translate(locale, "Too many failed logins. Try again in {seconds} s or ask an officer.",
+                              seconds=result.retry_after_s)
+                 if result.retry_after_s else i18n.translate(locale, "Wrong username or password."))
         resp = render(request, "login.html", None, error=error)
         resp.status_code = (status.HTTP_429_TOO_MANY_REQUESTS if result.retry_after_s
                             else status.HTTP_401_UNAUTHORIZED)
@@ -95,7 +159,7 @@ def overview_page(request: Request, db: DB):
     user, redirect = site_reader_or_redirect(request, db)
     if redirect is not None:
         return redirect
-    return render(request, "overview.html", user)
+    return render(request, "overview.html", user, sites=site_list(db))
 
 
 @router.get("/api/overview", tags=["overview"])
@@ -114,7 +178,7 @@ def cameras_page(request: Request, db: DB):
     user, redirect = site_reader_or_redirect(request, db)
     if redirect is not None:
         return redirect
-    return render(request, "cameras.html", user)
+    return render(request, "cameras.html", user, sites=site_list(db))
 
 
 @router.get("/cameras/{site_id}/{camera}", response_class=HTMLResponse, include_in_schema=False)
@@ -124,8 +188,10 @@ def camera_page(site_id: Int64, camera: str, request: Request, db: DB):
         return redirect
     site = db.get(Site, site_id)
     if site is None:
-        return HTMLResponse("no such site", status_code=404)
-    return render(request, "camera.html", user, site_id=site_id, site_slug=site.slug, camera=camera)
+        locale = i18n.choose_locale(request, user)
+        return HTMLResponse(i18n.translate(locale, "no such site"), status_code=404)
+    return render(request, "camera.html", user, site_id=site_id, site_slug=site.slug, camera=camera,
+                  site_tz=site_timezone(site))
 
 
 @router.get("/gates", response_class=HTMLResponse, include_in_schema=False)
@@ -133,7 +199,7 @@ def gates_page(request: Request, db: DB):
     user, redirect = site_reader_or_redirect(request, db)
     if redirect is not None:
         return redirect
-    sites = [{"id": s.id, "slug": s.slug} for s in db.scalars(select(Site).order_by(Site.slug))]
+    sites = site_list(db)
     return render(request, "gates.html", user, sites=sites)
 
 
@@ -146,7 +212,7 @@ def network_page(request: Request, db: DB):
         return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     if user.role not in (Role.admin.value, Role.officer.value, Role.inspector.value, Role.customer.value):
         return render(request, "welcome.html", user)
-    sites = [{"id": s.id, "slug": s.slug} for s in db.scalars(select(Site).order_by(Site.slug))]
+    sites = site_list(db)
     customer = None
     if user.role == Role.customer.value:
         c = db.get(Customer, user.customer_id)
@@ -162,5 +228,5 @@ def seats_page(request: Request, db: DB):
         return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     if user.role not in (Role.admin.value, Role.officer.value, Role.inspector.value, Role.customer.value):
         return render(request, "welcome.html", user)
-    sites = [{"id": s.id, "slug": s.slug} for s in db.scalars(select(Site).order_by(Site.slug))]
+    sites = site_list(db)
     return render(request, "seats.html", user, sites=sites)

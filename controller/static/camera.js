@@ -1,6 +1,6 @@
 // One camera: live snapshot, health, recording timeline with gaps, playback of a segment.
 "use strict";
-(function () {
+i18n.ready.then(function () {
   const svg = document.getElementById("timeline");
   const site = svg.dataset.site, camera = svg.dataset.camera;
   const NS = "http://www.w3.org/2000/svg";
@@ -31,24 +31,25 @@
     for (const s of data.segments) {
       const cls = s.deleted_at ? "seg del" : "seg rec";
       const el = rect(x(s.start), x(s.end) - x(s.start), cls,
-        "segment " + s.seq + ": " + new Date(s.start).toLocaleTimeString() + "–" + new Date(s.end).toLocaleTimeString());
+        _("segment {seq}: {start}–{end}", { seq: s.seq, start: i18n.time(s.start), end: i18n.time(s.end) }));
       if (!s.deleted_at) el.addEventListener("click", () => play(s));
       el.dataset.seq = s.seq;
     }
     const list = document.getElementById("gaps");
     list.replaceChildren();
     for (const g of data.gaps) {
-      rect(x(g.start), x(g.end) - x(g.start), "seg gap", "gap of " + g.seconds + " s");
+      rect(x(g.start), x(g.end) - x(g.start), "seg gap", _("gap of {seconds} s", { seconds: g.seconds }));
       const li = document.createElement("li");
       li.className = g.open ? "sev-warning" : "sev-critical";
-      li.textContent = new Date(g.start).toLocaleString() + " → " + new Date(g.end).toLocaleString() +
-        " (" + g.seconds + " s" + (g.open ? ", not yet recorded" : "") + ")";
+      const span = { start: i18n.dateTime(g.start), end: i18n.dateTime(g.end), seconds: g.seconds };
+      li.textContent = g.open ? _("{start} → {end} ({seconds} s, not yet recorded)", span)
+        : _("{start} → {end} ({seconds} s)", span);
       list.appendChild(li);
     }
     if (!data.gaps.length) {
       const li = document.createElement("li");
       li.className = "muted";
-      li.textContent = "no gap in this span";
+      li.textContent = _("no gap in this span");
       list.appendChild(li);
     }
   }
@@ -57,8 +58,10 @@
     const player = document.getElementById("player");
     player.src = "/api/segments/" + s.id + "/video";
     player.play().catch(() => {});
-    document.getElementById("playing").textContent =
-      "segment " + s.seq + ", " + new Date(s.start).toLocaleString() + " (sha256 " + s.sha256.slice(0, 16) + "…)";
+    const playing = document.getElementById("playing");
+    playing.textContent = _("segment {seq}, {start} (sha256 {hash}…)",
+      { seq: s.seq, start: i18n.dateTime(s.start), hash: s.sha256.slice(0, 16) });
+    playing.dataset.seq = s.seq;
   }
 
   async function health() {
@@ -67,13 +70,14 @@
       const cam = (await r.json()).find((c) => String(c.site_id) === site && c.camera === camera);
       if (cam) {
         const b = document.getElementById("cam-state");
-        b.textContent = cam.state;
+        b.textContent = i18n.cameraState(cam.state);
+        b.dataset.state = cam.state;
         b.className = "badge state-" + cam.state;
         const h = cam.health || {};
         document.getElementById("health").textContent = [
-          h.fps ? h.fps.toFixed(1) + " fps analysed" : null,
-          h.bitrate_bps ? (h.bitrate_bps / 1e6).toFixed(2) + " Mbit/s recorded" : null,
-          h.last_frame_at ? "last frame " + new Date(h.last_frame_at).toLocaleTimeString() : null,
+          h.fps ? _("{fps} fps analysed", { fps: h.fps.toFixed(1) }) : null,
+          h.bitrate_bps ? _("{mbits} Mbit/s recorded", { mbits: (h.bitrate_bps / 1e6).toFixed(2) }) : null,
+          h.last_frame_at ? _("last frame {time}", { time: i18n.time(h.last_frame_at) }) : null,
           cam.detail || null].filter(Boolean).join(" · ");
       }
     }
@@ -90,4 +94,4 @@
   document.getElementById("span").addEventListener("change", timeline);
   timeline(); setInterval(timeline, 15000);
   health(); snapshot();
-})();
+});

@@ -1,6 +1,6 @@
 // Camera grid: one card per camera, snapshot refreshed in turn, state from /api/cameras.
 "use strict";
-(function () {
+i18n.ready.then(function () {
   const grid = document.getElementById("camera-grid");
   const cards = new Map();
 
@@ -13,7 +13,7 @@
     a.href = "/cameras/" + cam.site_id + "/" + encodeURIComponent(cam.camera);
     a.dataset.camera = cam.camera;
     const img = document.createElement("img");
-    img.alt = "snapshot of " + cam.camera;
+    img.alt = _("snapshot of {camera}", { camera: cam.camera });
     const title = document.createElement("div");
     title.className = "cam-title";
     const state = document.createElement("span");
@@ -32,12 +32,13 @@
       const c = card(cam);
       c.cam = cam;
       c.title.textContent = cam.camera + " · " + cam.name;
-      c.state.textContent = cam.state;
+      c.state.textContent = i18n.cameraState(cam.state);
+      c.state.dataset.state = cam.state;
       c.state.className = "badge state-" + cam.state;
       const h = cam.health || {};
       const parts = [];
-      if (h.fps) parts.push(h.fps.toFixed(1) + " fps");
-      if (h.bitrate_bps) parts.push((h.bitrate_bps / 1e6).toFixed(2) + " Mbit/s");
+      if (h.fps) parts.push(_("{fps} fps", { fps: h.fps.toFixed(1) }));
+      if (h.bitrate_bps) parts.push(_("{mbits} Mbit/s", { mbits: (h.bitrate_bps / 1e6).toFixed(2) }));
       if (cam.detail) parts.push(cam.detail);
       c.info.textContent = parts.join(" · ");
     }
@@ -48,9 +49,9 @@
       const r = await fetch("/api/cameras", { credentials: "same-origin" });
       if (r.status === 401) { location.href = "/login"; return; }
       draw(await r.json());
-      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      document.getElementById("updated").textContent = _("updated {time}", { time: i18n.time(new Date()) });
     } catch (e) {
-      document.getElementById("updated").textContent = "controller unreachable, retrying…";
+      document.getElementById("updated").textContent = _("controller unreachable, retrying…");
     }
     setTimeout(refresh, 3000);
   }
@@ -71,4 +72,4 @@
   }
   refresh();
   nextSnapshot();
-})();
+});

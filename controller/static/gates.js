@@ -1,6 +1,6 @@
 // Gates page: live gate states, occupancy per area, and the filterable access log.
 "use strict";
-(function () {
+i18n.ready.then(function () {
   const siteSel = document.getElementById("site");
   const form = document.getElementById("filters");
 
@@ -13,7 +13,7 @@
 
   async function get(path) {
     const r = await fetch(path, { credentials: "same-origin" });
-    if (r.status === 401) { location.href = "/login"; throw new Error("login"); }
+    if (r.status === 401) { location.href = "/login"; throw new Error(_("signed out")); }
     if (!r.ok) throw new Error(path + ": " + r.status);
     return r.json();
   }
@@ -32,14 +32,17 @@
   }
 
   async function resetPassback(person) {
-    const what = person ? person : "everyone";
-    if (!confirm("Reset anti-passback for " + what + "?")) return;
+    const question = person ? _("Reset anti-passback for {person}?", { person: person })
+      : _("Reset anti-passback for everyone?");
+    if (!confirm(question)) return;
     const out = document.getElementById("reset-result");
     try {
       await post("/api/sites/" + siteSel.value + "/passback/reset", { person: person || null });
-      out.textContent = "anti-passback reset for " + what;
+      out.textContent = person ? _("anti-passback reset for {person}", { person: person })
+        : _("anti-passback reset for everyone");
+      out.dataset.done = person || "*";
     } catch (e) {
-      out.textContent = "reset failed: " + e.message;
+      out.textContent = _("reset failed: {error}", { error: e.message });
     }
     refresh();
   }
@@ -50,8 +53,11 @@
     for (const g of await get("/api/sites/" + site + "/gates")) {
       const row = el("div", undefined, "gate-row");
       row.dataset.gate = g.gate;
-      row.append(el("strong", g.gate + " · " + g.name), el("span", g.state, "badge state-" + (g.online ? g.state : "offline")),
-                 el("span", g.area_out + " → " + g.area_in + (g.online ? "" : " (controller offline)"), "muted small"));
+      const badge = el("span", i18n.gateState(g.state), "badge state-" + (g.online ? g.state : "offline"));
+      badge.dataset.state = g.state;
+      const areas = { from: g.area_out, to: g.area_in };
+      row.append(el("strong", g.gate + " · " + g.name), badge,
+                 el("span", g.online ? _("{from} → {to}", areas) : _("{from} → {to} (controller offline)", areas), "muted small"));
       box.appendChild(row);
     }
   }
@@ -65,8 +71,10 @@
       const ul = el("ul", undefined, "people");
       ul.dataset.area = area;
       for (const p of people) {
-        const li = el("li", p.name + " (" + p.person + "), since " + new Date(p.since).toLocaleTimeString() + " via " + p.gate + " ");
-        const btn = el("button", "reset passback", "small");
+        const li = el("li", _("{name} ({person}), since {time} via {gate}",
+          { name: p.name, person: p.person, time: i18n.time(p.since), gate: p.gate }) + " ");
+        li.dataset.person = p.person;
+        const btn = el("button", _("reset passback"), "small");
         btn.type = "button";
         btn.dataset.person = p.person;
         btn.addEventListener("click", () => resetPassback(p.person));
@@ -81,18 +89,26 @@
     const params = new URLSearchParams();
     for (const [k, v] of new FormData(form).entries()) {
       if (!v) continue;
-      params.set(k, (k === "start" || k === "end") ? new Date(v).toISOString() : v);
+      params.set(k, (k === "start" || k === "end") ? i18n.fromSiteTime(v).toISOString() : v);
     }
     const rows = await get("/api/sites/" + site + "/access-events?" + params.toString());
     const body = document.querySelector("#events tbody");
     body.replaceChildren();
     for (const e of rows) {
       const tr = el("tr");
-      const result = e.kind === "passage" ? "passed"
-        : e.kind === "cancelled" ? "grant withdrawn: " + e.reason.replace(/_/g, " ")
-        : (e.granted ? "granted" : "denied: " + e.reason);
-      tr.append(el("td", new Date(e.at).toLocaleString()), el("td", e.gate), el("td", e.person || "–"),
-                el("td", e.kind), el("td", e.direction), el("td", result, e.granted === false ? "denied" : ""));
+      const result = e.kind === "passage" ? _("passed")
+        : e.kind === "cancelled" ? _("grant withdrawn: {reason}", { reason: i18n.reason(e.reason) })
+        : (e.granted ? _("granted") : _("denied: {reason}", { reason: i18n.reason(e.reason) }));
+      const outcome = e.kind === "passage" ? "passed" : e.kind === "cancelled" ? "withdrawn" : e.granted ? "granted" : "denied";
+      const kinds = { decision: _("decision"), passage: _("passage"), cancelled: _("grant withdrawn") };
+      const directions = { entry: _("entry"), exit: _("exit") };
+      tr.dataset.outcome = outcome;
+      tr.dataset.reason = e.reason || "";
+      const when = el("td", i18n.dateTime(e.at));
+      when.dataset.ts = e.at;
+      tr.append(when, el("td", e.gate), el("td", e.person || "–"),
+                el("td", kinds[e.kind] || e.kind), el("td", directions[e.direction] || e.direction),
+                el("td", result, e.granted === false ? "denied" : ""));
       body.appendChild(tr);
     }
   }
@@ -101,9 +117,9 @@
     const site = siteSel.value;
     try {
       await Promise.all([drawGates(site), drawOccupancy(site), drawEvents(site)]);
-      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      document.getElementById("updated").textContent = _("updated {time}", { time: i18n.time(new Date()) });
     } catch (e) {
-      document.getElementById("updated").textContent = "controller unreachable, retrying…";
+      document.getElementById("updated").textContent = _("controller unreachable, retrying…");
     }
   }
   form.addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
@@ -111,4 +127,4 @@
   siteSel.addEventListener("change", refresh);
   refresh();
   setInterval(refresh, 3000);
-})();
+});

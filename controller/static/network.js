@@ -2,7 +2,7 @@
 // approval by an Ed25519 signature made in this browser (WebCrypto; the key lives in IndexedDB
 // and is not extractable), and for officers: apply and drift.
 "use strict";
-(function () {
+i18n.ready.then(function () {
   const page = document.getElementById("page");
   const role = page.dataset.role;
   const customer = page.dataset.customer;
@@ -25,7 +25,7 @@
       opts.body = JSON.stringify(body || {});
     }
     const r = await fetch(path, opts);
-    if (r.status === 401) { location.href = "/login"; throw new Error("login"); }
+    if (r.status === 401) { location.href = "/login"; throw new Error(_("signed out")); }
     const data = await r.json().catch(() => ({}));
     if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail
       : Array.isArray(data.detail) ? data.detail.map((e) => e.msg).join("; ") : (path + ": " + r.status));
@@ -58,7 +58,7 @@
     const state = document.getElementById("key-state");
     if (!state) return;
     const rec = await loadKey().catch(() => null);
-    state.textContent = rec ? "public key " + rec.publicKey : "no key in this browser";
+    state.textContent = rec ? _("public key {key}", { key: rec.publicKey }) : _("no key in this browser");
     state.dataset.ready = rec ? "yes" : "no";
   }
 
@@ -80,7 +80,7 @@
 
   async function signDigest(hex) {
     const rec = await loadKey();
-    if (!rec) throw new Error("no approval key in this browser: import or generate one first");
+    if (!rec) throw new Error(_("no approval key in this browser: import or generate one first"));
     return b64(await crypto.subtle.sign({ name: "Ed25519" }, rec.privateKey, fromHex(hex)));
   }
 
@@ -98,10 +98,11 @@
     for (const v of data.vlans) {
       const tr = el("tr");
       tr.dataset.vlan = v.vlan;
-      const reach = v.isolated ? v.allows.map(allowText).join(", ") || "nothing" : "not isolated";
+      const reach = v.isolated ? v.allows.map(allowText).join(", ") || _("nothing") : _("not isolated");
+      tr.dataset.isolated = String(v.isolated);
       const ver = v.verified;
-      const check = !ver ? "not checked yet" : ver.in_sync ? "switches match, checked " + new Date(ver.at).toLocaleString()
-        : ver.in_sync === false ? "a switch differs from the approved rules" : "a switch could not be checked";
+      const check = !ver ? _("not checked yet") : ver.in_sync ? _("switches match, checked {time}", { time: i18n.dateTime(ver.at) })
+        : ver.in_sync === false ? _("a switch differs from the approved rules") : _("a switch could not be checked");
       const where = el("td", v.routed_by.join(", "));
       where.append(el("div", check, "small verified " + (ver && ver.in_sync ? "ok" : ver ? "denied" : "muted")));
       tr.append(el("td", String(v.vlan)), el("td", v.customer), el("td", v.subnet, "mono"),
@@ -121,15 +122,17 @@
         const row = el("div", undefined, "gate-row");
         row.dataset.switch = s.id;
         const d = s.drift;
-        const state = !d ? "not checked" : d.in_sync ? "in sync" : d.in_sync === false ? "drift" : "unreachable";
-        row.append(el("strong", s.id), el("span", s.vendor, "muted small"),
-                   el("span", state, "badge state-" + (state === "in sync" ? "online" : state === "drift" || state === "unreachable" ? "offline" : "")));
+        const state = !d ? "not_checked" : d.in_sync ? "in_sync" : d.in_sync === false ? "drift" : "unreachable";
+        const names = { not_checked: _("not checked"), in_sync: _("in sync"), drift: _("drift"), unreachable: _("unreachable") };
+        const badge = el("span", names[state], "badge state-" + (state === "in_sync" ? "online" : state === "drift" || state === "unreachable" ? "offline" : ""));
+        badge.dataset.state = state;
+        row.append(el("strong", s.id), el("span", s.vendor, "muted small"), badge);
         sw.appendChild(row);
         if (d && d.in_sync === false) {
           const diff = el("pre", undefined, "mono small diff");
           diff.dataset.switch = s.id;
           for (const line of d.diff || []) diff.append(el("span", line + "\n", line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""));
-          sw.append(diff, el("pre", "to repair:\n" + d.repair.join("\n"), "mono small"));
+          sw.append(diff, el("pre", _("to repair:") + "\n" + d.repair.join("\n"), "mono small"));
         }
       }
     }
@@ -138,16 +141,17 @@
   function drawReach(reach) {
     const table = el("table", undefined, "reach");
     const head = el("tr");
-    head.append(el("th", "from \\ to"), ...reach.columns.map((c) => el("th", c, "small")));
+    head.append(el("th", _("from \\ to")), ...reach.columns.map((c) => el("th", c, "small")));
     table.append(head);
     for (const row of reach.rows) {
       const tr = el("tr");
       tr.dataset.vlan = row;
-      tr.append(el("th", "VLAN " + row));
+      tr.append(el("th", _("VLAN {vlan}", { vlan: row })));
       for (const col of reach.columns) {
         const v = (reach.cells[row] || {})[col] || "none";
         const td = el("td", v === "all" ? "✓" : v === "some" ? "◐" : "✗", "reach-" + v);
-        td.title = "VLAN " + row + " → " + col + ": " + v;
+        const level = { all: _("everything"), some: _("some ports"), none: _("nothing") };
+        td.title = _("VLAN {vlan} → {to}: {level}", { vlan: row, to: col, level: level[v] || v });
         td.dataset.to = col;
         tr.append(td);
       }
@@ -175,15 +179,27 @@
       link.href = "#" + c.id;
       link.addEventListener("click", (ev) => { ev.preventDefault(); selected = c.id; drawDetail(); });
       const td = el("td"); td.appendChild(link);
-      tr.append(td, el("td", c.title), el("td", c.customers.join(", ")), el("td", c.status, "status"),
-                el("td", new Date(c.created_at).toLocaleString() + " by " + c.created_by));
+      const st = el("td", changeStatus(c.status), "status");
+      st.dataset.status = c.status;
+      tr.append(td, el("td", c.title), el("td", c.customers.join(", ")), st,
+                el("td", _("{time} by {user}", { time: i18n.dateTime(c.created_at), user: c.created_by })));
       body.appendChild(tr);
     }
   }
 
+  function changeStatus(status) {
+    const names = {
+      pending: _("pending"), approved: _("approved"), rejected: _("rejected"), expired: _("expired"),
+      applying: _("applying"), applied: _("applied"), failed: _("failed"), rolled_back: _("rolled back"),
+      refused: _("refused"), verified: _("verified"), saved: _("saved"), rollback_failed: _("rollback failed"),
+      not_started: _("not started"),
+    };
+    return names[status] || status;
+  }
+
   function flowList(title, flows, cls) {
     const box = el("div");
-    box.append(el("h3", title + " (" + flows.length + ")"));
+    box.append(el("h3", _("{title} ({n})", { title: title, n: flows.length })));
     const ul = el("ul", undefined, "mono small " + cls);
     for (const f of flows) ul.appendChild(el("li", f));
     box.append(ul);
@@ -198,50 +214,53 @@
     box.dataset.change = c.id;
     box.dataset.status = c.status;
     document.getElementById("detail-title").textContent = c.id + " · " + c.title;
-    const approvals = c.approvals.map((a) => a.customer + " " + a.decision + "d").join(", ") || "none yet";
+    const decisions = { approve: _("approved"), reject: _("rejected") };
+    const approvals = c.approvals.map((a) => _("{customer} {decision}", { customer: a.customer, decision: decisions[a.decision] || a.decision }))
+      .join(_(", ")) || _("none yet");
     document.getElementById("detail-meta").textContent =
-      "status " + c.status + " · needs " + c.customers.join(" and ") + " · approvals: " + approvals + " · approvals expire " + c.expires;
+      _("status {status} · needs {customers} · approvals: {approvals} · approvals expire {expires}",
+        { status: changeStatus(c.status), customers: c.customers.join(_(", ")), approvals: approvals, expires: i18n.dateTime(c.expires) });
     const an = document.getElementById("detail-analysis");
     // A customer is asked about every change that alters what its VLANs reach, whoever asked for it.
     const scope = role === "customer"
-      ? el("p", "Requested by " + c.created_by + ". Shown: the flows and VLAN configuration that concern " + customer +
-           "; the lines per switch are whole, since your signature covers every one of them.", "small")
-      : el("p", "Requested by " + c.created_by + ".", "small");
-    an.replaceChildren(scope, flowList("Newly permitted", c.analysis.newly_permitted, "ok"),
-                       flowList("Newly denied", c.analysis.newly_denied, "denied"));
-    if (c.analysis.cross_customer.length) an.append(flowList("Between customers after the change", c.analysis.cross_customer, "denied"));
+      ? el("p", _("Requested by {user}. Shown: the flows and VLAN configuration that concern {customer}; the lines per switch are whole, since your signature covers every one of them.",
+                  { user: c.created_by, customer: customer }), "small")
+      : el("p", _("Requested by {user}.", { user: c.created_by }), "small");
+    an.replaceChildren(scope, flowList(_("Newly permitted"), c.analysis.newly_permitted, "ok"),
+                       flowList(_("Newly denied"), c.analysis.newly_denied, "denied"));
+    if (c.analysis.cross_customer.length) an.append(flowList(_("Between customers after the change"), c.analysis.cross_customer, "denied"));
     const devs = document.getElementById("detail-devices");
     devs.replaceChildren();
     for (const [device, plan] of Object.entries(c.device_plans)) {
       const card = el("div");
       card.dataset.device = device;
-      card.append(el("h3", device + " (" + plan.vendor + "): exact lines"), el("pre", plan.commands.join("\n"), "mono commands"));
+      card.append(el("h3", _("{device} ({vendor}): exact lines", { device: device, vendor: plan.vendor })), el("pre", plan.commands.join("\n"), "mono commands"));
       const diff = el("pre", undefined, "mono diff");
       for (const line of plan.diff) diff.append(el("span", line + "\n", line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""));
-      card.append(el("h3", "configuration before → after"), diff);
+      card.append(el("h3", _("configuration before → after")), diff);
       devs.append(card);
     }
     const actions = document.getElementById("detail-actions");
     actions.replaceChildren();
     const mine = c.signing.find((s) => s.customer === customer);
     if (role === "customer" && mine && c.status === "pending" && !c.approvals.some((a) => a.customer === customer)) {
-      actions.append(el("p", "You sign SHA-256 " + mine.digest + " of the exact lines above for " + customer + ".", "mono small"));
-      const ok = el("button", "Approve and sign"); ok.id = "approve";
+      actions.append(el("p", _("You sign SHA-256 {digest} of the exact lines above for {customer}.", { digest: mine.digest, customer: customer }), "mono small"));
+      const ok = el("button", _("Approve and sign")); ok.id = "approve";
       ok.addEventListener("click", async () => {
         try {
           await call("POST", "/api/network/changes/" + c.id + "/approve", { signature: await signDigest(mine.digest) });
-        } catch (e) { actions.append(el("p", "approval failed: " + e.message, "error")); return; }
+        } catch (e) { actions.append(el("p", _("approval failed: {error}", { error: e.message }), "error")); return; }
         refresh();
       });
-      const no = el("button", "Reject"); no.id = "reject";
+      const no = el("button", _("Reject")); no.id = "reject";
       no.addEventListener("click", async () => {
-        await call("POST", "/api/network/changes/" + c.id + "/reject", { comment: prompt("Why?") || "" });
+        await call("POST", "/api/network/changes/" + c.id + "/reject", { comment: prompt(_("Why?")) || "" });
         refresh();
       });
       actions.append(ok, document.createTextNode(" "), no);
     }
     if ((role === "officer" || role === "admin") && c.status === "approved") {
-      const run = el("button", "Apply on the switches"); run.id = "apply";
+      const run = el("button", _("Apply on the switches")); run.id = "apply";
       run.addEventListener("click", async () => {
         try { await call("POST", "/api/network/changes/" + c.id + "/apply"); }
         catch (e) { actions.append(el("p", e.message, "error")); }
@@ -252,9 +271,12 @@
     const res = document.getElementById("detail-result");
     res.replaceChildren();
     if (c.result && c.result.devices) {
-      for (const d of c.result.devices) res.append(el("p", d.device + ": " + d.status + (d.error ? " (" + d.error + ")" : ""), "small"));
+      for (const d of c.result.devices) {
+        const values = { device: d.device, status: changeStatus(d.status), error: d.error };
+        res.append(el("p", d.error ? _("{device}: {status} ({error})", values) : _("{device}: {status}", values), "small"));
+      }
     } else if (c.result && (c.result.reason || c.result.error)) {
-      res.append(el("p", "refused: " + (c.result.detail || c.result.error), "error"));
+      res.append(el("p", _("refused: {error}", { error: c.result.detail || c.result.error }), "error"));
     }
   }
 
@@ -262,9 +284,9 @@
     const site = siteSel.value;
     try {
       await Promise.all([drawOverview(site), drawChanges(site), drawDetail(), showKey()]);
-      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      document.getElementById("updated").textContent = _("updated {time}", { time: i18n.time(new Date()) });
     } catch (e) {
-      document.getElementById("updated").textContent = "controller unreachable, retrying… (" + e.message + ")";
+      document.getElementById("updated").textContent = _("controller unreachable, retrying… ({error})", { error: e.message });
     }
   }
 
@@ -282,15 +304,16 @@
       try {
         const c = await call("POST", "/api/sites/" + siteSel.value + "/network/changes",
                              { title: fd.get("title"), vlans: { [fd.get("vlan")]: allows } });
-        out.textContent = "requested " + c.id;
+        out.textContent = _("requested {change}", { change: c.id });
+        out.dataset.change = c.id;
         selected = c.id;
-      } catch (e) { out.textContent = "refused: " + e.message; }
+      } catch (e) { out.textContent = _("refused: {error}", { error: e.message }); }
       refresh();
     });
   }
   const keyFile = document.getElementById("key-file");
   if (keyFile) keyFile.addEventListener("change", async () => {
-    try { await importPem(await keyFile.files[0].text()); } catch (e) { alert("cannot import the key: " + e.message); }
+    try { await importPem(await keyFile.files[0].text()); } catch (e) { alert(_("cannot import the key: {error}", { error: e.message })); }
     showKey();
   });
   const gen = document.getElementById("key-generate");
@@ -301,4 +324,4 @@
   if (location.hash.length > 1) selected = location.hash.slice(1);
   refresh();
   setInterval(refresh, 4000);
-})();
+});

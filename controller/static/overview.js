@@ -1,6 +1,6 @@
 // Officer overview: polls /api/overview and redraws; no page reloads.
 "use strict";
-(function () {
+i18n.ready.then(function () {
   const POLL_MS = 2000;
 
   function cell(text, cls) {
@@ -10,20 +10,15 @@
     return td;
   }
 
-  function ago(iso) {
-    if (!iso) return "never";
-    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-    if (s < 60) return s + " s ago";
-    if (s < 3600) return Math.round(s / 60) + " min ago";
-    return new Date(iso).toLocaleString();
-  }
+  const ago = i18n.ago;
+  const STATES = { revoked: _("revoked"), online: _("online"), offline: _("offline") };
 
   function drawAgents(agents) {
     const body = document.querySelector("#agents tbody");
     body.replaceChildren();
     if (!agents.length) {
       const tr = document.createElement("tr");
-      tr.appendChild(cell("no agent enrolled", "muted"));
+      tr.appendChild(cell(_("no agent enrolled"), "muted"));
       body.appendChild(tr);
     }
     for (const a of agents) {
@@ -32,7 +27,9 @@
       tr.appendChild(cell(a.name));
       tr.appendChild(cell(a.site || "–"));
       const state = a.revoked ? "revoked" : (a.online ? "online" : "offline");
-      tr.appendChild(cell(state, "state " + state));
+      const td = cell(STATES[state], "state " + state);
+      td.dataset.state = state;
+      tr.appendChild(td);
       tr.appendChild(cell(ago(a.last_seen_at)));
       tr.appendChild(cell(String(a.pending_events)));
       body.appendChild(tr);
@@ -45,18 +42,20 @@
     if (!alarms.length) {
       const li = document.createElement("li");
       li.className = "muted";
-      li.textContent = "no active alarm";
+      li.textContent = _("no active alarm");
       list.appendChild(li);
     }
     for (const a of alarms) {
       const li = document.createElement("li");
       li.className = "sev-" + a.severity;
-      li.textContent = a.kind + ": " + a.message + " (" + ago(a.raised_at) + ")";
+      li.dataset.kind = a.kind;
+      li.dataset.source = a.source || "";
+      li.textContent = _("{alarm} ({ago})", { alarm: i18n.alarmText(a), ago: ago(a.raised_at) });
       const frame = a.details && a.details.frame_jpeg_b64;
       if (frame) {  // the picture the alarm was raised on (tamper, seat not covered)
         const img = document.createElement("img");
         img.className = "alarm-frame";
-        img.alt = "frame of " + a.kind;
+        img.alt = _("frame of the alarm: {title}", { title: i18n.alarmTitle(a.kind) });
         img.src = "data:image/jpeg;base64," + frame;
         li.appendChild(img);
       }
@@ -73,15 +72,16 @@
       li.dataset.site = s.site;
       const big = document.createElement("span");
       big.className = "figure " + (s.percent === null ? "" : s.percent >= 100 ? "ok-text" : "bad-text");
-      big.textContent = s.percent === null ? "–" : s.percent + " %";
+      big.textContent = s.percent === null ? "–" : _("{percent} %", { percent: s.percent });
       const what = document.createElement("span");
       what.className = "muted";
-      what.textContent = " " + s.site + (s.percent === null ? ": no seat judged yet"
-        : ": " + s.covered + " of " + s.seats + " seats covered, as of " + ago(s.at));
+      what.textContent = " " + (s.percent === null ? _("{site}: no seat judged yet", { site: s.site })
+        : ngettext("{site}: {covered} of {n} seat covered, as of {ago}", "{site}: {covered} of {n} seats covered, as of {ago}",
+                   s.seats, { site: s.site, covered: s.covered, ago: ago(s.at) }));
       li.append(big, what);
       list.appendChild(li);
     }
-    if (!sites.length) list.append(Object.assign(document.createElement("li"), { className: "muted", textContent: "no site" }));
+    if (!sites.length) list.append(Object.assign(document.createElement("li"), { className: "muted", textContent: _("no site") }));
   }
 
   function drawEvents(events) {
@@ -89,7 +89,9 @@
     body.replaceChildren();
     for (const e of events) {
       const tr = document.createElement("tr");
-      tr.appendChild(cell(e.ts));
+      const when = cell(i18n.dateTime(e.ts));
+      when.dataset.ts = e.ts;
+      tr.appendChild(when);
       tr.appendChild(cell(e.agent || String(e.agent_id)));
       tr.appendChild(cell(e.kind));
       tr.appendChild(cell(JSON.stringify(e.data).slice(0, 160), "mono"));
@@ -107,13 +109,15 @@
       drawAgents(data.agents);
       drawAlarms(data.alarms);
       drawEvents(data.events);
-      document.getElementById("ledger-size").textContent = data.ledger_size;
-      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      const ledger = document.getElementById("ledger-line");
+      ledger.textContent = ngettext("ledger: {n} entry", "ledger: {n} entries", data.ledger_size);
+      ledger.dataset.size = data.ledger_size;
+      document.getElementById("updated").textContent = _("updated {time}", { time: i18n.time(new Date()) });
     } catch (err) {
-      document.getElementById("updated").textContent = "controller unreachable, retrying…";
+      document.getElementById("updated").textContent = _("controller unreachable, retrying…");
     } finally {
       setTimeout(refresh, POLL_MS);
     }
   }
   refresh();
-})();
+});

@@ -2,7 +2,7 @@
 // the coverage line of the last 24 h, and per seat its camera frame with the polygons and the
 // detections drawn, its timeline and (for officers) calibration by clicking on a snapshot.
 "use strict";
-(function () {
+i18n.ready.then(function () {
   const siteSel = document.getElementById("site");
   const NS = "http://www.w3.org/2000/svg";
   const COLOURS = { seat: "#ffc800", screen: "#00c8ff", person: "#3cdc3c", screenBox: "#dc3cdc", draft: "#1f6feb" };
@@ -26,7 +26,7 @@
 
   async function getJSON(url, options) {
     const r = await fetch(url, { credentials: "same-origin", ...(options || {}) });
-    if (r.status === 401) { location.href = "/login"; throw new Error("signed out"); }
+    if (r.status === 401) { location.href = "/login"; throw new Error(_("signed out")); }
     const body = await r.json().catch(() => ({}));
     if (!r.ok) {
       const d = body.detail;
@@ -36,7 +36,7 @@
     return body;
   }
 
-  const words = (reasons) => (reasons || []).join(", ").replace(/_/g, " ");
+  const words = i18n.reasons;
 
   async function refresh() {
     try {
@@ -53,24 +53,26 @@
         const g = svg("g", { "class": "seat " + cls + (s.seat === selected ? " selected" : ""), "data-seat": s.seat });
         g.append(svg("rect", { x: s.x - 0.55, y: s.y - 0.4, width: 1.1, height: 0.8, rx: 0.12 }),
                  svg("text", { x: s.x, y: s.y + 0.12, "text-anchor": "middle" }, s.seat),
-                 svg("title", {}, s.seat + " (" + s.customer + "): " +
-                     (!st ? "not judged yet" : st.covered ? "covered by " + st.camera : words(st.reasons))));
+                 svg("title", {}, _("{seat} ({customer}): {state}", { seat: s.seat, customer: s.customer,
+                     state: !st ? _("not judged yet") : st.covered ? _("covered by {camera}", { camera: st.camera }) : words(st.reasons) })));
         g.addEventListener("click", () => openSeat(s.seat));
         floor.append(g);
       }
-      document.getElementById("percent").textContent = data.percent === null ? "–" : data.percent + " % covered";
+      const percent = document.getElementById("percent");
+      percent.textContent = data.percent === null ? "–" : _("{percent} % covered", { percent: data.percent });
+      percent.dataset.percent = data.percent === null ? "" : data.percent;
       const list = document.getElementById("uncovered");
       list.replaceChildren();
       for (const s of data.seats.filter((x) => !x.covered)) {
-        const li = el("li", s.seat + " (" + s.customer + "): " + words(s.reasons), "sev-critical");
+        const li = el("li", _("{seat} ({customer}): {state}", { seat: s.seat, customer: s.customer, state: words(s.reasons) }), "sev-critical");
         li.dataset.seat = s.seat;
         li.addEventListener("click", () => openSeat(s.seat));
         list.append(li);
       }
-      if (!list.children.length) list.append(el("li", "every judged seat is covered", "muted"));
-      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      if (!list.children.length) list.append(el("li", _("every judged seat is covered"), "muted"));
+      document.getElementById("updated").textContent = _("updated {time}", { time: i18n.time(new Date()) });
     } catch (e) {
-      document.getElementById("updated").textContent = "controller unreachable, retrying…";
+      document.getElementById("updated").textContent = _("controller unreachable, retrying…");
     }
   }
 
@@ -94,7 +96,7 @@
     if (last !== null) d += "H" + x(t1);
     if (d) chart.append(svg("path", { d: d, "data-points": String(data.percent.length) }));
     const now = data.percent.length ? data.percent[data.percent.length - 1].percent : null;
-    chart.append(svg("title", {}, now === null ? "no seat judged in the last 24 h" : "now " + now + " %"));
+    chart.append(svg("title", {}, now === null ? _("no seat judged in the last 24 h") : _("now {percent} %", { percent: now })));
   }
 
   // --- one seat ---------------------------------------------------------------------------------
@@ -109,16 +111,22 @@
     try {
       detail = await getJSON("/api/sites/" + siteSel.value + "/seats/" + encodeURIComponent(seat));
     } catch (e) {
-      document.getElementById("seat-summary").textContent = "cannot load the seat: " + e.message;
+      document.getElementById("seat-summary").textContent = _("cannot load the seat: {error}", { error: e.message });
       return;
     }
     const st = detail.state;
     const badge = document.getElementById("seat-badge");
-    badge.textContent = !st ? "not judged yet" : st.covered ? "covered" : "not covered";
+    badge.textContent = !st ? _("not judged yet") : st.covered ? _("covered") : _("not covered");
     badge.className = "badge " + (!st ? "" : st.covered ? "ok" : "sev-critical");
-    document.getElementById("seat-summary").textContent = detail.customer + " · " +
-      (!st ? "no verdict yet" : (st.covered ? "covered by " + st.camera : "not covered: " + words(st.reasons)) +
-        (st.occupied === true ? " · occupied" : st.occupied === false ? " · empty" : ""));
+    badge.dataset.state = !st ? "unknown" : st.covered ? "covered" : "uncovered";
+    const summary = document.getElementById("seat-summary");
+    summary.textContent = [detail.customer,
+      !st ? _("no verdict yet") : st.covered ? _("covered by {camera}", { camera: st.camera })
+        : _("not covered: {reasons}", { reasons: words(st.reasons) }),
+      !st ? null : st.occupied === true ? _("occupied") : st.occupied === false ? _("empty") : null,
+    ].filter(Boolean).join(" · ");
+    summary.dataset.occupied = st && st.occupied !== null && st.occupied !== undefined ? String(st.occupied) : "";
+    summary.dataset.reasons = st ? (st.reasons || []).join(" ") : "";
     drawTimeline(detail);
     fillCalibration(calNote || "");
     loadFrame(seat);
@@ -138,11 +146,13 @@
     if (answer) answer.textContent = "";
     try {
       const v = await getJSON(policyURL(seat));
-      line.textContent = v.allowed ? "Customer data may be shown at this seat now."
-        : "Customer data must not be shown at this seat now: " + words(v.reasons) + ".";
+      line.textContent = v.allowed ? _("Customer data may be shown at this seat now.")
+        : _("Customer data must not be shown at this seat now: {reasons}.", { reasons: words(v.reasons) });
       line.className = v.allowed ? "ok-text" : "sev-critical";
+      line.dataset.allowed = String(v.allowed);
+      line.dataset.reasons = (v.reasons || []).join(" ");
     } catch (e) {
-      line.textContent = "cannot check the work policy: " + e.message;
+      line.textContent = _("cannot check the work policy: {error}", { error: e.message });
     }
   }
 
@@ -153,36 +163,46 @@
     if (!selected || !person) return;
     try {
       const v = await getJSON(policyURL(selected, person));
-      answer.textContent = v.allowed ? person + " may work here now" : person + " may not: " + words(v.reasons);
+      answer.textContent = v.allowed ? _("{person} may work here now", { person: person })
+        : _("{person} may not: {reasons}", { person: person, reasons: words(v.reasons) });
       answer.className = v.allowed ? "ok-text" : "sev-critical";
+      answer.dataset.allowed = String(v.allowed);
+      answer.dataset.reasons = (v.reasons || []).join(" ");
     } catch (e) {
-      answer.textContent = "cannot check: " + e.message;
+      answer.textContent = _("cannot check: {error}", { error: e.message });
       answer.className = "";
     }
   }
 
   async function loadFrame(seat) {
     const note = document.getElementById("seat-frame-note");
-    note.textContent = "loading the camera frame…";
+    note.textContent = _("loading the camera frame…");
     let frame;
     try {
       frame = await getJSON("/api/sites/" + siteSel.value + "/seats/" + encodeURIComponent(seat) + "/frame");
     } catch (e) {
-      note.textContent = "no camera frame: " + e.message;
+      note.textContent = _("no camera frame: {error}", { error: e.message });
       return;
     }
     if (selected !== seat || cal) return;
     const img = new Image();
     img.onload = () => {
       drawFrame(img, frame.width, frame.seats, frame.detections);
-      note.textContent = frame.camera + ", judged " + new Date(frame.judged_at * 1000).toLocaleTimeString() +
-        (frame.reasons && frame.reasons.length ? " · " + words(frame.reasons) : "");
+      const judged = { camera: frame.camera, time: i18n.time(new Date(frame.judged_at * 1000)) };
+      note.textContent = frame.reasons && frame.reasons.length
+        ? _("{camera}, judged {time} · {reasons}", Object.assign({ reasons: words(frame.reasons) }, judged))
+        : _("{camera}, judged {time}", judged);
+      note.dataset.camera = frame.camera;
       const views = document.getElementById("seat-views");
       views.replaceChildren();
       for (const v of (detail.state && detail.state.views) || []) {
-        views.append(el("li", v.camera + ": " + (v.reasons.length ? words(v.reasons) : "covers the seat") +
-          " · screen " + v.screen_px + " px" + (v.person_seen === null || v.person_seen === undefined ? "" :
-            v.person_seen ? " · person seen" : " · no person")));
+        const li = el("li", [_("{camera}: {verdict}", { camera: v.camera, verdict: v.reasons.length ? words(v.reasons) : _("covers the seat") }),
+          _("screen {px} px", { px: v.screen_px }),
+          v.person_seen === null || v.person_seen === undefined ? null : v.person_seen ? _("person seen") : _("no person"),
+        ].filter(Boolean).join(" · "));
+        li.dataset.camera = v.camera;
+        li.dataset.personSeen = v.person_seen === null || v.person_seen === undefined ? "" : String(v.person_seen);
+        views.append(li);
       }
     };
     img.src = "data:image/jpeg;base64," + frame.jpeg_b64;
@@ -218,7 +238,8 @@
       ctx.strokeStyle = label === "person" ? COLOURS.person : COLOURS.screenBox;
       ctx.strokeRect(x1 * k, y1 * k, (x2 - x1) * k, (y2 - y1) * k);
       ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(label + " " + Number(score).toFixed(2), x1 * k + 2, Math.max(12, y1 * k - 4));
+      const what = label === "person" ? _("person") : label === "screen" ? _("screen") : label;
+      ctx.fillText(_("{label} {score}", { label: what, score: Number(score).toFixed(2) }), x1 * k + 2, Math.max(12, y1 * k - 4));
     }
     if (draft) poly(draft.points, COLOURS.draft, true);
   }
@@ -229,19 +250,23 @@
     const t0 = Date.parse(d.since), t1 = Date.parse(d.until);
     const list = document.getElementById("seat-history");
     list.replaceChildren();
-    document.getElementById("seat-share").textContent = d.covered_share === null ? ""
-      : "proven covered " + d.covered_share + " % of the time (time not judged counts against)";
+    const share = document.getElementById("seat-share");
+    share.textContent = d.covered_share === null ? ""
+      : _("proven covered {percent} % of the time (time not judged counts against)", { percent: d.covered_share });
+    share.dataset.share = d.covered_share === null ? "" : d.covered_share;
     for (const s of d.history) {
       const a = 1000 * (Date.parse(s.start) - t0) / (t1 - t0), b = 1000 * (Date.parse(s.end) - t0) / (t1 - t0);
       const cls = s.covered === null ? "unknown" : s.covered ? "covered" : "uncovered";
       const r = svg("rect", { x: a, y: 0, width: Math.max(0.5, b - a), height: 30, "class": "seg " + cls });
-      r.append(svg("title", {}, new Date(s.start).toLocaleString() + " – " + new Date(s.end).toLocaleTimeString() +
-        ": " + (s.covered === null ? "not judged" + (s.reasons.length ? " (" + words(s.reasons) + ")" : "")
-          : s.covered ? "covered" : words(s.reasons))));
+      const span = { start: i18n.dateTime(s.start), end: i18n.time(s.end) };
+      r.append(svg("title", {}, _("{start} – {end}: {state}", Object.assign({
+        state: s.covered === null ? (s.reasons.length ? _("not judged ({reasons})", { reasons: words(s.reasons) }) : _("not judged"))
+          : s.covered ? _("covered") : words(s.reasons) }, span))));
       tl.append(r);
       if (s.covered === false || (s.covered === null && s.reasons.length)) {  // losses and edge outages
-        list.append(el("li", new Date(s.start).toLocaleString() + " – " + new Date(s.end).toLocaleTimeString() +
-          ": " + words(s.reasons), "sev-critical"));
+        const li = el("li", _("{start} – {end}: {state}", Object.assign({ state: words(s.reasons) }, span)), "sev-critical");
+        li.dataset.reasons = s.reasons.join(" ");
+        list.append(li);
       }
     }
   }
@@ -253,12 +278,12 @@
     if (!sel) return;
     // The seat's own views at once (a click on "calibrate" must find a camera), others when known.
     const views = detail.views;
-    sel.replaceChildren(...views.map((v) => new Option(v.camera + " (current view)", v.camera)));
+    sel.replaceChildren(...views.map((v) => new Option(_("{camera} (current view)", { camera: v.camera }), v.camera)));
     let cameras = [];
     try { cameras = (await getJSON("/api/cameras")).filter((c) => String(c.site_id) === siteSel.value); } catch (e) { /* seat views only */ }
     if (detail.views !== views) return;  // another seat was opened meanwhile
     const ids = new Set(views.map((v) => v.camera));
-    for (const c of cameras) if (!ids.has(c.camera)) sel.append(new Option(c.camera + " (new view)", c.camera));
+    for (const c of cameras) if (!ids.has(c.camera)) sel.append(new Option(_("{camera} (new view)", { camera: c.camera }), c.camera));
     document.getElementById("cal-status").textContent = note;  // written last: nothing overwrites it
   }
 
@@ -275,7 +300,7 @@
   async function startCalibration() {
     const camera = document.getElementById("cal-camera").value;
     const status = document.getElementById("cal-status");
-    if (!camera) { status.textContent = "choose a camera first"; return; }
+    if (!camera) { status.textContent = _("choose a camera first"); return; }
     const current = detail.views.find((v) => v.camera === camera);
     let resolution = current ? current.resolution : null;
     if (!resolution) {
@@ -283,10 +308,13 @@
       const c = cams.find((x) => x.camera === camera && String(x.site_id) === siteSel.value);
       resolution = c && c.resolution;
     }
-    status.textContent = "loading the snapshot…";
+    status.textContent = _("loading the snapshot…");
     const r = await fetch("/api/cameras/" + siteSel.value + "/" + encodeURIComponent(camera) + "/snapshot",
       { credentials: "same-origin" });
-    if (!r.ok) { status.textContent = "no snapshot: " + ((await r.json().catch(() => ({}))).detail || r.statusText); return; }
+    if (!r.ok) {
+      status.textContent = _("no snapshot: {error}", { error: (await r.json().catch(() => ({}))).detail || r.statusText });
+      return;
+    }
     const img = new Image();
     img.onload = () => {
       cal = { camera, resolution, image: img,
@@ -294,7 +322,8 @@
                        screen: current ? current.screen_zone.map((p) => p.slice()) : [] },
               redrawn: { seat: false, screen: false } };
       document.getElementById("seat-canvas").classList.add("calibrating");
-      status.textContent = "click the corners of the " + calZone() + " zone";
+      status.textContent = calZone() === "seat" ? _("click the corners of the seat zone") : _("click the corners of the screen zone");
+      status.dataset.step = "clicking";
       redrawCalibration();
     };
     img.src = URL.createObjectURL(await r.blob());
@@ -310,26 +339,33 @@
     const zone = calZone();
     if (!cal.redrawn[zone]) { cal.zones[zone] = []; cal.redrawn[zone] = true; }  // the first click starts it anew
     cal.zones[zone].push([x, y]);
-    document.getElementById("cal-status").textContent = calZone() + " zone: " + cal.zones[calZone()].length + " points";
+    const status = document.getElementById("cal-status");
+    const n = cal.zones[zone].length;
+    status.textContent = zone === "seat" ? ngettext("seat zone: {n} point", "seat zone: {n} points", n)
+      : ngettext("screen zone: {n} point", "screen zone: {n} points", n);
+    status.dataset.points = n;
     redrawCalibration();
   }
 
   async function saveCalibration() {
     const status = document.getElementById("cal-status");
-    if (!cal) { status.textContent = "load a snapshot first"; return; }
+    if (!cal) { status.textContent = _("load a snapshot first"); return; }
     try {
       const body = JSON.stringify({ seat: cal.zones.seat, screen: cal.zones.screen });
       const res = await getJSON("/api/sites/" + siteSel.value + "/seats/" + encodeURIComponent(selected) +
         "/views/" + encodeURIComponent(cal.camera), { method: "PUT", body, headers: { "Content-Type": "application/json",
           "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content } });
-      status.textContent = res.changed ? "saved: site config version " + res.version + ", sent to " + res.pushed_to_agents + " agent(s)"
-        : "nothing changed";
+      status.textContent = res.changed
+        ? ngettext("saved: site config version {version}, sent to {n} agent", "saved: site config version {version}, sent to {n} agents",
+                   res.pushed_to_agents, { version: res.version })
+        : _("nothing changed");
+      status.dataset.version = res.version;
       document.getElementById("seat-canvas").classList.remove("calibrating");
       const seat = selected;
       cal = null;
       await openSeat(seat, status.textContent);
     } catch (e) {
-      status.textContent = "not saved: " + e.message;
+      status.textContent = _("not saved: {error}", { error: e.message });
     }
   }
 
@@ -351,4 +387,4 @@
   refreshChart();
   setInterval(refresh, 3000);
   setInterval(refreshChart, 30000);
-})();
+});

@@ -1,7 +1,11 @@
 """Helpers the page tests share."""
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
+
+from controller import i18n
 
 
 def login(page, url: str, user: str = "off", landing: bool = False) -> None:
@@ -13,3 +17,25 @@ def login(page, url: str, user: str = "off", landing: bool = False) -> None:
     page.click("button[type=submit]")
     if landing:
         expect(page).to_have_url(url + "/")
+
+
+def open_menu(page, path: str) -> None:
+    """Follow the menu link to ``path`` (whatever the page's language names it)."""
+    page.click(f"header nav a[href='{path}']")
+
+
+def T(lang: str, message: str, **values) -> str:
+    """What the pages show for ``message`` in ``lang`` (the same catalog the pages read)."""
+    return i18n.translate(lang, message, **values)
+
+
+def TN(lang: str, singular: str, plural: str, n: int, **values) -> str:
+    return i18n.ntranslate(lang, singular, plural, n, **values)
+
+
+def pattern(text: str, **parts: str) -> re.Pattern:
+    """``text`` as a regex, with each ``@name@`` in it replaced by the regex ``parts[name]``."""
+    rx = re.escape(text)
+    for name, part in parts.items():
+        rx = rx.replace(re.escape(f"@{name}@"), part)
+    return re.compile(rx)

@@ -2,41 +2,49 @@
 (WebCrypto Ed25519, key imported from a PEM file), the officer applies it and the switches get it."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import expect
 
-from tests.browser.pages import login
+from tests.browser.conftest import new_context
+from tests.browser.pages import T, login, open_menu
 from tests.network_site import start_network_site, stop_network_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, lang):  # per language: the test changes the switches
     ctx = start_network_site(tmp_path_factory.mktemp("netpage"))
     yield ctx
     stop_network_site(ctx)
 
 
-def test_request_sign_in_the_browser_and_apply(site, browser, tmp_path):
+def test_request_sign_in_the_browser_and_apply(site, browser, lang, tmp_path):
     url = site["rig"].url
-    officer = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    officer = new_context(browser, lang, viewport={"width": 1280, "height": 1000}).new_page()
     login(officer, url, "off")
-    officer.click("text=Network")
-    expect(officer.locator("#vlans tr[data-vlan='110']")).to_contain_text("not isolated", timeout=15_000)
+    open_menu(officer, "/network")
+    expect(officer.locator("#vlans tr[data-vlan='110']")).to_have_attribute("data-isolated", "false", timeout=15_000)
+    expect(officer.locator("#vlans tr[data-vlan='110']")).to_contain_text(T(lang, "not isolated"))
     officer.select_option("#req-vlan", "110")
     expect(officer.locator("#req-allows")).to_have_value("tcp 10.0.0.10 443 platform\nudp 10.0.0.53 53 dns")
     officer.fill("input[name=title]", "Isolate acme")
     officer.click("#request button[type=submit]")
-    expect(officer.locator("#req-result")).to_contain_text("requested chg-", timeout=15_000)
-    change_id = officer.locator("#req-result").inner_text().split()[-1]
-    expect(officer.locator(f"#changes tr[data-change='{change_id}'] .status")).to_have_text("pending", timeout=15_000)
+    result = officer.locator("#req-result")
+    expect(result).to_have_attribute("data-change", re.compile(r"^chg-"), timeout=15_000)
+    change_id = result.get_attribute("data-change")
+    expect(result).to_have_text(T(lang, "requested {change}", change=change_id))
+    status = officer.locator(f"#changes tr[data-change='{change_id}'] .status")
+    expect(status).to_have_attribute("data-status", "pending", timeout=15_000)
+    expect(status).to_have_text(T(lang, "pending"))
 
     key_file = tmp_path / "acme.pem"
     key_file.write_bytes(site["keys"]["acme"].private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    acme = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    acme = new_context(browser, lang, viewport={"width": 1280, "height": 1000}).new_page()
     login(acme, url, "acme1")
     expect(acme).to_have_url(url + "/network")  # a customer lands on its network page
     expect(acme.locator("#vlans tbody tr")).to_have_count(1, timeout=15_000)  # its own VLAN only
@@ -51,7 +59,7 @@ def test_request_sign_in_the_browser_and_apply(site, browser, tmp_path):
 
     officer.click(f"#changes a:text('{change_id}')")
     officer.click("#apply")
-    expect(officer.locator(f"#changes tr[data-change='{change_id}'] .status")).to_have_text("applied", timeout=120_000)
+    expect(status).to_have_attribute("data-status", "applied", timeout=120_000)
     expect(officer.locator("#vlans tr[data-vlan='110']")).to_contain_text("tcp 10.0.0.10 443 platform", timeout=15_000)
     # The picture: acme's VLAN no longer reaches borealis; borealis, not isolated yet, still reaches acme.
     expect(officer.locator("#reach tr[data-vlan='110'] td[data-to='VLAN 120 (borealis)']")).to_have_class(

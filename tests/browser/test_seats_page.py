@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.pages import login
+from tests.browser.pages import T, login, open_menu
 from tests.conftest import ControllerRig
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -43,15 +43,15 @@ def rig(tmp_path_factory):
     rig.proc.stop()
 
 
-def test_floor_map_colours_and_reasons(rig, page, tmp_path):
+def test_floor_map_colours_and_reasons(rig, page, lang, tmp_path):
     login(page, rig.url, "off")
-    page.click("text=Seats")
+    open_menu(page, "/seats")
     expect(page.locator("#floor g.seat[data-seat='A1']")).to_have_class("seat covered", timeout=15_000)
     expect(page.locator("#floor g.seat[data-seat='A2']")).to_have_class("seat uncovered")
     expect(page.locator("#floor g.seat[data-seat='B1']")).to_have_class("seat uncovered")
     expect(page.locator("#floor g.seat[data-seat='A3']")).to_have_class("seat unknown")  # not judged yet
-    expect(page.locator("#uncovered li[data-seat='A2']")).to_contain_text("camera offline")
-    expect(page.locator("#percent")).to_have_text("50 % covered")  # 2 of the 4 judged seats
+    expect(page.locator("#uncovered li[data-seat='A2']")).to_contain_text(T(lang, "camera offline"))
+    expect(page.locator("#percent")).to_have_text(T(lang, "{percent} % covered", percent=50))  # 2 of 4 judged
     page.screenshot(path=str(tmp_path / "seats.png"), full_page=True)
 
 

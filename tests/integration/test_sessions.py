@@ -30,10 +30,13 @@ def token(client, username, password=None, label=""):
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
+def csrf_of(client) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+
+
 def page_login(client, username, password=None):
-    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
     return client.post("/login", data={"username": username, "password": password or f"{username}-pass",
-                                       "csrf": csrf}, follow_redirects=False)
+                                       "csrf": csrf_of(client)}, follow_redirects=False)
 
 
 def user_id(client, name):
@@ -110,7 +113,10 @@ def test_the_login_page_says_when_an_account_is_locked_and_an_officer_lifts_it(c
     for _ in range(5):
         assert page_login(client, "ann", "wrong-pass").status_code == 401
     r = page_login(client, "ann")  # the right password, but the pair is locked now
-    assert r.status_code == 429 and "Too many failed logins" in r.text
+    assert r.status_code == 429 and "登录失败次数过多" in r.text  # the pages' default language
+    en = client.post("/login", data={"username": "ann", "password": "ann-pass", "csrf": csrf_of(client)},
+                     headers={"Accept-Language": "en"}, follow_redirects=False)
+    assert en.status_code == 429 and "Too many failed logins" in en.text
     off = token(client, "off")
     assert f"pair:ann|{client.address}" in [b["bucket"] for b in client.get("/api/auth/lockouts", headers=off).json()]
     ann_lifts = client.post("/api/auth/lockouts/lift", headers=token(client, "adm"), json={"username": "ann"})
