@@ -4,7 +4,6 @@ between real namespaces show what each customer VLAN reaches, before and after t
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
