@@ -20,7 +20,9 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -532,7 +534,13 @@ class HoldList(Body):
     holds: Annotated[list[HoldView], Field(max_length=MAX_LIST)]
 
 
-LegalHoldResult: TypeAlias = Union[HoldList, HoldView]
+def _hold_result(value: Any) -> str:
+    return "list" if isinstance(value, dict) and "holds" in value else "hold"
+
+
+# A list of holds for "list", the one hold placed or released otherwise.
+LegalHoldResult: TypeAlias = Annotated[
+    Union[Annotated[HoldList, Tag("list")], Annotated[HoldView, Tag("hold")]], Discriminator(_hold_result)]
 
 
 class SeatFrameArgs(Body):
@@ -604,8 +612,8 @@ def _read(what: str, tp: Any, body: Any) -> Any:
         return _adapter(tp).validate_python(body)
     except ValidationError as exc:
         first = exc.errors()[0]
-        # a union's branch name is no help to the reader; the field is
-        where = ".".join(str(p) for p in first["loc"] if p not in ("HoldList", "HoldView")) or "body"
+        # a union's branch tag is no help to the reader; the field is
+        where = ".".join(str(p) for p in first["loc"] if p not in ("list", "hold")) or "body"
         raise WireError(f"{what}: {where}: {first['msg']}"[:500], MALFORMED_BODY) from None
     except Exception as exc:  # RecursionError, or whatever else hostile input finds
         raise WireError(f"{what}: unreadable body ({type(exc).__name__})", MALFORMED_BODY) from None
