@@ -91,7 +91,7 @@ class ConfigApplied(Body):
 class CameraHealth(Body):
     fps: Number
     bitrate_bps: Number
-    last_frame_at: Timestamp | None
+    last_frame_at: Timestamp | None = None
     recorder: Short
     recorder_restarts: Count
     tamper: Annotated[list[Short], Field(max_length=20)]
@@ -150,12 +150,12 @@ class HoldView(Body):
     """A legal hold as the edge reports it (events and the legal_hold command's answer)."""
 
     id: Id
-    camera: Id | None
+    camera: Id | None = None
     start: Timestamp
     end: Timestamp
     reason: Annotated[str, Field(max_length=500)]
-    placed_at: Timestamp | None
-    released_at: Timestamp | None
+    placed_at: Timestamp | None = None
+    released_at: Timestamp | None = None
 
 
 class HoldChanged(HoldView):
@@ -166,9 +166,9 @@ class SeatView(Body):
     camera: Id
     reasons: Annotated[list[Short], Field(max_length=32)]
     screen_px: Number
-    occlusion: Number | None
-    person_seen: bool | None
-    screen_seen: bool | None
+    occlusion: Number | None = None
+    person_seen: bool | None = None
+    screen_seen: bool | None = None
     detections: Annotated[list[Annotated[list[int | float | str], Field(max_length=6)]], Field(max_length=200)]
 
 
@@ -177,9 +177,9 @@ class SeatState(Body):
     customer: Id
     covered: bool
     reasons: Annotated[list[Short], Field(max_length=32)]
-    camera: Id | None
-    occupied: bool | None
-    evidence: Annotated[str, Field(max_length=200)] | None
+    camera: Id | None = None
+    occupied: bool | None = None
+    evidence: Annotated[str, Field(max_length=200)] | None = None
     views: Annotated[list[SeatView], Field(max_length=32)]
 
 
@@ -199,7 +199,7 @@ class GateDecision(Body):
     gate: Id
     at: Timestamp
     direction: Direction
-    person: Id | None
+    person: Id | None = None
     granted: bool
     reason: Short
     card: Annotated[str, Field(max_length=120)] | None = None
@@ -210,22 +210,22 @@ class GatePassage(Body):
     gate: Id
     at: Timestamp
     direction: Direction
-    person: Id | None
+    person: Id | None = None
     cause: Short
-    area_from: Id | None
-    area_to: Id | None
+    area_from: Id | None = None
+    area_to: Id | None = None
 
 
 class GateGrantCancelled(Body):
     gate: Id
     at: Timestamp
     direction: Direction
-    person: Id | None
+    person: Id | None = None
     reason: Short
 
 
 class GatePassbackReset(Body):
-    person: Id | None
+    person: Id | None = None
 
 
 class GateState(Body):
@@ -269,7 +269,7 @@ class NetworkChangeResult(Body):
 
 class NetworkDrift(Body):
     device: Id
-    in_sync: bool | None
+    in_sync: bool | None = None
     repair: Lines | None = None
     vlans: Annotated[dict[Annotated[str, Field(max_length=10)], bool], Field(max_length=4096)] | None = None
     intended: Lines | None = None
