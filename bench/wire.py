@@ -33,7 +33,7 @@ KIND = EventKind.NETWORK_CHANGE_PROGRESS.value
 
 
 def payload(n: int) -> dict:
-    return {"gate": "gate-main", "badge": f"{100000 + n}", "direction": "in", "n": n}
+    return {"change": "bench", "device": f"sw-{n}", "status": "sent"}
 
 
 def durable(tmp: Path, events: int, database_url: str) -> float:

@@ -1,7 +1,16 @@
-"""Idempotent storage of agent events: each (agent, seq) is stored once, whatever the retries."""
+"""Idempotent storage of agent events: each (agent, seq) is stored once, whatever the retries.
+
+Each event's body is read through its kind's model (edge_agent.wire.payloads) before anything
+acts on it. A body that does not fit is refused: nothing is projected, raised or ledgered from
+it, and it is kept only as a "wire.refused" record (staff-only, under its own kind, so no
+reader of the real kind sees it) naming the kind and the reason. Its seq is acked like any
+other, so one bad event never holds up the agent's outbox.
+"""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -10,17 +19,30 @@ from sqlalchemy.orm import Session
 from controller.alarms import clear_alarms, raise_alarm
 from controller.models import Alarm, Customer, Event, utcnow
 from controller.projections import LEDGERED_KINDS, project
+from edge_agent.wire import payloads as P
+from edge_agent.wire.kinds import ALARM_PREFIX
 from edge_agent.wire.messages import Event as WireEvent
+from edge_agent.wire.messages import WireError
 
-# An event "alarm.<kind>" raises that alarm for data["source"]; with data["state"] == "cleared"
-# it clears it.
-ALARM_PREFIX = "alarm."
+log = logging.getLogger("siteguard.controller.ingest")
+
+# The kind under which a refused event is kept.
+REFUSED_KIND = "wire.refused"
+
+
+@dataclass
+class Refusal:
+    seq: int
+    kind: str
+    reason: str
+    error: str
 
 
 @dataclass
 class IngestResult:
     stored: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
     cleared: list[Alarm] = field(default_factory=list)
     ledger: list[tuple[str, dict]] = field(default_factory=list)  # to append after commit
@@ -45,30 +67,44 @@ def store_events(
             result.duplicates.append(e.seq)
             continue
         seen.add(e.seq)
-        customer = e.data.get("customer")
-        rows.append({
-            "agent_id": agent_id, "seq": e.seq, "ts": e.ts, "received_at": now, "kind": e.kind,
-            "data": e.data, "customer_id": customer_ids.get(customer) if isinstance(customer, str) else None,
-        })
+        try:
+            body = P.read_event(e.kind, e.data)
+        except WireError as exc:
+            log.warning("agent %s event %s (%s) refused, %s: %s", agent_id, e.seq, e.kind, exc.reason, exc)
+            result.refused.append(Refusal(e.seq, e.kind, exc.reason, str(exc)))
+            rows.append(_row(agent_id, e.seq, e.ts, now, REFUSED_KIND, {
+                "kind": e.kind, "reason": exc.reason, "error": str(exc), "data": e.data}, None))
+            continue
+        customer = getattr(body, "customer", None)
+        customer_id = customer_ids.get(customer) if customer else None
+        rows.append(_row(agent_id, e.seq, e.ts, now, e.kind, e.data, customer_id))
         result.stored.append(e.seq)
-        project(s, agent_id, site_id, e.kind, e.data)
+        project(s, agent_id, site_id, body)
         if e.kind in LEDGERED_KINDS:
             result.ledger.append((e.kind, {"agent": agent_id, "seq": e.seq, **e.data}))
-        if e.kind.startswith(ALARM_PREFIX) and e.data.get("state") == "cleared":
-            source = str(e.data.get("source", f"agent:{agent_id}"))[:120]
-            result.cleared.extend(clear_alarms(s, e.kind[len(ALARM_PREFIX):], source))
-        elif e.kind.startswith(ALARM_PREFIX):
-            alarm = raise_alarm(
-                s, e.kind[len(ALARM_PREFIX):], str(e.data.get("message", e.kind))[:2000],
-                source=str(e.data.get("source", f"agent:{agent_id}"))[:120],
-                severity=str(e.data.get("severity", "warning")), site_id=site_id,
-                agent_id=agent_id, customer_id=rows[-1]["customer_id"], details=e.data,
-            )
-            if alarm is not None:
-                result.alarms.append(alarm)
+        if isinstance(body, P.AlarmBody):
+            _alarm(s, result, agent_id, site_id, customer_id, e.kind[len(ALARM_PREFIX):], body, e.data)
     if rows:
         s.execute(_insert(s).values(rows).on_conflict_do_nothing(index_elements=["agent_id", "seq"]))
     return result
+
+
+def _row(agent_id: int, seq: int, ts: str, now: Any, kind: str, data: dict[str, Any],
+         customer_id: int | None) -> dict[str, Any]:
+    return {"agent_id": agent_id, "seq": seq, "ts": ts, "received_at": now, "kind": kind, "data": data,
+            "customer_id": customer_id}
+
+
+def _alarm(s: Session, result: IngestResult, agent_id: int, site_id: int | None, customer_id: int | None,
+           kind: str, body: P.AlarmBody, data: dict[str, Any]) -> None:
+    """An "alarm.<kind>" event raises that alarm for its source, or clears it."""
+    if body.cleared:
+        result.cleared.extend(clear_alarms(s, kind, body.source))
+        return
+    alarm = raise_alarm(s, kind, body.message or kind, source=body.source, severity=body.severity or "warning",
+                        site_id=site_id, agent_id=agent_id, customer_id=customer_id, details=data)
+    if alarm is not None:
+        result.alarms.append(alarm)
 
 
 def customer_ids(s: Session) -> dict[str, int]:

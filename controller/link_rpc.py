@@ -15,13 +15,19 @@ import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import zmq
+from pydantic import BaseModel
 
 from controller import metrics
 from controller.link_watch import LinkWatch, link_health
-from controller.wire_server import AgentNotConnected, CommandError
+from controller.wire_server import (
+    AgentNotConnected,
+    CommandError,
+    command_args,
+    command_result,
+)
 from edge_agent.wire.kinds import CommandName
 
 log = logging.getLogger("siteguard.controller.link_rpc")
@@ -180,9 +186,13 @@ class LinkClient:
         except CommandError:
             return None
 
-    def send_command(self, agent_id: int, name: CommandName, args: dict[str, Any], timeout: float) -> dict:
-        return self._call("send_command", timeout_s=timeout + 2.0, agent_id=agent_id, name=str(name),
-                          args=args, timeout=timeout)
+    def send_command(self, agent_id: int, name: CommandName, args: BaseModel | Mapping[str, Any] | None,
+                     timeout: float) -> dict:
+        """As the link's own: arguments checked against the command's model before they leave
+        this worker, the result read through its result model."""
+        result = self._call("send_command", timeout_s=timeout + 2.0, agent_id=agent_id, name=str(name),
+                            args=command_args(name, args), timeout=timeout)
+        return command_result(name, result)
 
     def push_config(self, site_id: int, config_json: str, config_hash: str) -> int:
         try:

@@ -15,9 +15,10 @@ import time
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import zmq
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from zmq.auth.thread import ThreadAuthenticator
@@ -30,6 +31,7 @@ from controller.ledger import Ledger
 from controller.models import Agent, Alarm, Site, utcnow
 from controller.refusals import RefusalCounter
 from edge_agent.wire import messages as m
+from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import CommandName
 
 log = logging.getLogger("siteguard.controller.wire")
@@ -41,6 +43,29 @@ class CommandError(RuntimeError):
 
 class AgentNotConnected(CommandError):
     pass
+
+
+class BadCommand(CommandError):
+    """Arguments that do not fit the command's model (never sent), or a result from the agent
+    that does not fit its model (refused and counted like a malformed frame)."""
+
+
+def command_args(name: CommandName | str, args: BaseModel | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The JSON arguments of a command, checked against its args model; a model or a mapping."""
+    try:
+        return P.build_command_args(name, args)
+    except m.WireError as exc:
+        raise BadCommand(str(exc)) from None
+
+
+def command_result(name: CommandName | str, result: Any) -> dict[str, Any]:
+    """An agent's answer read through the command's result model, as the JSON it was."""
+    try:
+        return P.body_dict(P.read_command_result(name, result))
+    except m.WireError as exc:
+        metrics.WIRE_REJECTED.labels(exc.reason).inc()
+        log.warning("agent answered %s with a malformed result: %s", name, exc)
+        raise BadCommand(f"the agent's answer does not fit: {exc}") from None
 
 
 @dataclass
@@ -172,14 +197,18 @@ class WireServer(threading.Thread):
                 return agent_id
         return None
 
-    def send_command(self, agent_id: int, name: CommandName, args: dict[str, Any], timeout: float) -> dict:
-        """Run a command on an agent and wait for its reply; raises CommandError."""
+    def send_command(self, agent_id: int, name: CommandName, args: BaseModel | Mapping[str, Any] | None,
+                     timeout: float) -> dict:
+        """Run a command on an agent and wait for its reply, its result read through the
+        command's result model; raises CommandError (BadCommand: arguments or result that do not
+        fit the contract)."""
+        raw_args = command_args(name, args)  # refused here, before it ever reaches an agent
         if agent_id not in self._conns:
             raise AgentNotConnected("agent is not connected")
         cid = uuid.uuid4().hex
         fut: Future = Future()
         self._pending[cid] = fut
-        self._outbox.put((agent_id, m.encode(m.Command(id=cid, name=name, args=args))))
+        self._outbox.put((agent_id, m.encode(m.Command(id=cid, name=name, args=raw_args))))
         try:
             reply: m.Reply = fut.result(timeout=timeout)
         except TimeoutError:
@@ -188,7 +217,7 @@ class WireServer(threading.Thread):
             self._pending.pop(cid, None)
         if not reply.ok:
             raise CommandError(reply.error or "command failed")
-        return reply.result
+        return command_result(name, reply.result)
 
     def push_config(self, site_id: int, config_json: str, config_hash: str) -> int:
         msg = m.encode(m.ConfigPush(config_hash=config_hash, config=json.loads(config_json)))
@@ -343,7 +372,8 @@ class WireServer(threading.Thread):
         if site is not None:  # the gates' credential cache, fresh at every (re)connection
             with self.sessions() as s:
                 doc = credentials_document(s, s.get(Site, site.id))
-            push = m.Command(id=uuid.uuid4().hex, name=CommandName.SET_CREDENTIALS, args=doc)
+            push = m.Command(id=uuid.uuid4().hex, name=CommandName.SET_CREDENTIALS,
+                             args=command_args(CommandName.SET_CREDENTIALS, doc))
             self._send(sock, conn.identity, m.encode(push))
 
     def _on_events(self, sock: zmq.Socket, conn: _Conn, msg: m.Events) -> None:
@@ -360,6 +390,8 @@ class WireServer(threading.Thread):
         metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
         metrics.EVENTS_INGESTED.inc(len(result.stored))
         metrics.EVENTS_DUPLICATE.inc(len(result.duplicates))
+        for refusal in result.refused:
+            metrics.WIRE_REJECTED.labels(refusal.reason).inc()
         self._send(sock, conn.identity, m.encode(m.Ack(seqs=[e.seq for e in msg.events])))
         self._seen(conn.agent_id)
 

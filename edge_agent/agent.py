@@ -1,7 +1,6 @@
 """The edge agent daemon: local store, link to the controller, site config, commands."""
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -10,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from access_control.tailgating import TailgateConfig
 from edge_agent.link import ControllerLink
 from edge_agent.store import EdgeStore, iso_now
 from edge_agent.wire import messages as m
+from edge_agent.wire import payloads as P
 from edge_agent.wire.keys import ensure_keypair, load_public_key
 from edge_agent.wire.kinds import AlarmKind, CommandName, EventKind
 from edge_agent.wire.site import SiteConfig
@@ -80,8 +80,8 @@ class EdgeAgent:
         self._stop.set()
 
     def run(self) -> None:
-        self.store.append(EventKind.AGENT_STARTED, {"site": self.config.site.id,
-                                                    "config_hash": self.config.config_hash()})
+        self.store.append(EventKind.AGENT_STARTED, P.AgentStarted(site=self.config.site.id,
+                                                                  config_hash=self.config.config_hash()))
         log.info("edge agent for site %s started; key %s", self.config.site.id,
                  self.public_key.decode())
         self._start_video()
@@ -111,8 +111,8 @@ class EdgeAgent:
                 self.gates = GateService(self.config, self.store, keys)
             except ValueError as exc:  # e.g. a gate without its key: say so, keep the rest running
                 log.error("gates not started: %s", exc)
-                self.store.append(AlarmKind.GATES_NOT_STARTED.event, {"source": "gates", "severity": "critical",
-                                                                      "message": f"gates not started: {exc}"})
+                self.store.append(AlarmKind.GATES_NOT_STARTED.event, P.AlarmBody(
+                    source="gates", severity="critical", message=f"gates not started: {exc}"[:P.MAX_TEXT]))
                 return
             self.gates.start()
 
@@ -136,7 +136,8 @@ class EdgeAgent:
     def _start_network(self) -> None:
         self.network = None
         if self.options.network and any(s.svis for s in self.trusted.switches):
-            from edge_agent.network import NetworkService  # Netmiko only where switches are
+            # Netmiko only where switches are
+            from edge_agent.network import NetworkService
 
             self.network = NetworkService(self.trusted, self.store, site_dir=self.options.site_dir)
             self.network.start(self.trusted.network.drift_check_minutes * 60.0)
@@ -144,7 +145,8 @@ class EdgeAgent:
     def _start_video(self) -> None:
         self.video = None
         if self.options.video and self.config.cameras:
-            from edge_agent.video import VideoService  # OpenCV and ffmpeg only where video runs
+            # OpenCV and ffmpeg only where video runs
+            from edge_agent.video import VideoService
 
             self.video = VideoService(self.config, self.options.data_dir, self.store, site_dir=self.options.site_dir)
             self.video.start()
@@ -162,24 +164,23 @@ class EdgeAgent:
 
     # --- commands from the controller ---------------------------------------------------------
 
-    def _command_handlers(self) -> dict[CommandName, Callable[[dict[str, Any]], dict[str, Any]]]:
-        """One handler per command name; each takes the command's args and returns its result."""
+    def _command_handlers(self) -> dict[CommandName, Callable[[Any], BaseModel | dict[str, Any]]]:
+        """One handler per command name; each takes the command's args (its model from
+        edge_agent.wire.payloads) and returns its result, which must fit the result model."""
         C = CommandName
         return {
-            C.PING: lambda a: {"pong": iso_now()},
-            C.STATUS: lambda a: {**self.status(), "pending_events": self.store.pending_count(),
-                                 "config_hash": self.config.config_hash()},
+            C.PING: lambda a: P.PingResult(pong=iso_now()),
+            C.STATUS: lambda a: P.StatusResult(**self.status(), pending_events=self.store.pending_count(),
+                                               config_hash=self.config.config_hash()),
             C.RELOAD_CONFIG: self._reload_config,
-            C.SET_CREDENTIALS: lambda a: self._running("gates").set_credentials(dict(a)),
-            C.RESET_PASSBACK: lambda a: self._running("gates").reset_passback(a.get("person")),
-            C.NETWORK_APPLY: lambda a: self._running("network").submit(dict(a)),
+            C.SET_CREDENTIALS: lambda a: self._running("gates").set_credentials(P.body_dict(a)),
+            C.RESET_PASSBACK: lambda a: self._running("gates").reset_passback(a.person),
+            C.NETWORK_APPLY: lambda a: self._running("network").submit(P.body_dict(a)),
             C.NETWORK_DRIFT_CHECK: self._drift_check_now,
-            C.SEAT_FRAME: lambda a: self._running("video").seat_frame(
-                str(a.get("seat", "")), str(a["customer"]) if a.get("customer") is not None else None),
-            C.SNAPSHOT: lambda a: self._running("video").snapshot(str(a.get("camera", ""))),
-            C.SEGMENT_CHUNK: lambda a: self._running("video").segment_chunk(
-                str(a.get("camera", "")), int(a.get("seq", -1)), int(a.get("offset", 0)), int(a.get("length", 0))),
-            C.LEGAL_HOLD: lambda a: self._running("video").legal_hold(dict(a)),
+            C.SEAT_FRAME: lambda a: self._running("video").seat_frame(a.seat, a.customer),
+            C.SNAPSHOT: lambda a: self._running("video").snapshot(a.camera),
+            C.SEGMENT_CHUNK: lambda a: self._running("video").segment_chunk(a.camera, a.seq, a.offset, a.length),
+            C.LEGAL_HOLD: lambda a: self._running("video").legal_hold(a),
             C.AUDIT_RECORDINGS: lambda a: self._running("video").audit(),
         }
 
@@ -190,14 +191,14 @@ class EdgeAgent:
             raise RuntimeError(_NOT_RUNNING[service])
         return found
 
-    def _reload_config(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _reload_config(self, args: P.NoArgs) -> P.ReloadResult:
         self.link.state.connected = False  # the next hello fetches the config again
-        return {"reloading": True}
+        return P.ReloadResult(reloading=True)
 
-    def _drift_check_now(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _drift_check_now(self, args: P.NoArgs) -> P.DriftCheckResult:
         network = self._running("network")
         threading.Thread(target=network.check_drift, daemon=True, name="drift-now").start()
-        return {"started": True}
+        return P.DriftCheckResult(started=True)
 
     # --- messages from the controller --------------------------------------------------------
 
@@ -211,35 +212,37 @@ class EdgeAgent:
         try:
             config = SiteConfig.model_validate(doc)
         except ValidationError as exc:
-            self.store.append(AlarmKind.CONFIG_REJECTED.event, {
-                "severity": "critical", "source": "site-config",
-                "message": f"site config from controller is invalid: {exc.error_count()} problem(s)"})
+            self._config_rejected(f"site config from controller is invalid: {exc.error_count()} problem(s)")
             return
         if expected_hash and config.config_hash() != expected_hash:
-            self.store.append(AlarmKind.CONFIG_REJECTED.event, {
-                "severity": "critical", "source": "site-config",
-                "message": "site config from controller does not match its hash"})
+            self._config_rejected("site config from controller does not match its hash")
             return
         if config.site.id != self.config.site.id:
-            self.store.append(AlarmKind.CONFIG_REJECTED.event, {
-                "severity": "critical", "source": "site-config",
-                "message": f"controller sent config of site {config.site.id}"})
+            self._config_rejected(f"controller sent config of site {config.site.id}")
             return
         self.store.put(CONFIG_KEY, config.canonical_json())
         self.config = config
         video = getattr(self, "video", None)
         if video is not None and video.seats is not None:
             video.seats.update_config(config)  # new seat polygons from a calibration
-        self.store.append(EventKind.CONFIG_APPLIED, {"config_hash": config.config_hash()})
+        self.store.append(EventKind.CONFIG_APPLIED, P.ConfigApplied(config_hash=config.config_hash()))
         log.info("applied site config %s", config.config_hash()[:12])
+
+    def _config_rejected(self, message: str) -> None:
+        self.store.append(AlarmKind.CONFIG_REJECTED.event, P.AlarmBody(
+            severity="critical", source="site-config", message=message[:P.MAX_TEXT]))
 
     def _run_command(self, cmd: m.Command) -> None:
         try:
             handler = self._command_handlers().get(cmd.name)
             if handler is None:  # the codec refuses unknown names; a name without handler is a bug
                 raise ValueError(f"unknown command {cmd.name!r}")
-            result = handler(cmd.args)
-            reply = m.Reply(id=cmd.id, ok=True, result=json.loads(json.dumps(result)))
+            args = P.read_command_args(cmd.name, cmd.args)
+            result = P.build_command_result(cmd.name, handler(args))
+            reply = m.Reply(id=cmd.id, ok=True, result=result)
+        except m.WireError as exc:  # arguments (or our own answer) that do not fit the contract
+            log.warning("command %s refused (%s): %s", cmd.name, exc.reason, exc)
+            reply = m.Reply(id=cmd.id, ok=False, error=f"{exc.reason}: {exc}"[:2000])
         except Exception as exc:  # a failing command answers with its error, the agent goes on
             reply = m.Reply(id=cmd.id, ok=False, error=str(exc)[:2000])
         self.link.send(reply)

@@ -14,13 +14,19 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from camera.onvif_client import CameraEndpoints, CameraError, probe_camera, with_credentials
+from camera.onvif_client import (
+    CameraEndpoints,
+    CameraError,
+    probe_camera,
+    with_credentials,
+)
 from camera.recorder import FinishedSegment, SegmentRecorder
 from camera.tamper import KINDS as TAMPER_KINDS
 from camera.tamper import TamperDetector, TamperThresholds
 from edge_agent.crash import crash_point
 from edge_agent.secrets import SecretError, secret_of
 from edge_agent.store import EdgeStore, Tx
+from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import Camera
 from retention.evidence import evidence_name
@@ -161,29 +167,29 @@ class CameraWorker:
             quarantine = self.work_dir.parent / "quarantine" / self.cam.id
             quarantine.mkdir(parents=True, exist_ok=True)
             seg.path.rename(quarantine / seg.path.name)
-            self.outbox.append(AlarmKind.SEGMENT_CORRUPT.event, {
-                "camera": self.cam.id, "source": f"camera:{self.cam.id}:corrupt:{seg.path.name}",
-                "severity": "warning", "file": seg.path.name, "error": seg.probe.error,
-                "message": f"{self.cam.id}: segment {seg.path.name} unreadable ({seg.probe.error[:120]})"})
+            self.outbox.append(AlarmKind.SEGMENT_CORRUPT.event, P.CameraAlarm(
+                camera=self.cam.id, source=f"camera:{self.cam.id}:corrupt:{seg.path.name}"[:120],
+                severity="warning", file=seg.path.name, error=seg.probe.error[:P.MAX_TEXT],
+                message=f"{self.cam.id}: segment {seg.path.name} unreadable ({seg.probe.error[:120]})"))
             return
         previous = self.store.index.records(self.cam.id)
         prev_end = previous[-1].end if previous else None
 
         def report(db, record) -> None:  # in the transaction that indexes the segment
             tx = Tx(db)
-            tx.append(EventKind.SEGMENT_RECORDED, {
-                "camera": self.cam.id, "seq": record.seq, "start": iso(record.start), "end": iso(record.end),
-                "bytes": record.bytes, "sha256": record.sha256.hex(), "link": record.link.hex(),
-                "codec": seg.probe.codec, "width": seg.probe.width, "height": seg.probe.height,
-                "frames": seg.probe.frames})
+            tx.append(EventKind.SEGMENT_RECORDED, P.SegmentRecorded(
+                camera=self.cam.id, seq=record.seq, start=iso(record.start), end=iso(record.end),
+                bytes=record.bytes, sha256=record.sha256.hex(), link=record.link.hex(),
+                codec=seg.probe.codec, width=seg.probe.width, height=seg.probe.height,
+                frames=seg.probe.frames))
             if prev_end is not None and (seg.start - prev_end).total_seconds() > GAP_TOLERANCE_S:
                 seconds = (seg.start - prev_end).total_seconds()
-                tx.append(AlarmKind.RECORDING_GAP.event, {
-                    "camera": self.cam.id, "source": f"camera:{self.cam.id}:gap:{iso(prev_end)}",
-                    "severity": "critical", "gap_start": iso(prev_end), "gap_end": iso(seg.start),
-                    "seconds": round(seconds, 1),
-                    "message": f"{self.cam.id}: no recording from {prev_end:%Y-%m-%d %H:%M:%S} to "
-                               f"{seg.start:%H:%M:%S} UTC ({seconds:.0f} s)"})
+                tx.append(AlarmKind.RECORDING_GAP.event, P.CameraAlarm(
+                    camera=self.cam.id, source=f"camera:{self.cam.id}:gap:{iso(prev_end)}",
+                    severity="critical", gap_start=iso(prev_end), gap_end=iso(seg.start),
+                    seconds=round(seconds, 1),
+                    message=f"{self.cam.id}: no recording from {prev_end:%Y-%m-%d %H:%M:%S} to "
+                            f"{seg.start:%H:%M:%S} UTC ({seconds:.0f} s)"))
 
         self.store.ingest(self.cam.id, seg.start, seg.end, seg.path, then=report)
         crash_point("segment_indexed")
@@ -283,23 +289,24 @@ class CameraWorker:
         if not force and now - self._last_health_event < HEALTH_EVERY_S:
             return
         self._last_health_event = now
-        self.outbox.append(EventKind.CAMERA_STATE, {"camera": self.cam.id, "state": self.health.state,
-                                                    "detail": self.health.detail[:2000],
-                                                    "health": self.health.as_dict()})
+        self.outbox.append(EventKind.CAMERA_STATE, P.CameraState(camera=self.cam.id, state=self.health.state,
+                                                                 detail=self.health.detail[:P.MAX_TEXT],
+                                                                 health=P.CameraHealth(**self.health.as_dict())))
 
     def _raise_alarm(self, kind: AlarmKind, message: str, severity: str, evidence_taken_at: str | None = None,
                      **extra: Any) -> None:
         """Raise once, across restarts too (the store keeps which alarms are up); an evidence
         frame's record commits with the alarm that shows it."""
         with self.outbox.transaction() as tx:
-            if tx.raise_alarm(kind, {"camera": self.cam.id, "source": f"camera:{self.cam.id}",
-                                     "severity": severity, "message": message[:2000], **extra}) is None:
+            if tx.raise_alarm(kind, P.CameraAlarm(camera=self.cam.id, source=f"camera:{self.cam.id}",
+                                                  severity=severity, message=message[:P.MAX_TEXT], **extra)) is None:
                 return
             if evidence_taken_at is not None and extra.get("evidence"):
                 tx.record_evidence(self.cam.id, extra["evidence"], evidence_taken_at)
 
     def _clear_alarm(self, kind: AlarmKind, **extra: Any) -> None:
-        self.outbox.clear_alarm(kind, {"camera": self.cam.id, "source": f"camera:{self.cam.id}", **extra})
+        self.outbox.clear_alarm(kind, P.CameraAlarm(camera=self.cam.id, source=f"camera:{self.cam.id}",
+                                                    state="cleared", **extra))
 
     # --- on demand ---------------------------------------------------------------------------
 

@@ -24,10 +24,17 @@ from access_control.alarms import Alarm
 from access_control.cards import CardFormatError, credential_key, decode
 from access_control.credentials import CredentialDB, build_credential_db
 from access_control.decision import AccessRequest, GatePolicy, decide
-from access_control.passback import PassbackPolicy, PresenceState, areas_for, record_passage, reset
+from access_control.passback import (
+    PassbackPolicy,
+    PresenceState,
+    areas_for,
+    record_passage,
+    reset,
+)
 from access_control.schedule import Schedule, WeeklyWindow
 from access_control.tailgating import TailgateConfig, TailgateDetector
 from edge_agent.store import EdgeStore
+from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import Gate, SiteConfig
 
@@ -59,6 +66,11 @@ def gate_policy(spec: Gate, site: SiteConfig) -> GatePolicy:
 
 def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _cleared(gate_id: str) -> P.GateAlarm:
+    """The body that clears a gate's alarm."""
+    return P.GateAlarm(source=f"gate:{gate_id}", state="cleared")
 
 
 def gate_key(gate: Gate, keys_dir: Path) -> bytes:
@@ -126,11 +138,11 @@ class GateService:
                  "customers": d.get("customers", []), "badges": d.get("badges", []),
                  "training": d.get("training"), "enabled": d.get("active", True)} for d in people]
 
-    def set_credentials(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def set_credentials(self, doc: dict[str, Any]) -> P.CredentialsResult:
         db = build_credential_db(self._people_for_db(doc["people"]))  # validate before storing
         self.outbox.put(CREDENTIALS_KEY, json.dumps(doc))
         self._queue.put(("", ("credentials", db)))
-        return {"people": len(doc["people"]), "version": doc.get("version")}
+        return P.CredentialsResult(people=len(doc["people"]), version=doc.get("version"))
 
     def _load_presence(self) -> PresenceState:
         raw = self.outbox.get(PRESENCE_KEY)
@@ -183,7 +195,7 @@ class GateService:
             elif ev[0] == "reset_passback":
                 self.presence = reset(self.presence, ev[1])
                 self._save_presence()
-                self.outbox.append(EventKind.GATE_PASSBACK_RESET, {"person": ev[1]})
+                self.outbox.append(EventKind.GATE_PASSBACK_RESET, P.GatePassbackReset(person=ev[1]))
             elif ev[0] == "persons" and gate_id in self.gates:
                 gate = self.gates[gate_id]
                 gate.tailgate, alarms = gate.tailgate.camera(self.mono(), ev[1])
@@ -202,23 +214,23 @@ class GateService:
             gate.online = isinstance(ev, p.Online)
             self._report_state(gate)
             if gate.online:
-                self.outbox.append(AlarmKind.GATE_OFFLINE.event, {"source": f"gate:{gate_id}", "state": "cleared"})
+                self.outbox.append(AlarmKind.GATE_OFFLINE.event, _cleared(gate_id))
             else:
-                self.outbox.append(AlarmKind.GATE_OFFLINE.event, {
-                    "source": f"gate:{gate_id}", "severity": "critical", "gate": gate_id,
-                    "message": f"gate {gate_id} controller offline ({ev.reason})"})
+                self.outbox.append(AlarmKind.GATE_OFFLINE.event, P.GateAlarm(
+                    source=f"gate:{gate_id}", severity="critical", gate=gate_id,
+                    message=f"gate {gate_id} controller offline ({ev.reason})"[:P.MAX_TEXT]))
         elif isinstance(ev, p.LineNoise):
-            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, {
-                "source": f"gate:{gate_id}", "severity": "warning", "gate": gate_id,
-                "noise_bytes": ev.noise_bytes, "bad_frames": ev.bad_frames, "frames": ev.frames,
-                "message": f"gate {gate_id}: OSDP line noise ({ev.noise_bytes} stray bytes, "
-                           f"{ev.bad_frames} bad frames, {ev.frames} good frames); check wiring and termination"})
+            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, P.GateAlarm(
+                source=f"gate:{gate_id}", severity="warning", gate=gate_id,
+                noise_bytes=ev.noise_bytes, bad_frames=ev.bad_frames, frames=ev.frames,
+                message=f"gate {gate_id}: OSDP line noise ({ev.noise_bytes} stray bytes, "
+                        f"{ev.bad_frames} bad frames, {ev.frames} good frames); check wiring and termination"))
         elif isinstance(ev, p.LineClean):
-            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, {"source": f"gate:{gate_id}", "state": "cleared"})
+            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, _cleared(gate_id))
         elif isinstance(ev, p.SecureChannelFailed):
-            self.outbox.append(AlarmKind.GATE_SECURE_CHANNEL.event, {
-                "source": f"gate:{gate_id}", "severity": "critical", "gate": gate_id,
-                "message": f"gate {gate_id}: secure channel refused ({ev.reason})"})
+            self.outbox.append(AlarmKind.GATE_SECURE_CHANNEL.event, P.GateAlarm(
+                source=f"gate:{gate_id}", severity="critical", gate=gate_id,
+                message=f"gate {gate_id}: secure channel refused ({ev.reason})"[:P.MAX_TEXT]))
 
     def _card(self, gate: _Gate, ev: p.CardRead) -> None:
         direction = READER_DIRECTION.get(ev.reader, "entry")
@@ -227,20 +239,19 @@ class GateService:
             card = decode(ev.bits, ev.bit_length)
             key = credential_key(card.format, card.facility, card.number)
         except CardFormatError as exc:
-            self.outbox.append(EventKind.GATE_DECISION, {
-                "gate": gate.spec.id, "at": iso(now_wall), "direction": direction,
-                "person": None, "granted": False, "reason": "bad_card",
-                "detail": str(exc)[:200]})
+            self.outbox.append(EventKind.GATE_DECISION, P.GateDecision(
+                gate=gate.spec.id, at=iso(now_wall), direction=direction,
+                person=None, granted=False, reason="bad_card", detail=str(exc)[:200]))
             self._step(gate.spec.id, g.Deny(self.mono(), "bad_card"))
             return
         now = dt.datetime.fromtimestamp(now_wall, dt.timezone.utc)
         decision = decide(AccessRequest(gate.spec.id, direction, key,
                                         fail_safe_open=gate.state.mode == "fail_safe_open"),
                           self.credentials, self.presence, gate.policy, now)
-        self.outbox.append(EventKind.GATE_DECISION, {
-            "gate": gate.spec.id, "at": iso(now_wall), "direction": direction,
-            "person": decision.person_id, "granted": decision.granted,
-            "reason": decision.reason, "card": key})
+        self.outbox.append(EventKind.GATE_DECISION, P.GateDecision(
+            gate=gate.spec.id, at=iso(now_wall), direction=direction,
+            person=decision.person_id, granted=decision.granted,
+            reason=decision.reason, card=key))
         self._alarms(gate, decision.alarms)
         if decision.granted:
             self._step(gate.spec.id, g.Grant(self.mono(), direction, decision.person_id))
@@ -319,40 +330,40 @@ class GateService:
                         self._step(other, g.Withdraw(self.mono(), out.person_id))
             # Tailgating counts people from the lane beam (one pulse each), not passage events:
             # counting both would see every single passage twice.
-            self.outbox.append(EventKind.GATE_PASSAGE, {
-                "gate": gate.spec.id, "at": at, "direction": out.direction,
-                "person": out.person_id, "cause": out.cause,
-                "area_from": area_from,
-                "area_to": area_to if out.cause == "grant" else None})
+            self.outbox.append(EventKind.GATE_PASSAGE, P.GatePassage(
+                gate=gate.spec.id, at=at, direction=out.direction,
+                person=out.person_id, cause=out.cause,
+                area_from=area_from,
+                area_to=area_to if out.cause == "grant" else None))
         elif isinstance(out, g.GrantCancelled):
             # A grant that will not be used (tailgating, fire, power, its holder went through
             # another gate): in the access log, so the grant is not read as a missing passage.
-            self.outbox.append(EventKind.GATE_GRANT_CANCELLED, {
-                "gate": gate.spec.id, "at": at, "direction": out.direction,
-                "person": out.person_id, "reason": out.reason})
+            self.outbox.append(EventKind.GATE_GRANT_CANCELLED, P.GateGrantCancelled(
+                gate=gate.spec.id, at=at, direction=out.direction,
+                person=out.person_id, reason=out.reason))
         elif isinstance(out, g.GrantedNoEntry):
-            self.outbox.append(AlarmKind.GRANTED_NO_ENTRY.event, {
-                "source": f"gate:{gate.spec.id}:{at}", "severity": "info", "gate": gate.spec.id,
-                "person": getattr(out, "person_id", None),
-                "message": f"{gate.spec.id}: access granted but nobody passed"})
+            self.outbox.append(AlarmKind.GRANTED_NO_ENTRY.event, P.GateAlarm(
+                source=f"gate:{gate.spec.id}:{at}", severity="info", gate=gate.spec.id,
+                person=getattr(out, "person_id", None),
+                message=f"{gate.spec.id}: access granted but nobody passed"))
         elif isinstance(out, g.AlarmCleared):
-            self.outbox.append(AlarmKind(out.kind).event, {"source": f"gate:{gate.spec.id}", "state": "cleared"})
+            self.outbox.append(AlarmKind(out.kind).event, _cleared(gate.spec.id))
 
     def _alarms(self, gate: _Gate, alarms: tuple[Alarm, ...] | list[Alarm]) -> None:
         for a in alarms:
             severity = "critical" if a.kind in ("door_forced", "tailgating", "tamper") else "warning"
-            self.outbox.append(AlarmKind(a.kind).event, {
-                "source": f"gate:{gate.spec.id}" if a.kind in ("door_held", "tamper", "fire_alarm", "power_lost")
+            message = (f"{gate.spec.id}: {a.kind.replace('_', ' ')}"
+                       + (f" ({a.count} passages for {a.expected} grants)" if a.count is not None else "")
+                       + (f" by {a.person_id}" if a.person_id else "") + (f": {a.detail}" if a.detail else ""))
+            self.outbox.append(AlarmKind(a.kind).event, P.GateAlarm(
+                source=f"gate:{gate.spec.id}" if a.kind in ("door_held", "tamper", "fire_alarm", "power_lost")
                 else f"gate:{gate.spec.id}:{iso(self.wall())}",
-                "severity": severity, "gate": gate.spec.id, "person": a.person_id,
-                "direction": a.direction, "count": a.count, "expected": a.expected,
-                "message": f"{gate.spec.id}: {a.kind.replace('_', ' ')}"
-                           + (f" ({a.count} passages for {a.expected} grants)" if a.count is not None else "")
-                           + (f" by {a.person_id}" if a.person_id else "") + (f": {a.detail}" if a.detail else "")})
+                severity=severity, gate=gate.spec.id, person=a.person_id,
+                direction=a.direction, count=a.count, expected=a.expected, message=message[:P.MAX_TEXT]))
 
     def _report_state(self, gate: _Gate) -> None:
-        self.outbox.append(EventKind.GATE_STATE, {
-            "gate": gate.spec.id, "state": gate.state.mode, "online": gate.online})
+        self.outbox.append(EventKind.GATE_STATE, P.GateState(
+            gate=gate.spec.id, state=gate.state.mode, online=gate.online))
 
     # --- commands from the controller ----------------------------------------------------------
 
@@ -364,7 +375,7 @@ class GateService:
         applied by the one worker)."""
         self._queue.put((gate_id, ("persons", int(count))))
 
-    def reset_passback(self, person: str | None) -> dict[str, Any]:
+    def reset_passback(self, person: str | None) -> P.ResetPassbackResult:
         """An officer's reset of anti-passback: one person, or everyone, back to neutral."""
         self._queue.put(("", ("reset_passback", person)))
-        return {"reset": person or "all"}
+        return P.ResetPassbackResult(reset=person or "all")

@@ -27,6 +27,7 @@ from typing import Any
 
 from edge_agent.secrets import secret_of
 from edge_agent.store import EdgeStore
+from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteConfig, Switch
 from network_policy.acl import acls_from_json, acls_to_json
@@ -112,7 +113,10 @@ def switch_password(switch: Switch, site_dir: Path = Path(".")) -> str:
 def netmiko_connect(site: SiteConfig, timeout: float = 30.0, site_dir: Path = Path(".")) -> Callable[[str], Device]:
     """Sessions to the site's switches; credentials are read at each connection (``site_dir``:
     the site file's folder, for relative ``*_file`` paths)."""
-    from network_policy.netmiko_device import NetmikoDevice, SwitchAccess  # Netmiko only where switches are
+    from network_policy.netmiko_device import (  # Netmiko only where switches are
+        NetmikoDevice,
+        SwitchAccess,
+    )
 
     switches = {s.id: s for s in site.switches}
 
@@ -161,12 +165,11 @@ class NetworkService:
                 plans = check_change(payload, self.site, self.used_changes(), self.clock())
             except ApprovalError as exc:
                 log.warning("change %s refused: %s", change_id, exc)
-                self.store.append(EventKind.NETWORK_CHANGE_REFUSED, {"change": change_id, "reason": exc.reason,
-                                                                     "detail": exc.detail})
-                self.store.append(AlarmKind.NETWORK_CHANGE_REFUSED.event, {
-                    "source": f"change:{change_id}", "severity": "critical", "change": change_id,
-                    "reason": exc.reason,
-                    "message": f"network change {change_id} refused by the edge: {exc.detail}"})
+                self.store.append(EventKind.NETWORK_CHANGE_REFUSED, P.NetworkChangeRefused(
+                    change=change_id, reason=exc.reason, detail=exc.detail[:P.MAX_TEXT]))
+                self.store.append(AlarmKind.NETWORK_CHANGE_REFUSED.event, P.NetworkAlarm(
+                    source=f"change:{change_id}", severity="critical", change=change_id, reason=exc.reason,
+                    message=f"network change {change_id} refused by the edge: {exc.detail}"[:P.MAX_TEXT]))
                 raise
             # Spent before the first line goes out: an approval runs once, even if the run fails.
             self.store.put(APPLIED_KEY, json.dumps(sorted(self.used_changes() | {change_id})))
@@ -174,34 +177,35 @@ class NetworkService:
             self._busy = change_id
         threading.Thread(target=self._run, args=(change_id, plans), daemon=True,
                          name=f"network-change-{change_id}").start()
-        return {"accepted": change_id, "devices": [p.device for p in plans]}
+        return P.body_dict(P.NetworkApplyResult(accepted=change_id, devices=[p.device for p in plans]))
 
     def _run(self, change_id: str, plans: list[DevicePlan]) -> None:
         try:
-            self.store.append(EventKind.NETWORK_CHANGE_STARTED, {
-                "change": change_id, "devices": [p.device for p in plans]})
+            self.store.append(EventKind.NETWORK_CHANGE_STARTED, P.NetworkChangeStarted(
+                change=change_id, devices=[p.device for p in plans]))
             results = apply_change(plans, self.connect, MAX_PARALLEL,
-                                   progress=lambda d, st: self.store.append(EventKind.NETWORK_CHANGE_PROGRESS, {
-                                       "change": change_id, "device": d, "status": st}))
+                                   progress=lambda d, st: self.store.append(EventKind.NETWORK_CHANGE_PROGRESS,
+                                                                            P.NetworkChangeProgress(
+                                                                                change=change_id, device=d, status=st)))
             ok = all(r.status == "saved" for r in results)
             if ok:
                 intent = self.intent()
                 for p in plans:
                     intent[p.device] = acls_to_json(p.after)
                 self.store.put(INTENT_KEY, json.dumps(intent))
-            self.store.append(EventKind.NETWORK_CHANGE_RESULT, {
-                "change": change_id, "status": "applied" if ok else _overall(results),
-                "devices": [_result_view(r) for r in results]})
+            self.store.append(EventKind.NETWORK_CHANGE_RESULT, P.NetworkChangeResult(
+                change=change_id, status="applied" if ok else _overall(results),
+                devices=[_result_view(r) for r in results]))
             if not ok:
-                self.store.append(AlarmKind.NETWORK_CHANGE_FAILED.event, {
-                    "source": f"change:{change_id}", "severity": "critical", "change": change_id,
-                    "message": f"network change {change_id} did not apply: "
-                               + "; ".join(f"{r.device}: {r.status} ({r.error[:200]})" for r in results
-                                           if r.status != "saved")})
+                message = f"network change {change_id} did not apply: " + "; ".join(
+                    f"{r.device}: {r.status} ({r.error[:200]})" for r in results if r.status != "saved")
+                self.store.append(AlarmKind.NETWORK_CHANGE_FAILED.event, P.NetworkAlarm(
+                    source=f"change:{change_id}", severity="critical", change=change_id,
+                    message=message[:P.MAX_TEXT]))
         except Exception as exc:  # noqa: BLE001 - report, never die silently
             log.exception("change %s crashed", change_id)
-            self.store.append(EventKind.NETWORK_CHANGE_RESULT, {"change": change_id, "status": "failed",
-                                                                "devices": [], "error": str(exc)[:500]})
+            self.store.append(EventKind.NETWORK_CHANGE_RESULT, P.NetworkChangeResult(
+                change=change_id, status="failed", devices=[], error=str(exc)[:500]))
         finally:
             with self._lock:
                 self.store.put(INFLIGHT_KEY, "")
@@ -235,14 +239,15 @@ class NetworkService:
             finally:
                 if dev is not None:
                     dev.close()
-            self.store.append(EventKind.NETWORK_DRIFT, report)
+            self.store.append(EventKind.NETWORK_DRIFT, P.NetworkDrift(**report))
             if report.get("in_sync") is False:
-                self.store.append(AlarmKind.NETWORK_DRIFT.event, {
-                    "source": f"switch:{device}", "severity": "critical", "device": device,
-                    "message": f"{device} differs from the approved isolation "
-                               f"({len(report['repair'])} line(s) to repair)"})
+                self.store.append(AlarmKind.NETWORK_DRIFT.event, P.NetworkAlarm(
+                    source=f"switch:{device}", severity="critical", device=device,
+                    message=f"{device} differs from the approved isolation "
+                            f"({len(report['repair'])} line(s) to repair)"))
             elif report.get("in_sync"):
-                self.store.append(AlarmKind.NETWORK_DRIFT.event, {"source": f"switch:{device}", "state": "cleared"})
+                self.store.append(AlarmKind.NETWORK_DRIFT.event, P.NetworkAlarm(source=f"switch:{device}",
+                                                                                 state="cleared"))
             reports.append(report)
         return reports
 
@@ -254,13 +259,12 @@ class NetworkService:
             return None
         info = json.loads(raw)
         change_id = info.get("change", "?")
-        self.store.append(EventKind.NETWORK_CHANGE_RESULT, {
-            "change": change_id, "status": "interrupted",
-            "devices": [], "error": "the edge agent restarted mid-change"})
-        self.store.append(AlarmKind.NETWORK_CHANGE_FAILED.event, {
-            "source": f"change:{change_id}", "severity": "critical", "change": change_id,
-            "message": f"network change {change_id} was cut off by an edge restart; switches "
-                       f"{', '.join(info.get('devices', []))} may hold part of it (see the drift check)"})
+        self.store.append(EventKind.NETWORK_CHANGE_RESULT, P.NetworkChangeResult(
+            change=change_id, status="interrupted", devices=[], error="the edge agent restarted mid-change"))
+        self.store.append(AlarmKind.NETWORK_CHANGE_FAILED.event, P.NetworkAlarm(
+            source=f"change:{change_id}", severity="critical", change=change_id,
+            message=(f"network change {change_id} was cut off by an edge restart; switches "
+                     f"{', '.join(info.get('devices', []))} may hold part of it (see the drift check)")[:P.MAX_TEXT]))
         self.store.put(INFLIGHT_KEY, "")
         return change_id
 
@@ -282,9 +286,9 @@ class NetworkService:
         self._halt.set()
 
 
-def _result_view(r: DeviceResult) -> dict[str, Any]:
-    return {"device": r.device, "status": r.status, "error": r.error, "sent": r.sent,
-            "rollback": r.rollback, "seconds": round(r.seconds, 2)}
+def _result_view(r: DeviceResult) -> P.DeviceResult:
+    return P.DeviceResult(device=r.device, status=r.status, error=r.error[:P.MAX_TEXT], sent=list(r.sent),
+                          rollback=list(r.rollback), seconds=round(r.seconds, 2))
 
 
 def _overall(results: list[DeviceResult]) -> str:

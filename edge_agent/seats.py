@@ -17,8 +17,8 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,10 +26,23 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from camera.coverage import (CAMERA_OFFLINE, NO_CAMERA, NOT_ANALYSED, NOT_RECORDING, TAMPERED, Box, CoverageRules,
-                             SeatCoverage, View, coverage_percent, seat_coverage, zone_sharpness)
+from camera.coverage import (
+    CAMERA_OFFLINE,
+    NO_CAMERA,
+    NOT_ANALYSED,
+    NOT_RECORDING,
+    TAMPERED,
+    Box,
+    CoverageRules,
+    SeatCoverage,
+    View,
+    coverage_percent,
+    seat_coverage,
+    zone_sharpness,
+)
 from camera.overlay import draw_seat_overlay
 from edge_agent.store import EdgeStore, Tx
+from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteConfig
 from retention.evidence import evidence_name
@@ -151,8 +164,8 @@ class SeatWatcher:
             except ValueError:
                 silent_since = None
             if silent_since is not None and now - silent_since > self.gap_after_s:
-                self.outbox.append(EventKind.COVERAGE_GAP, {"since": _iso(silent_since), "until": _iso(now),
-                                                            "seats": [s.id for s in self.config.seats]})
+                self.outbox.append(EventKind.COVERAGE_GAP, P.CoverageGap(
+                    since=_iso(silent_since), until=_iso(now), seats=[s.id for s in self.config.seats]))
         self.outbox.put(LAST_ROUND_KEY, repr(now))
 
     def _confirmed(self, r: SeatCoverage) -> bool:
@@ -228,29 +241,30 @@ class SeatWatcher:
             with self.outbox.transaction() as tx:
                 self._report_seat(tx, r, customers[r.seat], evidence, thumb)
         if changed:
-            self.outbox.append(EventKind.SITE_COVERAGE, {"percent": round(coverage_percent(results), 1),
-                                                         "seats": len(results),
-                                                         "covered": sum(r.covered for r in results)})
+            self.outbox.append(EventKind.SITE_COVERAGE, P.SiteCoverage(
+                percent=round(coverage_percent(results), 1), seats=len(results),
+                covered=sum(r.covered for r in results)))
 
     def _report_seat(self, tx: Tx, r: SeatCoverage, customer: str, evidence: str | None,
                      thumb: str | None) -> None:
         if evidence is not None and r.camera in self.judged:
             tx.record_evidence(r.camera, evidence, _iso(self.judged[r.camera].at))
-        tx.append(EventKind.SEAT_STATE, {
-            "seat": r.seat, "customer": customer, "covered": r.covered, "reasons": list(r.reasons),
-            "camera": r.camera, "occupied": r.occupied, "evidence": evidence,
-            "views": [{"camera": v.camera, "reasons": list(v.reasons), "screen_px": round(v.screen_px),
-                       "occlusion": None if v.occlusion is None else round(v.occlusion, 3),
-                       "person_seen": v.person_seen, "screen_seen": v.screen_seen,
-                       "detections": self._detections(v.camera)} for v in r.views]})
+        tx.append(EventKind.SEAT_STATE, P.SeatState(
+            seat=r.seat, customer=customer, covered=r.covered, reasons=list(r.reasons),
+            camera=r.camera, occupied=r.occupied, evidence=evidence,
+            views=[P.SeatView(camera=v.camera, reasons=list(v.reasons), screen_px=round(v.screen_px),
+                              occlusion=None if v.occlusion is None else round(v.occlusion, 3),
+                              person_seen=v.person_seen, screen_seen=v.screen_seen,
+                              detections=self._detections(v.camera)) for v in r.views]))
         if not r.covered:
-            tx.raise_alarm(AlarmKind.SEAT_UNCOVERED, {
-                "source": f"seat:{r.seat}", "severity": "critical", "customer": customer,
-                "seat": r.seat, "reasons": list(r.reasons), "camera": r.camera, "evidence": evidence,
-                "frame_jpeg_b64": thumb,
-                "message": f"seat {r.seat} is not covered: {', '.join(r.reasons).replace('_', ' ')}"})
+            tx.raise_alarm(AlarmKind.SEAT_UNCOVERED, P.SeatAlarm(
+                source=f"seat:{r.seat}", severity="critical", customer=customer,
+                seat=r.seat, reasons=list(r.reasons), camera=r.camera, evidence=evidence,
+                frame_jpeg_b64=thumb,
+                message=f"seat {r.seat} is not covered: {', '.join(r.reasons).replace('_', ' ')}"[:P.MAX_TEXT]))
         else:
-            tx.clear_alarm(AlarmKind.SEAT_UNCOVERED, {"source": f"seat:{r.seat}", "customer": customer})
+            tx.clear_alarm(AlarmKind.SEAT_UNCOVERED, P.SeatAlarm(source=f"seat:{r.seat}", customer=customer,
+                                                                 state="cleared"))
 
     # --- schedule --------------------------------------------------------------------------------
 

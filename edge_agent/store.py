@@ -15,10 +15,16 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
+
+from pydantic import BaseModel
 
 from edge_agent.wire.kinds import AlarmKind
 from edge_agent.wire.messages import MAX_EVENT_DATA_BYTES, Event
+from edge_agent.wire.payloads import body_dict, build_event
+
+# An event's body: its kind's model from edge_agent.wire.payloads, or a mapping that must fit it.
+Body = BaseModel | Mapping[str, Any]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -50,13 +56,13 @@ def iso_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _event_row(kind: str, data: dict[str, Any] | None, ts: str | None) -> tuple[str, str, str]:
-    data = data or {}
+def _event_row(kind: str, data: Body | None, ts: str | None) -> tuple[str, str, str]:
+    ts = ts or iso_now()
+    kind = Event(seq=1, ts=ts, kind=kind).kind  # a known kind, and a plain string
+    data = build_event(kind, data)  # the body fits the kind's model (WireError, a ValueError, if not)
     raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
     if len(raw) > MAX_EVENT_DATA_BYTES:
         raise ValueError(f"event {kind}: data of {len(raw)} bytes exceeds the limit")
-    ts = ts or iso_now()
-    kind = Event(seq=1, ts=ts, kind=kind, data=data).kind  # validated, and a plain string
     return ts, kind, raw
 
 
@@ -67,7 +73,7 @@ class Tx:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
-    def append(self, kind: str, data: dict[str, Any] | None = None, ts: str | None = None) -> int:
+    def append(self, kind: str, data: Body | None = None, ts: str | None = None) -> int:
         return self.db.execute("INSERT INTO outbox (ts, kind, data) VALUES (?, ?, ?)",
                                _event_row(kind, data, ts)).lastrowid
 
@@ -75,9 +81,11 @@ class Tx:
         return self.db.execute("SELECT 1 FROM alarms WHERE kind = ? AND source = ?",
                                (AlarmKind(kind).value, source)).fetchone() is not None
 
-    def raise_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
-        """Report alarm `kind` of data["source"] unless it is already raised; the event's seq."""
-        kind, source = AlarmKind(kind), _source(data)
+    def raise_alarm(self, kind: AlarmKind | str, data: Body) -> int | None:
+        """Report alarm `kind` of data's source unless it is already raised; the event's seq."""
+        kind = AlarmKind(kind)
+        data = build_event(kind.event, data)
+        source = _source(data)
         if self.alarm_active(kind, source):
             return None
         seq = self.append(kind.event, data)
@@ -85,13 +93,15 @@ class Tx:
                         (kind.value, source, iso_now()))
         return seq
 
-    def clear_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
-        """Report alarm `kind` of data["source"] cleared if it is raised; the event's seq."""
-        kind, source = AlarmKind(kind), _source(data)
+    def clear_alarm(self, kind: AlarmKind | str, data: Body) -> int | None:
+        """Report alarm `kind` of data's source cleared if it is raised; the event's seq."""
+        kind = AlarmKind(kind)
+        data = build_event(kind.event, {**body_dict(data), "state": "cleared"})
+        source = _source(data)
         if not self.alarm_active(kind, source):
             return None
         self.db.execute("DELETE FROM alarms WHERE kind = ? AND source = ?", (kind.value, source))
-        return self.append(kind.event, {**data, "state": "cleared"})
+        return self.append(kind.event, data)
 
     def record_evidence(self, camera: str, name: str, taken_at: str) -> None:
         self.db.execute("INSERT OR IGNORE INTO evidence (camera, name, taken_at) VALUES (?, ?, ?)",
@@ -138,10 +148,10 @@ class EdgeStore:
 
     # --- outbox ------------------------------------------------------------------------------
 
-    def append(self, kind: str, data: dict[str, Any] | None = None, ts: str | None = None) -> int:
-        return self.append_many([(kind, data or {}, ts)])[-1]
+    def append(self, kind: str, data: Body | None = None, ts: str | None = None) -> int:
+        return self.append_many([(kind, data, ts)])[-1]
 
-    def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> list[int]:
+    def append_many(self, items: Iterable[tuple[str, Body | None, str | None]]) -> list[int]:
         rows = [_event_row(kind, data, ts) for kind, data, ts in items]
         with self.transaction() as tx:
             return [tx.db.execute("INSERT INTO outbox (ts, kind, data) VALUES (?, ?, ?)", row).lastrowid
@@ -188,11 +198,11 @@ class EdgeStore:
 
     # --- alarms ------------------------------------------------------------------------------
 
-    def raise_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
+    def raise_alarm(self, kind: AlarmKind | str, data: Body) -> int | None:
         with self.transaction() as tx:
             return tx.raise_alarm(kind, data)
 
-    def clear_alarm(self, kind: AlarmKind | str, data: dict[str, Any]) -> int | None:
+    def clear_alarm(self, kind: AlarmKind | str, data: Body) -> int | None:
         with self.transaction() as tx:
             return tx.clear_alarm(kind, data)
 

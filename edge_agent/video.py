@@ -11,15 +11,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from camera.discovery import PORT as DISCOVERY_PORT
-from camera.discovery import discover, unregistered
 from camera.coverage import CoverageRules
 from camera.detector import DetectorError, OnnxDetector, config_for
+from camera.discovery import PORT as DISCOVERY_PORT
+from camera.discovery import discover, unregistered
 from edge_agent.cameras import CameraWorker, iso
 from edge_agent.crash import crash_point
 from edge_agent.lanes import LaneWatcher
 from edge_agent.seats import Detect, SeatWatcher
 from edge_agent.store import EdgeStore, Tx
+from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteConfig
 from retention.capacity import Pressure, disk_pressure, forecast, startup_check
@@ -37,10 +38,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def hold_view(h: LegalHold) -> dict[str, Any]:
-    return {"id": h.id, "camera": h.camera, "start": iso(h.start), "end": iso(h.end),
-            "reason": h.reason, "placed_at": iso(h.placed_at) if h.placed_at else None,
-            "released_at": iso(h.released_at) if h.released_at else None}
+def hold_view(h: LegalHold) -> P.HoldView:
+    return P.HoldView(id=h.id, camera=h.camera, start=iso(h.start), end=iso(h.end),
+                      reason=h.reason, placed_at=iso(h.placed_at) if h.placed_at else None,
+                      released_at=iso(h.released_at) if h.released_at else None)
+
+
+def hold_changed(h: LegalHold, by: str) -> P.HoldChanged:
+    return P.HoldChanged(**P.body_dict(hold_view(h)), by=by)
 
 
 class VideoService:
@@ -107,9 +112,9 @@ class VideoService:
             detector = OnnxDetector(config_for(d.weights, d.names, d.classes, d.input_size, d.min_score))
         except DetectorError as exc:  # coverage goes on from camera health and focus alone
             log.error("detector not started: %s", exc)
-            self.outbox.append(AlarmKind.DETECTOR_UNAVAILABLE.event, {
-                "source": "coverage:detector", "severity": "critical",
-                "message": f"detector not started, persons and occlusion are not checked: {exc}"})
+            self.outbox.append(AlarmKind.DETECTOR_UNAVAILABLE.event, P.AlarmBody(
+                source="coverage:detector", severity="critical",
+                message=f"detector not started, persons and occlusion are not checked: {exc}"[:P.MAX_TEXT]))
             return None
         width = {c.id: c.resolution[0] for c in config.cameras}
         return lambda camera, frame: detector.detect(frame, to_width=width[camera])
@@ -173,33 +178,33 @@ class VideoService:
                     continue
                 reported.add(dev.endpoint)
                 host, port = dev.host_port or ("?", 0)
-                self.outbox.append(EventKind.CAMERA_DISCOVERED, {"endpoint": dev.endpoint, "xaddrs": list(dev.xaddrs),
-                                                                 "scopes": list(dev.scopes)})
-                self.outbox.append(AlarmKind.CAMERA_UNREGISTERED.event, {
-                    "source": f"discovery:{dev.endpoint}", "severity": "warning",
-                    "xaddrs": list(dev.xaddrs),
-                    "message": f"ONVIF device {dev.scope('name') or dev.endpoint} at {host}:{port} "
-                               "answers on the network but is not in the site file"})
+                xaddrs = [x[:400] for x in dev.xaddrs][:20]
+                self.outbox.append(EventKind.CAMERA_DISCOVERED, P.CameraDiscovered(
+                    endpoint=dev.endpoint[:400], xaddrs=xaddrs, scopes=[x[:400] for x in dev.scopes][:50]))
+                self.outbox.append(AlarmKind.CAMERA_UNREGISTERED.event, P.DiscoveryAlarm(
+                    source=f"discovery:{dev.endpoint}"[:120], severity="warning", xaddrs=xaddrs,
+                    message=(f"ONVIF device {dev.scope('name') or dev.endpoint} at {host}:{port} "
+                             "answers on the network but is not in the site file")[:P.MAX_TEXT]))
             self._halt.wait(600)
 
     def _capacity_check(self) -> None:
         du = shutil.disk_usage(self.root)
         report = startup_check(du.total, du.used - self.store.usage(), self.reserve_percent,
                                self.policy, self.bitrates(), self.clock())
-        self.outbox.append(EventKind.RETENTION_CAPACITY, {"ok": report.ok, "message": report.message,
-                                                          "needed_bytes": report.needed_bytes,
-                                                          "available_bytes": report.available_bytes})
+        self.outbox.append(EventKind.RETENTION_CAPACITY, P.RetentionCapacity(
+            ok=report.ok, message=report.message[:P.MAX_TEXT], needed_bytes=report.needed_bytes,
+            available_bytes=report.available_bytes))
         if not report.ok:
-            self.outbox.append(AlarmKind.RETENTION_CAPACITY.event, {
-                "source": "retention:capacity", "severity": "warning", "message": report.message})
+            self.outbox.append(AlarmKind.RETENTION_CAPACITY.event, P.RetentionAlarm(
+                source="retention:capacity", severity="warning", message=report.message[:P.MAX_TEXT]))
 
     def run_retention(self) -> list[Any]:
         now = self.clock()
 
         def report(db, rec) -> None:  # in the tombstone's transaction
-            Tx(db).append(EventKind.SEGMENT_DELETED, {"camera": rec.camera, "seq": rec.seq,
-                                                      "deleted_at": iso(rec.deleted_at or now),
-                                                      "reason": rec.deletion_reason or "retention"})
+            Tx(db).append(EventKind.SEGMENT_DELETED, P.SegmentDeleted(
+                camera=rec.camera, seq=rec.seq, deleted_at=iso(rec.deleted_at or now),
+                reason=rec.deletion_reason or "retention"))
 
         deleted = self.store.purge(now, then=report)
         if deleted:
@@ -210,11 +215,12 @@ class VideoService:
         fc = forecast(du.free, reserve, self.bitrates())
         decision = disk_pressure(du.free, reserve, 0, fc)  # purge above already took what it may
         if decision.level == Pressure.CRITICAL:
-            self.outbox.raise_alarm(AlarmKind.RETENTION_DISK_CRITICAL, {
-                "source": "retention:disk", "severity": "critical",
-                "days_left": round(decision.days_left, 1), "message": decision.message})
+            self.outbox.raise_alarm(AlarmKind.RETENTION_DISK_CRITICAL, P.RetentionAlarm(
+                source="retention:disk", severity="critical",
+                days_left=round(decision.days_left, 1), message=decision.message[:P.MAX_TEXT]))
         else:
-            self.outbox.clear_alarm(AlarmKind.RETENTION_DISK_CRITICAL, {"source": "retention:disk"})
+            self.outbox.clear_alarm(AlarmKind.RETENTION_DISK_CRITICAL, P.RetentionAlarm(source="retention:disk",
+                                                                                        state="cleared"))
         return deleted
 
     # --- commands ----------------------------------------------------------------------------
@@ -238,17 +244,17 @@ class VideoService:
                 with self.outbox.transaction() as tx:
                     names = tx.evidence_deleted(camera, [f.name for f in chunk], iso(now))
                     if names:
-                        tx.append(EventKind.EVIDENCE_DELETED, {"camera": camera, "names": names,
-                                                               "deleted_at": iso(now), "reason": "retention"})
+                        tx.append(EventKind.EVIDENCE_DELETED, P.EvidenceDeleted(
+                            camera=camera, names=names, deleted_at=iso(now), reason="retention"))
                 for f in chunk:
                     (self.evidence_root / camera / f.name).unlink(missing_ok=True)
         return gone
 
-    def snapshot(self, camera: str) -> dict[str, Any]:
+    def snapshot(self, camera: str) -> P.SnapshotResult:
         worker = self._worker(camera)
-        return {"jpeg_b64": base64.b64encode(worker.snapshot()).decode()}
+        return P.SnapshotResult(jpeg_b64=base64.b64encode(worker.snapshot()).decode())
 
-    def segment_chunk(self, camera: str, seq: int, offset: int, length: int) -> dict[str, Any]:
+    def segment_chunk(self, camera: str, seq: int, offset: int, length: int) -> P.SegmentChunkResult:
         self._worker(camera)
         rel = self.index.paths(camera).get(int(seq))
         path = self.root / rel if rel else None
@@ -258,35 +264,30 @@ class VideoService:
         with open(path, "rb") as f:
             f.seek(max(0, int(offset)))
             data = f.read(length)
-        return {"data_b64": base64.b64encode(data).decode(), "size": path.stat().st_size}
+        return P.SegmentChunkResult(data_b64=base64.b64encode(data).decode(), size=path.stat().st_size)
 
-    def legal_hold(self, args: dict[str, Any]) -> dict[str, Any]:
+    def legal_hold(self, args: P.LegalHoldArgs) -> P.HoldList | P.HoldView:
         """Place, release or list legal holds; every change is also an event (and so ledgered)."""
-        action = args.get("action")
-        if action == "list":
-            return {"holds": [hold_view(h) for h in self.index.list_holds()]}
+        if args.action == "list":
+            return P.HoldList(holds=[hold_view(h) for h in self.index.list_holds()])
         now = self.clock()
-        if action == "place":
-            camera = args.get("camera") or None
+        if args.action == "place":
+            camera = args.camera or None
             if camera is not None:
-                self._worker(str(camera))
-            hold = LegalHold(id=str(args["id"]), camera=camera,
-                             start=dt.datetime.fromisoformat(str(args["start"])),
-                             end=dt.datetime.fromisoformat(str(args["end"])),
-                             reason=str(args.get("reason", "")), placed_at=now)
+                self._worker(camera)
+            hold = LegalHold(id=str(args.id), camera=camera, start=P.when(str(args.start)),
+                             end=P.when(str(args.end)), reason=args.reason or "", placed_at=now)
             self.index.add_hold(hold)
-            self.outbox.append(EventKind.RETENTION_HOLD_PLACED, {**hold_view(hold), "by": str(args.get("by", ""))})
-        elif action == "release":
-            hold = self.index.release_hold(str(args["id"]), now)
-            self.outbox.append(EventKind.RETENTION_HOLD_RELEASED, {**hold_view(hold), "by": str(args.get("by", ""))})
+            self.outbox.append(EventKind.RETENTION_HOLD_PLACED, hold_changed(hold, args.by or ""))
         else:
-            raise ValueError("action must be place, release or list")
+            hold = self.index.release_hold(str(args.id), now)
+            self.outbox.append(EventKind.RETENTION_HOLD_RELEASED, hold_changed(hold, args.by or ""))
         return hold_view(hold)
 
-    def audit(self) -> dict[str, Any]:
+    def audit(self) -> P.AuditResult:
         report = self.store.audit(self.clock())
-        return {"ok": report.ok, "records_checked": report.records_checked,
-                "problems": report.messages()}
+        return P.AuditResult(ok=report.ok, records_checked=report.records_checked,
+                             problems=[p[:P.MAX_TEXT] for p in report.messages()])
 
     def status(self) -> dict[str, Any]:
         return {cid: {"state": w.health.state, **w.health.as_dict()} for cid, w in self.workers.items()}

@@ -23,13 +23,13 @@ def client(tmp_path, database_url):
             ("gate.decision", {"gate": "gate-main", "at": t.isoformat(), "direction": "entry",
                                "person": "p-001", "granted": True, "reason": "granted"}),
             ("gate.passage", {"gate": "gate-main", "at": (t + dt.timedelta(seconds=3)).isoformat(),
-                              "direction": "entry", "person": "p-001", "area_to": "floor3"}),
+                              "direction": "entry", "person": "p-001", "cause": "grant", "area_to": "floor3"}),
             ("gate.decision", {"gate": "gate-side", "at": (t + dt.timedelta(minutes=5)).isoformat(),
                                "direction": "entry", "person": "p-005", "granted": False,
                                "reason": "training_expired"}),
             ("gate.state", {"gate": "gate-main", "state": "locked", "online": True}),
             ("gate.decision", {"gate": "gate-main", "at": "not a time", "direction": "entry",
-                               "granted": True, "reason": "x"}),  # bad data: stored, not projected
+                               "granted": True, "reason": "x"}),  # bad data: refused, not projected
         ]
         store_events(s, agent_id, site_id,
                      [Event(seq=i + 1, ts=t.isoformat(), kind=k, data=d) for i, (k, d) in enumerate(evs)],

@@ -31,11 +31,13 @@ def api(tmp_path, database_url):
             cid = s.scalar(select(Customer.id).where(Customer.slug == cust)) if cust else None
             create_user(s, core.ledger, username, f"{username}-pass", Role(role), cid, "test")
         events = [WireEvent(seq=i + 1, ts="2026-11-25T00:00:00Z", kind=k, data=d) for i, (k, d) in enumerate([
-            ("seat.state", {"customer": "acme", "seat": "A1"}),
-            ("seat.state", {"customer": "borealis", "seat": "B1"}),
-            ("alarm.seat_uncovered", {"customer": "acme", "source": "seat:A1", "message": "A1"}),
-            ("alarm.seat_uncovered", {"customer": "borealis", "source": "seat:B1", "message": "B1"}),
-            ("agent.started", {}),
+            ("seat.state", {"customer": "acme", "seat": "A1", "covered": True, "reasons": [], "views": []}),
+            ("seat.state", {"customer": "borealis", "seat": "B1", "covered": True, "reasons": [], "views": []}),
+            ("alarm.seat_uncovered", {"customer": "acme", "source": "seat:A1", "severity": "critical",
+                                      "message": "A1"}),
+            ("alarm.seat_uncovered", {"customer": "borealis", "source": "seat:B1", "severity": "critical",
+                                      "message": "B1"}),
+            ("agent.started", {"site": "demo-floor3", "config_hash": ""}),
         ])]
         store_events(s, agent_id, site_id, events, customer_ids(s))
         raise_alarm(s, "agent.offline", "site-wide", source="agent:1")

@@ -31,12 +31,13 @@ from network_policy.approval import public_key_text
 from tests.conftest import DEMO_SITE, ControllerRig, cli, fresh_postgres, wait_for
 from tests.network_site import sign_digest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 EVENTS = 9_000        # agent events; each is a fact, segment reports are ledgered one by one
 USERS = 200           # users made over HTTP, each then moved to another role
 CHANGES = 40          # network changes, each approved by both customers
 CAMERAS = [f"cam-0{i}" for i in range(1, 9)]
+KEYS = {"acme": Ed25519PrivateKey.generate(), "borealis": Ed25519PrivateKey.generate()}  # the customers'
 
 
 def children(pid: int) -> list[tuple[int, bytes]]:
@@ -146,13 +147,23 @@ def leaves(engine, kind: str) -> list[dict]:
 
 def test_kill_9_anywhere_in_the_controller_loses_no_evidence(tmp_path):
     with fresh_postgres() as url:
-        run_chaos(tmp_path, url)
+        rig = ControllerRig(tmp_path, url, site=chaos_site(tmp_path, KEYS), workers=4)
+        try:
+            run_chaos(tmp_path, rig)
+        finally:
+            stray = [pid for pids in victims(rig).values() for pid in pids] if rig.proc.p else []
+            rig.proc.stop()
+            for pid in stray:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
-def run_chaos(tmp: Path, url: str) -> None:
+def run_chaos(tmp: Path, rig: ControllerRig) -> None:
     rng = random.Random(12)
-    keys = {"acme": Ed25519PrivateKey.generate(), "borealis": Ed25519PrivateKey.generate()}
-    rig = ControllerRig(tmp, url, site=chaos_site(tmp, keys), workers=4).start()
+    keys = KEYS
+    rig.start()
     rig.seed_users({"adm": ("admin", None), "off": ("officer", None),
                     "acme1": ("customer", "acme"), "bor1": ("customer", "borealis")})
     engine = rig.db()
@@ -209,14 +220,19 @@ def run_chaos(tmp: Path, url: str) -> None:
         edge.write(rng, EVENTS)
 
     def killer() -> None:
+        """One victim at a time, at a random moment once the last one is back."""
         while not done.is_set():
-            if done.wait(rng.uniform(0.5, 2.0)):
+            if done.wait(rng.uniform(1.0, 3.0)):
                 return
             role = rng.choice(["http", "http", "link", "sequencer"])
-            pids = victims(rig)[role]
-            if pids:
-                os.kill(rng.choice(pids), signal.SIGKILL)
-                kills[role] += 1
+            before = victims(rig)
+            if not before[role]:
+                continue
+            pid = rng.choice(before[role])
+            os.kill(pid, signal.SIGKILL)
+            kills[role] += 1
+            back = lambda: len(victims(rig)[role]) == len(before[role]) and pid not in victims(rig)[role]  # noqa: E731
+            wait_for(back, timeout=60, what=f"{role} back after kill -9")
 
     writers = [guarded(f) for f in (users, network, agent)]
     chaos = threading.Thread(target=killer)

@@ -54,7 +54,9 @@ def test_ten_thousand_events_survive_kill9_of_controller_and_agent(tmp_path, rig
 
         def writer():  # a local component producing events steadily
             for start in range(0, total, 200):
-                outbox.append_many([("network.change_progress", {"n": n}, None) for n in range(start, start + 200)])
+                outbox.append_many([("network.change_progress", {"change": "load", "device": f"sw-{n}",
+                                                                  "status": "sent"}, None)
+                                    for n in range(start, start + 200)])
                 written.append(start + 200)
                 time.sleep(0.01)  # the component's pace: events keep coming across both kills
 
@@ -81,7 +83,7 @@ def test_ten_thousand_events_survive_kill9_of_controller_and_agent(tmp_path, rig
         with engine.connect() as c:
             rows = c.execute(text("SELECT seq, data FROM events WHERE kind = 'network.change_progress'")).all()
         engine.dispose()
-        ns = sorted(json.loads(d)["n"] if isinstance(d, str) else d["n"] for _, d in rows)
+        ns = sorted(int((json.loads(d) if isinstance(d, str) else d)["device"][3:]) for _, d in rows)
         assert ns == list(range(total))  # every event, none twice
         assert len({s for s, _ in rows}) == total
         wait_for(lambda: outbox.pending_count() == 0, what="outbox drained by acks")
@@ -191,28 +193,38 @@ def test_config_comes_from_controller_and_commands_round_trip(tmp_path, sqlite_r
         agent.stop()
 
 
-def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_path, sqlite_rig):
-    rig = sqlite_rig
-    keys = tmp_path / "raw-keys"
+def raw_agent(tmp_path, rig, name: str = "raw") -> tuple[zmq.Context, zmq.Socket]:
+    """An enrolled agent's key on a bare CurveZMQ socket: frames go out exactly as written."""
+    keys = tmp_path / f"{name}-keys"
     public, secret = ensure_keypair(keys, "agent")
-    (tmp_path / "raw.pub").write_text(public.decode())
-    rig.siteguard("enroll-agent", "--name", "raw", "--site", "demo-floor3",
-                  "--public-key", str(tmp_path / "raw.pub"))
+    (tmp_path / f"{name}.pub").write_text(public.decode())
+    rig.siteguard("enroll-agent", "--name", name, "--site", "demo-floor3",
+                  "--public-key", str(tmp_path / f"{name}.pub"))
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.curve_serverkey = load_public_key(rig.key_file)
     sock.curve_publickey, sock.curve_secretkey = public, secret
     sock.setsockopt(zmq.LINGER, 0)
     sock.connect(rig.wire)
-    try:
-        def ask(raw: bytes) -> m.Refused | m.Welcome | m.Ack:
-            sock.send(raw)
-            while True:
-                assert sock.poll(10_000), "controller did not answer"
-                reply = m.decode_from_controller(sock.recv())
-                if not isinstance(reply, m.Command):  # e.g. the credentials push after a hello
-                    return reply
+    return ctx, sock
 
+
+def asker(sock: zmq.Socket):
+    def ask(raw: bytes) -> m.Refused | m.Welcome | m.Ack:
+        sock.send(raw)
+        while True:
+            assert sock.poll(10_000), "controller did not answer"
+            reply = m.decode_from_controller(sock.recv())
+            if not isinstance(reply, m.Command):  # e.g. the credentials push after a hello
+                return reply
+    return ask
+
+
+def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_path, sqlite_rig):
+    rig = sqlite_rig
+    ctx, sock = raw_agent(tmp_path, rig)
+    try:
+        ask = asker(sock)
         for garbage in [b"\xff\xfe not json", b"[]", b'{"type":"events","events":[]}',
                         b'{"type":"events","events":[{"seq":0,"ts":"x","kind":"k"}]}',
                         b'{"type":"hello"}', b'{"v":1,"type":"nope"}',
@@ -233,7 +245,8 @@ def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_pa
         monitor.close()
         welcome = ask(m.encode(m.Hello(site="demo-floor3")))
         assert isinstance(welcome, m.Welcome) and welcome.agent == "raw"
-        ack = ask(m.encode(m.Events(events=[m.Event(seq=1, ts="2026-01-01T00:00:00Z", kind="agent.started")])))
+        ack = ask(m.encode(m.Events(events=[m.Event(seq=1, ts="2026-01-01T00:00:00Z", kind="agent.started",
+                                                     data={"site": "demo-floor3", "config_hash": ""})])))
         assert isinstance(ack, m.Ack) and ack.seqs == [1]
         # Hello for a site this agent is not enrolled for is refused.
         assert isinstance(ask(m.encode(m.Hello(site="elsewhere"))), m.Refused)
@@ -246,3 +259,41 @@ def test_malformed_and_oversized_messages_are_refused_and_nothing_crashes(tmp_pa
     metrics = officer.get("/metrics").text
     assert "siteguard_wire_rejected_total" in metrics
     assert 'siteguard_wire_rejected_total{reason="unknown_kind"} 1.0' in metrics
+
+
+def test_a_malformed_body_is_refused_counted_and_the_next_event_ingested(tmp_path, sqlite_rig):
+    """One event whose body does not fit its model, in a batch over the real link: it is acked
+    (the outbox moves on), kept apart as a refused record, counted by reason, and neither it nor
+    the connection stops the good events after it, in that batch and the next."""
+    rig = sqlite_rig
+    ctx, sock = raw_agent(tmp_path, rig)
+    ts = "2026-01-01T00:00:00Z"
+    forced = {"source": "gate:gate-main", "severity": "critical", "message": "door forced", "gate": "gate-main"}
+    try:
+        ask = asker(sock)
+        assert isinstance(ask(m.encode(m.Hello(site="demo-floor3"))), m.Welcome)
+        batch = [m.Event(seq=1, ts=ts, kind="alarm.door_forced", data={**forced, "severity": "end of days"}),
+                 m.Event(seq=2, ts=ts, kind="gate.state", data={"gate": "gate-main", "state": "locked",
+                                                               "online": "yes", "blob": "x" * 5000}),
+                 m.Event(seq=3, ts=ts, kind="alarm.door_held", data={**forced, "message": "door held"})]
+        ack = ask(m.encode(m.Events(events=batch)))
+        assert isinstance(ack, m.Ack) and ack.seqs == [1, 2, 3]
+        ack = ask(m.encode(m.Events(events=[m.Event(seq=4, ts=ts, kind="alarm.door_forced", data=forced)])))
+        assert isinstance(ack, m.Ack) and ack.seqs == [4]
+    finally:
+        sock.close()
+        ctx.term()
+    officer = rig.client("off", "off-pass")
+    metrics = officer.get("/metrics").text
+    assert 'siteguard_wire_rejected_total{reason="malformed_body"} 2.0' in metrics
+    assert "siteguard_events_ingested_total 2.0" in metrics
+    alarms = officer.get("/api/alarms").json()
+    assert sorted((a["kind"], a["message"]) for a in alarms) == [("door_forced", "door forced"),
+                                                                 ("door_held", "door held")]
+    events = {e["seq"]: e for e in officer.get("/api/events").json()}
+    assert [events[s]["kind"] for s in (1, 2, 3, 4)] == ["wire.refused", "wire.refused", "alarm.door_held",
+                                                         "alarm.door_forced"]
+    assert events[1]["data"]["kind"] == "alarm.door_forced" and "severity" in events[1]["data"]["error"]
+    assert events[2]["data"]["reason"] == "malformed_body" and "online" in events[2]["data"]["error"]
+    wait_for(lambda: "event 2 (gate.state) refused, malformed_body: gate.state: online" in rig.proc.log(),
+             what="the refusal's reason in the controller's log")

@@ -60,7 +60,8 @@ def test_fifty_concurrent_bad_logins_leave_the_link_ingesting(tmp_path, rig):
 
         health = httpx.get(rig.url + "/healthz", timeout=5)
         assert health.status_code == 200 and health.json()["link"] == "up", health.text
-        EdgeStore(tmp_path / "edge-1" / "edge.db").append("network.change_progress", {"n": 1})
+        EdgeStore(tmp_path / "edge-1" / "edge.db").append("network.change_progress",
+                                                          {"change": "c", "device": "sw-1", "status": "sent"})
         t0 = time.monotonic()
 
         def stored() -> int:

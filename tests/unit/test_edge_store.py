@@ -16,6 +16,7 @@ from retention.segments import SegmentIndex, SegmentStore
 UTC = timezone.utc
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 SHA = hashlib.sha256(b"video").digest()
+COVERED = {"source": "camera:cam-01", "severity": "critical", "message": "lens covered"}
 
 
 class Boom(Exception):
@@ -26,15 +27,25 @@ def kinds(store: EdgeStore) -> list[str]:
     return [e.kind for e in store.pending(1000)]
 
 
+def recorded(rec) -> dict:
+    return {"camera": rec.camera, "seq": rec.seq, "start": rec.start.isoformat(), "end": rec.end.isoformat(),
+            "bytes": rec.bytes, "sha256": rec.sha256.hex(), "link": rec.link.hex()}
+
+
+def deleted(rec) -> dict:
+    return {"camera": rec.camera, "seq": rec.seq, "deleted_at": T0.isoformat(), "reason": "retention"}
+
+
 def report_segment(db, rec) -> None:
-    Tx(db).append("segment.recorded", {"camera": rec.camera, "seq": rec.seq})
+    Tx(db).append("segment.recorded", recorded(rec))
 
 
 def test_a_segment_and_its_report_commit_together(tmp_path):
     store = EdgeStore(tmp_path / "edge.db")
     index = SegmentIndex(store.path)
     index.add("cam-01", T0, T0 + timedelta(seconds=4), "a.mp4", 5, SHA, then=report_segment)
-    assert [(e.kind, e.data) for e in store.pending(10)] == [("segment.recorded", {"camera": "cam-01", "seq": 1})]
+    (first,) = index.records("cam-01")
+    assert [(e.kind, e.data) for e in store.pending(10)] == [("segment.recorded", recorded(first))]
 
     def fail_after_report(db, rec):
         report_segment(db, rec)
@@ -54,7 +65,7 @@ def test_a_tombstone_and_its_report_commit_together(tmp_path):
     now = T0 + timedelta(days=400)
 
     def refused(db, rec):
-        Tx(db).append("segment.deleted", {"camera": rec.camera, "seq": rec.seq})
+        Tx(db).append("segment.deleted", deleted(rec))
         raise Boom
 
     with pytest.raises(Boom):
@@ -63,7 +74,7 @@ def test_a_tombstone_and_its_report_commit_together(tmp_path):
 
     seen = []
     tomb = index.mark_deleted("cam-01", 1, "retention", now,
-                              then=lambda db, rec: seen.append(Tx(db).append("segment.deleted", {"seq": rec.seq})))
+                              then=lambda db, rec: seen.append(Tx(db).append("segment.deleted", deleted(rec))))
     assert tomb.deleted and tomb.deleted_at == now and tomb.deletion_reason == "retention"
     assert kinds(store) == ["segment.deleted"] and len(seen) == 1
     with pytest.raises(ValueError, match="already deleted"):
@@ -81,8 +92,8 @@ def test_the_purge_reports_each_deletion_in_its_tombstone_transaction(tmp_path):
     src.write_bytes(b"video")
     segments.ingest("cam-01", T0, T0 + timedelta(seconds=4), src, then=report_segment)
     later = T0 + timedelta(days=400)
-    deleted = segments.purge(later, then=lambda db, rec: Tx(db).append("segment.deleted", {"seq": rec.seq}))
-    assert [r.seq for r in deleted] == [1]
+    gone = segments.purge(later, then=lambda db, rec: Tx(db).append("segment.deleted", deleted(rec)))
+    assert [r.seq for r in gone] == [1]
     assert kinds(store) == ["segment.recorded", "segment.deleted"]
     assert not list((tmp_path / "rec").rglob("*.mp4"))
 
@@ -137,12 +148,12 @@ def test_an_alarm_and_its_evidence_record_roll_back_together(tmp_path):
     with pytest.raises(Boom):
         with store.transaction() as tx:
             tx.record_evidence("cam-01", "20260101T100000_covered.jpg", "2026-01-01T10:00:00Z")
-            tx.raise_alarm("camera_covered", {"source": "camera:cam-01"})
+            tx.raise_alarm("camera_covered", COVERED)
             raise Boom
     assert store.pending_count() == 0 and store.active_alarms() == []
     with store.transaction() as tx:
         tx.record_evidence("cam-01", "20260101T100000_covered.jpg", "2026-01-01T10:00:00Z")
-        tx.raise_alarm("camera_covered", {"source": "camera:cam-01"})
+        tx.raise_alarm("camera_covered", COVERED)
     assert store.active_alarms() == [("camera_covered", "camera:cam-01")]
 
 
