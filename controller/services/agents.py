@@ -15,7 +15,7 @@ from controller.domain_errors import (
 )
 from controller.ledger import Ledger
 from controller.models import Agent, Site, aware, utcnow
-from controller.services.edge import EdgeChannel
+from controller.services.edge import EdgeChannel, checked_args
 from controller.wire_server import AgentNotConnected, CommandError
 from edge_agent.wire.keys import KeyFileError, parse_public_key
 from edge_agent.wire.kinds import CommandName
@@ -82,8 +82,9 @@ def revoke(db, ledger: Ledger, edge: EdgeChannel, agent_id: int, by: str) -> Age
 def run_command(db, edge: EdgeChannel, agent_id: int, name: CommandName, args: dict[str, Any],
                 timeout: float) -> dict:
     agent_or_404(db, agent_id)
+    checked = checked_args(name, args)
     try:
-        return edge.send_command(agent_id, name, args, timeout)
+        return edge.send_command(agent_id, name, checked, timeout)
     except AgentNotConnected:
         raise EdgeUnavailable("the agent is not connected") from None
     except CommandError as exc:

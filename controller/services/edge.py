@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from controller.domain_errors import EdgeFailed, EdgeUnavailable
-from controller.wire_server import CommandError
+from controller.domain_errors import EdgeFailed, EdgeUnavailable, Invalid
+from controller.wire_server import BadCommand, CommandError, command_args
 from edge_agent.wire.kinds import CommandName
 
 NOT_CONNECTED = "the site's edge agent is not connected"
@@ -39,6 +39,15 @@ class NoEdge:
         return None
 
 
+def checked_args(name: CommandName, args: Any) -> dict[str, Any]:
+    """The command's arguments as its wire model accepts them; arguments that do not fit are the
+    caller's mistake (422), never sent."""
+    try:
+        return command_args(name, args)
+    except BadCommand as exc:
+        raise Invalid(str(exc), [str(exc)]) from None
+
+
 def send_to_edge(edge: EdgeChannel, site_id: int, name: CommandName, args: dict[str, Any],
                  timeout: float) -> dict:
     """The site's edge agent's answer to one command. Raises EdgeUnavailable when no agent of the
@@ -46,7 +55,8 @@ def send_to_edge(edge: EdgeChannel, site_id: int, name: CommandName, args: dict[
     agent_id = edge.agent_for_site(site_id)
     if agent_id is None:
         raise EdgeUnavailable(NOT_CONNECTED)
+    checked = checked_args(name, args)
     try:
-        return edge.send_command(agent_id, name, args, timeout)
+        return edge.send_command(agent_id, name, checked, timeout)
     except CommandError as exc:
         raise EdgeFailed(f"edge agent: {exc}", str(exc)) from None

@@ -89,3 +89,13 @@ def test_an_offline_or_failing_edge_is_answered_in_the_documented_shapes(rig):
     assert (r.status_code, r.json()) == (502, {"detail": "edge agent: no such person"})
     r = c.post("/api/sites/999999/passback/reset", json={}, headers=heads["off"])
     assert (r.status_code, r.json()) == (404, {"detail": "no such site"})
+
+
+def test_arguments_that_do_not_fit_the_command_are_refused_and_never_sent(rig):
+    c, sid, edge, heads = rig
+    agent = c.get("/api/agents", headers=heads["off"]).json()[0]["id"]
+    r = c.post(f"/api/agents/{agent}/commands", json={"name": "ping", "args": {"surprise": 1}}, headers=heads["off"])
+    assert r.status_code == 422 and "surprise" in r.text
+    r = c.post(f"/api/sites/{sid}/passback/reset", json={"person": 12}, headers=heads["off"])
+    assert r.status_code == 422
+    assert edge.sent == []
