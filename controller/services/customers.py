@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from controller.domain_errors import NotFound
 from controller.models import Customer, Site, User, Vlan
-from controller.services.scope import customer_scope
+from controller.services.scope import customer_scope, scoped_or_404
 
 
 def customer_view(c: Customer) -> dict:
@@ -39,8 +39,4 @@ def customer_vlans(db, user: User, customer_id: int) -> list[dict]:
 
 
 def one_vlan(db, user: User, vlan_pk: int) -> Vlan:
-    v = db.get(Vlan, vlan_pk)
-    if v is None:
-        raise NotFound("no such vlan")
-    customer_scope(db, user).check(v.customer_id)
-    return v
+    return scoped_or_404(db, user, Vlan, vlan_pk, "no such vlan")

@@ -6,10 +6,9 @@ from typing import Any
 from sqlalchemy import select
 
 from controller.alarms import ledger_record
-from controller.domain_errors import NotFound
 from controller.ledger import Ledger
 from controller.models import Agent, Alarm, Event, User, iso, utcnow
-from controller.services.scope import customer_scope
+from controller.services.scope import customer_scope, scoped_or_404
 
 
 def event_view(e: Event, agent_name: str | None = None) -> dict[str, Any]:
@@ -41,11 +40,7 @@ def recent_events(db, user: User, limit: int, agent_id: int | None = None,
 
 
 def one_event(db, user: User, event_id: int) -> Event:
-    e = db.get(Event, event_id)
-    if e is None:
-        raise NotFound("no such event")
-    customer_scope(db, user).check(e.customer_id)
-    return e
+    return scoped_or_404(db, user, Event, event_id, "no such event")
 
 
 def list_alarm_rows(db, user: User, state: str | None, limit: int) -> list[Alarm]:
@@ -56,11 +51,7 @@ def list_alarm_rows(db, user: User, state: str | None, limit: int) -> list[Alarm
 
 
 def one_alarm(db, user: User, alarm_id: int) -> Alarm:
-    a = db.get(Alarm, alarm_id)
-    if a is None:
-        raise NotFound("no such alarm")
-    customer_scope(db, user).check(a.customer_id)
-    return a
+    return scoped_or_404(db, user, Alarm, alarm_id, "no such alarm")
 
 
 def acknowledge(db, ledger: Ledger, user: User, alarm_id: int) -> Alarm:

@@ -47,3 +47,12 @@ def customer_scope(db, user: User) -> CustomerScope:
         return EVERY_CUSTOMER
     c = db.get(Customer, user.customer_id)
     return CustomerScope(user.customer_id, c.slug if c is not None else "")
+
+
+def scoped_or_404(db, user: User, model: Any, pk: int, message: str) -> Any:
+    """The row of ``model`` with that key if the user's scope holds its customer; otherwise the
+    same NotFound whether the row is absent or another customer's."""
+    row = db.get(model, pk)
+    if row is None or not customer_scope(db, user).sees_id(row.customer_id):
+        raise NotFound(message)
+    return row

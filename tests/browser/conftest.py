@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from controller.i18n import LOCALES
+from tests.conftest import SERVED_WORKERS, fresh_postgres
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,6 +31,15 @@ def lang(request) -> str:
     """The pages' language for this run. Module-scoped, so a module's site (which a test may
     change) is made afresh for each language when its fixture asks for ``lang``."""
     return request.param
+
+
+@pytest.fixture(scope="module")
+def served(lang):
+    """The pages are served as production serves them: PostgreSQL, SERVED_WORKERS stateless HTTP
+    worker processes, the link and the sequencer apart. A fresh database for each module and
+    language; yields (database URL, HTTP workers)."""
+    with fresh_postgres() as url:
+        yield url, SERVED_WORKERS
 
 
 def new_context(browser, lang: str, **options):

@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, lang):
-    ctx = start_camera_site(tmp_path_factory.mktemp("campages"))
+def site(tmp_path_factory, lang, served):
+    ctx = start_camera_site(tmp_path_factory.mktemp("campages"), *served)
     yield ctx
     stop_camera_site(ctx)
 

@@ -11,8 +11,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, lang):  # per language: the tests move people through the gates
-    ctx = start_gate_site(tmp_path_factory.mktemp("gatepage"))
+def site(tmp_path_factory, lang, served):  # per language: the tests move people through the gates
+    ctx = start_gate_site(tmp_path_factory.mktemp("gatepage"), *served)
     yield ctx
     stop_gate_site(ctx)
 

@@ -20,9 +20,9 @@ EVENT_TS = "2026-11-25T23:30:00Z"  # in Asia/Shanghai (the demo site's zone): th
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory):
+def rig(tmp_path_factory, served_database):
     tmp = tmp_path_factory.mktemp("languages")
-    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}").start()
+    rig = ControllerRig(tmp, served_database[0], workers=served_database[1]).start()
     rig.seed_users({"off": ("officer", None)})
     from controller.app import open_core
     from controller.ingest import customer_ids, store_events

@@ -16,8 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, lang):  # per language: the test changes the switches
-    ctx = start_network_site(tmp_path_factory.mktemp("netpage"))
+def site(tmp_path_factory, lang, served):  # per language: the test changes the switches
+    ctx = start_network_site(tmp_path_factory.mktemp("netpage"), *served)
     yield ctx
     stop_network_site(ctx)
 

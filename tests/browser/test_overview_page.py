@@ -10,8 +10,8 @@ from tests.conftest import ControllerRig, make_agent
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_officer_logs_in_and_sees_agent_online(tmp_path, page, lang):
-    rig = ControllerRig(tmp_path, f"sqlite:///{tmp_path / 'controller.db'}").start()
+def test_officer_logs_in_and_sees_agent_online(tmp_path, page, lang, served):
+    rig = ControllerRig(tmp_path, served[0], workers=served[1]).start()
     agent = make_agent(tmp_path, rig, name="edge-floor3")
     try:
         rig.seed_users({"off": ("officer", None)})

@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, lang):  # per language: the test occludes and recalibrates seats
-    ctx = start_camera_site(tmp_path_factory.mktemp("seatpages"))
+def site(tmp_path_factory, lang, served):  # per language: the test occludes and recalibrates seats
+    ctx = start_camera_site(tmp_path_factory.mktemp("seatpages"), *served)
     for seat, cam in (("A1", "cam-01"), ("A2", "cam-01"), ("A3", "cam-02"), ("A4", "cam-02")):
         ctx["fleet"].seat(cam, seat, state="occupied")
     yield ctx

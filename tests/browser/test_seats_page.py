@@ -14,9 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory):
+def rig(tmp_path_factory, served_database):
     tmp = tmp_path_factory.mktemp("seatpage")
-    rig = ControllerRig(tmp, f"sqlite:///{tmp / 'controller.db'}").start()
+    rig = ControllerRig(tmp, served_database[0], workers=served_database[1]).start()
     rig.seed_users({"off": ("officer", None), "acme1": ("customer", "acme")})
     from controller.app import open_core
     from controller.ingest import customer_ids, store_events

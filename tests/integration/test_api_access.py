@@ -198,3 +198,15 @@ def test_session_cookie_requests_need_csrf(api):
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
     r = client.patch(f"/api/users/{ann['id']}", json={"active": False}, headers={"X-CSRF-Token": token})
     assert r.status_code == 200 and r.json()["active"] is False
+
+
+def test_another_customer_s_thing_reads_exactly_like_a_missing_one(api):
+    client, ids = api
+    acme = login(client, "acme1")
+    for path, theirs in (("/api/events/{}", ids["borealis"]["event_id"]), ("/api/alarms/{}", ids["borealis"]["alarm_id"]),
+                         ("/api/vlans/{}", ids["borealis"]["vlan_pk"]),
+                         ("/api/customers/{}", ids["borealis"]["customer_id"])):
+        other = client.get(path.format(theirs), headers=acme)
+        missing = client.get(path.format(999_999_999), headers=acme)
+        assert other.status_code == missing.status_code == 404, path
+        assert other.json() == missing.json(), path
