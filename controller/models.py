@@ -83,6 +83,7 @@ class User(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(8))  # the pages' language it chose; None: the browser's
 
 
 class ApiToken(Base):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ from controller.services.agents import agent_views
 from controller.services.auth import authenticate
 from controller.services.events import alarm_view, list_alarm_rows, recent_events
 from controller.services.seats import site_coverage
-from controller.sessions import end_session, open_session
+from controller.sessions import end_session, open_session, session_user
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 i18n.install_jinja(templates.env)
@@ -83,11 +84,21 @@ def message_catalog(locale: str) -> Response:
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.get("/lang/{locale}", include_in_schema=False)
-def switch_language(locale: str, next: str = "/") -> RedirectResponse:
-    """The language switcher: remembers the choice in a cookie and goes back to the page."""
+@router.post("/lang", include_in_schema=False)
+def switch_language(request: Request, db: DB, locale: str = Form(..., max_length=8),
+                    next: str = Form("/", max_length=2000), csrf: str = Form("", max_length=100)):
+    """The language switcher on every page: a form with the page's CSRF token, so no other site
+    can change anyone's language. Remembered in a cookie, and in the profile of a logged-in user
+    so that it follows them to any browser."""
     if locale not in i18n.LOCALES:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such language")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "no such language")
+    if not csrf or not secrets.compare_digest(csrf, request.session.get("csrf", "")):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    sid = request.session.get("sid")
+    user = session_user(db, sid) if isinstance(sid, str) else None
+    if user is not None and user.language != locale:
+        user.language = locale
+        db.commit()
     target = urlsplit(next)
     # Only a path on this site: never an open redirect.
     back = next if next.startswith("/") and not next.startswith("//") and not target.netloc else "/"

@@ -55,7 +55,7 @@ def test_the_switcher_turns_every_page_to_the_other_language(rig, page, lang):
     expect(page.locator("html")).to_have_attribute("lang", html_lang(lang))  # the browser's language
     expect(page.locator("h1")).to_have_text(T(lang, "Log in"))
     new = other(lang)
-    page.click(f"#lang-switch a[data-locale='{new}']")
+    page.click(f"#lang-switch button[data-locale='{new}']")
     expect(page.locator("html")).to_have_attribute("lang", html_lang(new))
     expect(page.locator("h1")).to_have_text(T(new, "Log in"))
     # The choice holds after login and on every page, in the templates and in the page scripts.
@@ -66,11 +66,23 @@ def test_the_switcher_turns_every_page_to_the_other_language(rig, page, lang):
     expect(state).to_have_text(T(new, "offline"), timeout=15_000)
     open_menu(page, "/seats")
     expect(page.locator("h1")).to_contain_text(T(new, "Seat coverage"))
-    expect(page.locator("#lang-switch a.current")).to_have_attribute("data-locale", new)
+    expect(page.locator("#lang-switch button.current")).to_have_attribute("data-locale", new)
     # And back, from a page behind the login.
-    page.click(f"#lang-switch a[data-locale='{lang}']")
+    page.click(f"#lang-switch button[data-locale='{lang}']")
     expect(page).to_have_url(rig.url + "/seats")
     expect(page.locator("h1")).to_contain_text(T(lang, "Seat coverage"))
+    # Chosen while logged in, the language is the user's: another browser that asks for the other
+    # language, without the cookie, gets it after login.
+    elsewhere = new_context(page.context.browser, new)
+    try:
+        other_page = elsewhere.new_page()
+        other_page.goto(rig.url + "/login")
+        expect(other_page.locator("h1")).to_have_text(T(new, "Log in"))
+        login(other_page, rig.url, landing=True)
+        expect(other_page.locator("html")).to_have_attribute("lang", html_lang(lang))
+        expect(other_page.locator("h1")).to_contain_text(T(lang, "Site overview"))
+    finally:
+        elsewhere.close()
 
 
 def test_times_are_shown_in_the_sites_time_zone(rig, browser, lang):

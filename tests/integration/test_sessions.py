@@ -139,3 +139,23 @@ def test_failed_logins_reach_the_ledger_as_one_entry_per_burst(client):
     assert report_failed_logins(state.sessions, state.ledger, now=later) == 0  # reported once
     export = state.ledger.export().decode()
     assert '"failures":3' in export.replace(" ", "") and '"username":"ann"' in export.replace(" ", "")
+
+
+def test_only_the_user_s_own_page_changes_its_language(client):
+    """The switcher is a form with the page's CSRF token: another site's page cannot change a
+    logged-in user's language, and a bad language is refused."""
+    assert page_login(client, "off").status_code == 303
+
+    def language() -> str | None:
+        with client.app.state.sessions() as s:
+            return s.scalar(select(User.language).where(User.username == "off"))
+
+    for csrf in ("", "forged-token"):  # what a cross-site form could send
+        r = client.post("/lang", data={"locale": "en", "next": "/", "csrf": csrf}, follow_redirects=False)
+        assert r.status_code == 403 and language() is None
+    good = csrf_of(client)
+    assert client.post("/lang", data={"locale": "xx", "csrf": good}, follow_redirects=False).status_code == 422
+    r = client.post("/lang", data={"locale": "en", "next": "https://evil.example/x", "csrf": good},
+                    follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/") and language() == "en"
+    assert r.cookies.get("siteguard_lang") == "en"
