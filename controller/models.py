@@ -345,3 +345,8 @@ class NetworkApproval(Base):
     comment: Mapped[str] = mapped_column(String(500), default="")
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The annotation platform's tables live in a module of their own; importing it here registers
+# them wherever the models are (Alembic, the app, the CLI).
+from controller import annotation_tables  # noqa: E402,F401
