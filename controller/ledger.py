@@ -21,11 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from controller.models import LedgerCheckpoint, LedgerEntry, LedgerQueued
-from retention.checkpoint import Checkpoint, NoteSigner, load_private_key, public_key_raw
+from controller.secret_files import create_once
+from retention.checkpoint import (
+    Checkpoint,
+    NoteSigner,
+    load_private_key,
+    public_key_raw,
+)
 from retention.ledger import LedgerEntry as ExportEntry
 from retention.ledger import build_export, entry_leaf_bytes
 from retention.merkle import Frontier, inclusion_proof, leaf_hash
-
 
 # Any constant unique to this lock among the database's advisory locks.
 SEQUENCER_LOCK = 0x5347_4C45  # "SGLE"
@@ -41,16 +46,11 @@ def iso_now() -> str:
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
-    if path.exists():
-        return load_private_key(path.read_bytes())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    raw = key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    path.write_bytes(raw)
-    path.chmod(0o600)
-    return key
+    """The ledger's key; every controller process gets the same one, however many start at once."""
+    def make() -> bytes:
+        return Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return load_private_key(create_once(path, make))
 
 
 class Ledger:

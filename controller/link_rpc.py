@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from controller import metrics
 from controller.link_watch import LinkWatch, link_health
+from controller.secret_files import secret_text
 from controller.wire_server import (
     AgentNotConnected,
     CommandError,
@@ -37,12 +38,7 @@ MAX_REQUEST_BYTES = 8 << 20  # a config push carries a whole site file
 
 def rpc_secret(keys_dir: Path) -> str:
     """Made once per installation, like the session secret."""
-    path = keys_dir / "link-rpc.secret"
-    if not path.exists():
-        keys_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return secret_text(keys_dir / "link-rpc.secret", 32)
 
 
 class LinkRpcServer(threading.Thread):

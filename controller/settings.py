@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from controller.secret_files import secret_text
 
 
 def _env(name: str, default: str) -> str:
@@ -46,10 +47,6 @@ class Settings:
         return self.data_dir / "keys"
 
     def session_secret(self) -> str:
-        """Stable across restarts so logins survive them; made once per installation."""
-        path = self.data_dir / "session.secret"
-        if not path.exists():
-            self.prepare()
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        """Stable across restarts so logins survive them; made once per installation, the same
+        for every HTTP worker (a worker with its own would refuse the others' sessions)."""
+        return secret_text(self.data_dir / "session.secret", 48)
