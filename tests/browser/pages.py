@@ -14,7 +14,7 @@ def login(page, url: str, user: str = "off", landing: bool = False) -> None:
     page.goto(url + "/login")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", f"{user}-pass")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     if landing:
         expect(page).to_have_url(url + "/")
 

@@ -19,11 +19,11 @@ def test_officer_logs_in_and_sees_agent_online(tmp_path, page, lang, served):
         expect(page).to_have_url(rig.url + "/login")
         page.fill("input[name=username]", "off")
         page.fill("input[name=password]", "wrong-password")
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         expect(page.get_by_role("alert")).to_contain_text(T(lang, "Wrong username or password."))
         page.fill("input[name=username]", "off")
         page.fill("input[name=password]", "off-pass")
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         expect(page).to_have_url(rig.url + "/")
         row = page.locator("#agents tr[data-agent=edge-floor3]")
         expect(row.locator(".state")).to_have_attribute("data-state", "offline")  # enrolled, never connected
