@@ -1,0 +1,2 @@
+"""The annotation platform's domain: projects, items, tasks and their assignment rules,
+preprocessing decisions, versions and their chain, export formats. Pure: no I/O, no database."""
