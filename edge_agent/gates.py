@@ -68,6 +68,10 @@ def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# Gate alarms that are conditions of the gate (they last until cleared), as opposed to incidents.
+STATEFUL_GATE_ALARMS = ("door_held", "tamper", "fire_alarm", "power_lost")
+
+
 def _cleared(gate_id: str) -> P.GateAlarm:
     """The body that clears a gate's alarm."""
     return P.GateAlarm(source=f"gate:{gate_id}", state="cleared")
@@ -213,22 +217,24 @@ class GateService:
         elif isinstance(ev, (p.Online, p.Offline)):
             gate.online = isinstance(ev, p.Online)
             self._report_state(gate)
+            # Raised and cleared through the store's alarm state: once each, across restarts too.
             if gate.online:
-                self.outbox.append(AlarmKind.GATE_OFFLINE.event, _cleared(gate_id))
+                self.outbox.clear_alarm(AlarmKind.GATE_OFFLINE, _cleared(gate_id))
+                self.outbox.clear_alarm(AlarmKind.GATE_SECURE_CHANNEL, _cleared(gate_id))
             else:
-                self.outbox.append(AlarmKind.GATE_OFFLINE.event, P.GateAlarm(
+                self.outbox.raise_alarm(AlarmKind.GATE_OFFLINE, P.GateAlarm(
                     source=f"gate:{gate_id}", severity="critical", gate=gate_id,
                     message=f"gate {gate_id} controller offline ({ev.reason})"[:P.MAX_TEXT]))
         elif isinstance(ev, p.LineNoise):
-            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, P.GateAlarm(
+            self.outbox.raise_alarm(AlarmKind.OSDP_LINE_NOISE, P.GateAlarm(
                 source=f"gate:{gate_id}", severity="warning", gate=gate_id,
                 noise_bytes=ev.noise_bytes, bad_frames=ev.bad_frames, frames=ev.frames,
                 message=f"gate {gate_id}: OSDP line noise ({ev.noise_bytes} stray bytes, "
                         f"{ev.bad_frames} bad frames, {ev.frames} good frames); check wiring and termination"))
         elif isinstance(ev, p.LineClean):
-            self.outbox.append(AlarmKind.OSDP_LINE_NOISE.event, _cleared(gate_id))
+            self.outbox.clear_alarm(AlarmKind.OSDP_LINE_NOISE, _cleared(gate_id))
         elif isinstance(ev, p.SecureChannelFailed):
-            self.outbox.append(AlarmKind.GATE_SECURE_CHANNEL.event, P.GateAlarm(
+            self.outbox.raise_alarm(AlarmKind.GATE_SECURE_CHANNEL, P.GateAlarm(
                 source=f"gate:{gate_id}", severity="critical", gate=gate_id,
                 message=f"gate {gate_id}: secure channel refused ({ev.reason})"[:P.MAX_TEXT]))
 
@@ -347,7 +353,7 @@ class GateService:
                 person=getattr(out, "person_id", None),
                 message=f"{gate.spec.id}: access granted but nobody passed"))
         elif isinstance(out, g.AlarmCleared):
-            self.outbox.append(AlarmKind(out.kind).event, _cleared(gate.spec.id))
+            self.outbox.clear_alarm(AlarmKind(out.kind), _cleared(gate.spec.id))
 
     def _alarms(self, gate: _Gate, alarms: tuple[Alarm, ...] | list[Alarm]) -> None:
         for a in alarms:
@@ -355,11 +361,15 @@ class GateService:
             message = (f"{gate.spec.id}: {a.kind.replace('_', ' ')}"
                        + (f" ({a.count} passages for {a.expected} grants)" if a.count is not None else "")
                        + (f" by {a.person_id}" if a.person_id else "") + (f": {a.detail}" if a.detail else ""))
-            self.outbox.append(AlarmKind(a.kind).event, P.GateAlarm(
-                source=f"gate:{gate.spec.id}" if a.kind in ("door_held", "tamper", "fire_alarm", "power_lost")
+            body = P.GateAlarm(
+                source=f"gate:{gate.spec.id}" if a.kind in STATEFUL_GATE_ALARMS
                 else f"gate:{gate.spec.id}:{iso(self.wall())}",
                 severity=severity, gate=gate.spec.id, person=a.person_id,
-                direction=a.direction, count=a.count, expected=a.expected, message=message[:P.MAX_TEXT]))
+                direction=a.direction, count=a.count, expected=a.expected, message=message[:P.MAX_TEXT])
+            if a.kind in STATEFUL_GATE_ALARMS:  # a condition: raised once until it clears
+                self.outbox.raise_alarm(AlarmKind(a.kind), body)
+            else:  # an incident (a tailgate, a forced passage): each one is its own alarm
+                self.outbox.append(AlarmKind(a.kind).event, body)
 
     def _report_state(self, gate: _Gate) -> None:
         self.outbox.append(EventKind.GATE_STATE, P.GateState(

@@ -241,13 +241,12 @@ class NetworkService:
                     dev.close()
             self.store.append(EventKind.NETWORK_DRIFT, P.NetworkDrift(**report))
             if report.get("in_sync") is False:
-                self.store.append(AlarmKind.NETWORK_DRIFT.event, P.NetworkAlarm(
+                self.store.raise_alarm(AlarmKind.NETWORK_DRIFT, P.NetworkAlarm(
                     source=f"switch:{device}", severity="critical", device=device,
                     message=f"{device} differs from the approved isolation "
                             f"({len(report['repair'])} line(s) to repair)"))
             elif report.get("in_sync"):
-                self.store.append(AlarmKind.NETWORK_DRIFT.event, P.NetworkAlarm(source=f"switch:{device}",
-                                                                                 state="cleared"))
+                self.store.clear_alarm(AlarmKind.NETWORK_DRIFT, P.NetworkAlarm(source=f"switch:{device}", state="cleared"))
             reports.append(report)
         return reports
 
