@@ -31,6 +31,7 @@ from controller.routers import (
     ledger_api,
     network,
     pages,
+    projects,
     seats,
     sites,
     users,
@@ -112,8 +113,8 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, pages,
-              docs):
+    for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
+              pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

@@ -23,9 +23,11 @@ Send = Callable[[Message], Awaitable[None]]
 
 JSON_LIMIT = 1 << 20  # every route that takes JSON or a form
 SITE_FILE_LIMIT = 4 << 20  # a site's YAML file
+DATASET_UPLOAD_LIMIT = 4 << 30  # one file or zip imported into an annotation project
 # Routes that take a larger body, by method and path template.
 UPLOAD_LIMITS: dict[tuple[str, str], int] = {
     ("PUT", "/api/sites/{site_id}/config"): SITE_FILE_LIMIT,
+    ("POST", "/api/projects/{project_id}/datasets"): DATASET_UPLOAD_LIMIT,
 }
 
 
