@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.alarms import raise_alarm
+from controller.annotation_tables import Dataset, Project
 from controller.ingest import customer_ids, store_events
 from controller.models import Alarm, Customer, Event, Role, Site, User, Vlan
 from controller.network import create_change
@@ -42,9 +43,20 @@ def api(tmp_path, database_url):
         store_events(s, agent_id, site_id, events, customer_ids(s))
         raise_alarm(s, "agent.offline", "site-wide", source="agent:1")
         s.commit()
+        for slug in ("acme", "borealis"):  # each customer's annotation project with one import
+            cid = s.scalar(select(Customer.id).where(Customer.slug == slug))
+            project = Project(customer_id=cid, slug=f"{slug}-text", name=f"{slug} texts", modality="text",
+                              label_schema={"kind": "classification", "labels": ["a", "b"]}, created_by="test")
+            s.add(project)
+            s.flush()
+            s.add(Dataset(project_id=project.id, name="first", created_by="test"))
+        s.commit()
         for slug in ("acme", "borealis"):
             cid = s.scalar(select(Customer.id).where(Customer.slug == slug))
+            project_id = s.scalar(select(Project.id).where(Project.customer_id == cid))
             ids[slug] = {
+                "project_id": project_id,
+                "dataset_id": s.scalar(select(Dataset.id).where(Dataset.project_id == project_id)),
                 "customer_id": cid,
                 "vlan_pk": s.scalar(select(Vlan.id).where(Vlan.customer_id == cid)),
                 "event_id": s.scalar(select(Event.id).where(Event.customer_id == cid)),
@@ -135,6 +147,8 @@ def test_customer_sees_its_own_objects(api):
     assert [c["slug"] for c in client.get("/api/customers", headers=acme).json()] == ["acme"]
     alarms = client.get("/api/alarms", headers=acme).json()
     assert [a["source"] for a in alarms] == ["seat:A1"]  # not the other's, not site-wide ones
+    assert [p["slug"] for p in client.get("/api/projects", headers=acme).json()] == ["acme-text"]
+    assert client.get(f"/api/projects/{own['project_id']}/datasets/{own['dataset_id']}", headers=acme).status_code == 200
 
 
 ROLE_CASES = [
