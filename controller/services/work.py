@@ -52,6 +52,11 @@ LAPSED = "reservation expired"  # the skip recorded for a holder whose lapsed sl
 CLAIM_TRIES = 20
 
 
+def _write(db, stmt):
+    """An UPDATE by condition; the rows it touched are refreshed by the caller, not guessed."""
+    return db.execute(stmt, execution_options={"synchronize_session": False})
+
+
 def content_path(data_dir: Path, sha256: str) -> Path:
     """Where an item's bytes lie: the data directory's content store, by their SHA-256."""
     return Path(data_dir) / "content" / sha256[:2] / sha256
@@ -184,7 +189,7 @@ def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.d
     if not A.open_to_claim(view, now):  # the rule itself, over what the row says now
         return None
     lapsed_holder = slot.annotator_id if A.expired(view, now) else None
-    done = db.execute(update(TaskSlot).where(TaskSlot.id == slot.id, open_).values(
+    done = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, open_).values(
         state=A.RESERVED, annotator_id=annotator, reserved_until=A.expires_at(now), seat=seat))
     if done.rowcount != 1:
         return None
@@ -323,11 +328,11 @@ def submit(db, ledger: Ledger, user: User, task_id: int, result: dict[str, Any],
         raise Conflict("another version of this annotation was saved at the same moment; try again") from None
     ledger.record(db, LEAF_KIND, v.leaf(row.id))
     if slot.state == A.RESERVED:
-        first = db.execute(update(TaskSlot).where(TaskSlot.id == slot.id, TaskSlot.state == A.RESERVED)
+        first = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, TaskSlot.state == A.RESERVED)
                            .values(state=A.SUBMITTED, reserved_until=None, seat=c.seat))
         if first.rowcount == 1:
-            db.execute(update(Task).where(Task.id == task.id).values(submitted=Task.submitted + 1))
-            db.execute(update(Task).where(Task.id == task.id, Task.submitted >= Task.wanted).values(status="complete"))
+            _write(db, update(Task).where(Task.id == task.id).values(submitted=Task.submitted + 1))
+            _write(db, update(Task).where(Task.id == task.id, Task.submitted >= Task.wanted).values(status="complete"))
     db.execute(delete(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
     db.commit()
     db.refresh(task)
@@ -342,7 +347,7 @@ def skip(db, user: User, task_id: int, reason: str, now: dt.datetime | None = No
     if slot.state != A.RESERVED:
         raise Conflict("a submitted task cannot be skipped")
     db.add(TaskSkip(task_id=task.id, annotator_id=user.id, reason=reason, at=now))
-    db.execute(update(TaskSlot).where(TaskSlot.id == slot.id).values(
+    _write(db, update(TaskSlot).where(TaskSlot.id == slot.id).values(
         state=A.FREE, annotator_id=None, reserved_until=None, seat=None))
     db.execute(delete(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
     db.commit()
