@@ -5,6 +5,7 @@ request that rides on the cookie must also carry the session's CSRF token.
 """
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Iterator
 from typing import Annotated
@@ -27,8 +28,28 @@ def get_db(sessions: SessionsDep) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_db)]
 
 
+def _in(address: str, networks: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The address the request came from: the connecting peer, unless that peer is one of the
+    configured trusted proxies; then the nearest address in X-Forwarded-For that is not itself
+    a trusted proxy (what a client wrote there beyond the proxies is never believed)."""
+    peer = request.client.host if request.client else ""
+    core = getattr(request.app.state, "core", None)
+    trusted = tuple(getattr(getattr(core, "settings", None), "trusted_proxies", ()) or ())
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
 
 
 def csrf_token(request: Request) -> str:

@@ -22,6 +22,14 @@ class Forbidden(DomainError):
     """The caller may not do this to an object it may see."""
 
 
+class Refused(Forbidden):
+    """The site's policy says no; ``reasons`` names every rule that failed."""
+
+    def __init__(self, message: str, reasons: Sequence[str]) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)
+
+
 class Conflict(DomainError):
     """The object's state does not allow it now (taken, already decided, stale)."""
 

@@ -31,6 +31,7 @@ from controller.domain_errors import (
     Gone,
     Invalid,
     NotFound,
+    Refused,
     TooManyAttempts,
 )
 
@@ -101,7 +102,10 @@ async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
         detail: Any = problem_list(exc.problems or [exc.message], type_=exc.kind)
     else:
         detail = exc.message
-    return JSONResponse({"detail": detail}, status_code=code, headers=exc.headers)
+    body: dict[str, Any] = {"detail": detail}
+    if isinstance(exc, Refused):  # every failing rule, by name, beside the message
+        body["reasons"] = exc.reasons
+    return JSONResponse(body, status_code=code, headers=exc.headers)
 
 
 def install(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ first: the officer fixes them all at once.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 
 from access_control.credentials import TrainingRecord, training_status
@@ -25,6 +26,11 @@ NOT_ASSIGNED = "not_assigned_to_customer"
 NO_TRAINING = "no_training"
 TRAINING_EXPIRED = "training_expired"
 NOT_ON_SITE = "not_on_site"
+# The annotation platform's own, asked of the request's address and the project.
+UNKNOWN_WORKSTATION = "unknown_workstation"  # the address is no seat's workstation
+ADDRESS_NOT_IN_CUSTOMER_VLAN = "address_not_in_customer_vlan"
+WRONG_CUSTOMER = "wrong_customer"  # the seat is another customer's than the project
+NOT_ASSIGNED_TO_PROJECT = "not_assigned_to_project"
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,11 @@ def person_reasons(seat: SeatFacts, person: PersonFacts | None, inside: frozense
                    today: dt.date) -> list[str]:
     """``today``: the site's local date. ``inside``: the areas behind the site's gates; empty
     when the site has no gates, and then presence is not a rule (nothing could record it)."""
+    return _person_reasons(seat.customer, person, inside, today)
+
+
+def _person_reasons(customer: str, person: PersonFacts | None, inside: frozenset[str],
+                    today: dt.date) -> list[str]:
     if person is None:
         return [UNKNOWN_PERSON]
     out: list[str] = []
@@ -68,7 +79,7 @@ def person_reasons(seat: SeatFacts, person: PersonFacts | None, inside: frozense
         out.append(PERSON_INACTIVE)
     if person.role not in WORKING_ROLES:
         out.append(ROLE_MAY_NOT_WORK)
-    if seat.customer not in person.customers:
+    if customer not in person.customers:
         out.append(NOT_ASSIGNED)
     trained = training_status(person.training, today)
     if trained != "current":
@@ -85,3 +96,56 @@ def may_work(seat: SeatFacts, person: PersonFacts | None, inside: frozenset[str]
     if check_person:
         reasons += person_reasons(seat, person, inside, today)
     return WorkVerdict(not reasons, tuple(reasons))
+
+
+@dataclass(frozen=True)
+class WorkFacts:
+    """What the annotation platform knows, live, when it is about to show a project's item.
+
+    ``address``: where the request came from. ``seat``: the seat whose workstation has that
+    address (None: none has). ``subnets``: the VLAN subnets of the seat's customer. ``member``:
+    the login is a member of the project. ``person``: the site's person that login is (None:
+    none). ``inside``/``today``: as for ``may_work``, of the seat's site."""
+
+    address: str
+    project_customer: str
+    member: bool
+    seat: SeatFacts | None
+    subnets: tuple[ipaddress.IPv4Network, ...]
+    person: PersonFacts | None
+    inside: frozenset[str]
+    today: dt.date
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reasons: tuple[str, ...]
+
+
+def _address_in(address: str, subnets: tuple[ipaddress.IPv4Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in subnets)
+
+
+def work_decision(f: WorkFacts) -> Decision:
+    """May this project's content be shown to this person at this address now. Every failing
+    rule is named: the seat (known, covered, on its customer's VLAN, the project's customer's),
+    the project membership, then the person (as ``may_work`` judges them, for the project's
+    customer)."""
+    reasons: list[str] = []
+    if f.seat is None:
+        reasons.append(UNKNOWN_WORKSTATION)
+    else:
+        reasons += seat_reasons(f.seat)
+        if not _address_in(f.address, f.subnets):
+            reasons.append(ADDRESS_NOT_IN_CUSTOMER_VLAN)
+        if f.seat.customer != f.project_customer:
+            reasons.append(WRONG_CUSTOMER)
+    if not f.member:
+        reasons.append(NOT_ASSIGNED_TO_PROJECT)
+    reasons += _person_reasons(f.project_customer, f.person, f.inside, f.today)
+    return Decision(not reasons, tuple(reasons))

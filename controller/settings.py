@@ -1,6 +1,7 @@
 """Controller settings, from the environment (SITEGUARD_*) with embedded defaults."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,16 @@ class Settings:
     secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
     # /docs and /openapi.json without a login: for the demo only.
     public_docs: bool = field(default_factory=lambda: _env("PUBLIC_DOCS", "0") == "1")
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated);
+    # none by default: a request's address is the peer that connected.
+    trusted_proxies: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
+        self.trusted_proxies = tuple(self.trusted_proxies)
+        for p in self.trusted_proxies:
+            ipaddress.ip_network(p, strict=False)  # a typo must stop the start, not trust everyone
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'controller.db'}"
 

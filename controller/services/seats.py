@@ -161,7 +161,7 @@ def seat_frame(db, edge: EdgeChannel, scope: CustomerScope, site_id: int, seat_i
     return send_to_edge(edge, site_id, CommandName.SEAT_FRAME, {"seat": seat.id, "customer": scope.slug}, timeout)
 
 
-def _live_seat(db, site_id: int, seat_id: str, offline_after_s: float) -> tuple[bool | None, tuple[str, ...]]:
+def live_seat(db, site_id: int, seat_id: str, offline_after_s: float) -> tuple[bool | None, tuple[str, ...]]:
     """The seat as an edge agent on line judges it this round; (None, ()) when none does. The
     seat.state events only mark changes, so they cannot tell a quiet seat from a dead agent."""
     cutoff = utcnow() - dt.timedelta(seconds=offline_after_s)
@@ -173,7 +173,7 @@ def _live_seat(db, site_id: int, seat_id: str, offline_after_s: float) -> tuple[
     return None, ()
 
 
-def _person_facts(db, site_id: int, person_id: str) -> PersonFacts | None:
+def person_facts(db, site_id: int, person_id: str) -> PersonFacts | None:
     p = db.scalar(select(Person).where(Person.site_id == site_id, Person.person == person_id))
     if p is None:
         return None
@@ -191,9 +191,9 @@ def seat_policy(db, scope: CustomerScope, site_id: int, seat_id: str, person: st
     site, config, seat = _seat(db, scope, site_id, seat_id)
     if person is not None and scope.limited:
         raise Forbidden("a customer may not look up people")
-    covered, reasons = _live_seat(db, site_id, seat.id, offline_after_s)
+    covered, reasons = live_seat(db, site_id, seat.id, offline_after_s)
     seat_facts = SeatFacts(seat.id, seat.customer, covered, reasons)
-    facts = _person_facts(db, site_id, person) if person is not None else None
+    facts = person_facts(db, site_id, person) if person is not None else None
     inside = frozenset(g.area_in for g in config.gates)
     verdict = may_work(seat_facts, facts, inside, site_today(site), check_person=person is not None)
     return {"seat": seat.id, "customer": seat.customer, "person": person, "allowed": verdict.allowed,

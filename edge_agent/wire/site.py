@@ -384,6 +384,9 @@ class Seat(_Model):
     position: FloorPoint
     views: Annotated[tuple[SeatView, ...], Field(min_length=1)]
     min_screen_px: Annotated[int, Strict(), Field(ge=1)] = 2500
+    # The seat's computer as the annotation platform sees it: the address its requests come
+    # from. A seat without one is never served work.
+    workstation: ipaddress.IPv4Address | None = None
 
 
 def _check_channel(value: str) -> str:
@@ -615,6 +618,8 @@ class Person(_Model):
     customers: tuple[Slug, ...] = ()
     badges: tuple[Badge, ...] = ()
     training: Training | None = None
+    # The controller login this person uses on the annotation platform, if any.
+    user: Ident | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -735,6 +740,9 @@ class SiteConfig(_Model):
                 for part in ("seat", "screen"):
                     inside_frame(getattr(view, part), view.camera, (*loc, part))
 
+        unique("workstation address", [(("seats", i, "workstation"), str(seat.workstation))
+                                       for i, seat in enumerate(self.seats) if seat.workstation is not None])
+
         for i, gate in enumerate(self.gates):
             known("area", gate.area_in, areas, ("gates", i, "area_in"))
             known("area", gate.area_out, areas, ("gates", i, "area_out"))
@@ -788,6 +796,7 @@ class SiteConfig(_Model):
             # Compared as integers: "0042" and "42" are the same card to a reader.
             badges.extend((("people", i, "badges", j, "number"), int(b.number)) for j, b in enumerate(person.badges))
         unique("badge number", badges)
+        unique("platform user", [(("people", i, "user"), p.user) for i, p in enumerate(self.people) if p.user])
 
         return problems
 

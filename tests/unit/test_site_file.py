@@ -621,3 +621,23 @@ def test_a_gate_lane_must_fit_its_camera_and_needs_one(tmp_path):
     assert problem.field == "gates[0].lane" and "needs the camera" in problem.message
     fine = edit(50, osdp + "\n    camera: cam-01\n    lane: [[0, 0], [100, 0], [10, 700]]")
     assert load_site_file(write(tmp_path, fine)).gates[0].lane == ((0, 0), (100, 0), (10, 700))
+
+
+def test_demo_workstations_sit_on_their_customers_vlan():
+    config = load_site_file(DEMO)
+    subnets = {c.id: [v.subnet for v in c.vlans] for c in config.customers}
+    assert all(s.workstation is not None and any(s.workstation in n for n in subnets[s.customer]) for s in config.seats)
+    assert len({s.workstation for s in config.seats}) == len(config.seats)
+
+
+def test_workstation_addresses_and_platform_users_are_unique_and_valid():
+    text = DEMO.read_text()
+    with pytest.raises(SiteFileError) as exc:
+        parse_site_text(text.replace("workstation: 10.110.0.12", "workstation: 10.110.0.11"))
+    assert "duplicate workstation address '10.110.0.11'" in str(exc.value)
+    with pytest.raises(SiteFileError) as exc:
+        parse_site_text(text.replace("workstation: 10.110.0.12", "workstation: 10.110.0.300"))
+    assert "seats[1].workstation" in str(exc.value)
+    with pytest.raises(SiteFileError) as exc:
+        parse_site_text(text.replace("    name: Wang Fang\n", "    name: Wang Fang\n    user: annotator\n"))
+    assert "duplicate platform user 'annotator'" in str(exc.value)

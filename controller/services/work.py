@@ -1,0 +1,354 @@
+"""Serving annotation work: a task only where the site allows it, and never one task twice to
+one annotator.
+
+Every step that shows or takes customer content (the next task, its content, its draft, a
+submit) first asks ``controller.policy.work_decision`` with the live facts: which seat's
+workstation the request comes from, whether an edge on line vouches for that seat's coverage,
+whether the address is on the seat customer's VLAN, the project membership, and the person the
+login is at the seat's site (training, where the gates put them). A refusal names every rule
+that failed.
+
+Assignment claims one of a task's precomputed slots. On PostgreSQL the free (or expired) slot is
+locked with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers pass each other; on SQLite the
+claim is one write transaction (SQLite has one writer at a time). The unique (task, annotator)
+key is the last guard: a claim that collides with it tries the next slot.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from annotation import assignment as A
+from annotation.versions import LEAF_KIND, Version
+from controller.annotation_tables import (
+    Annotation,
+    Draft,
+    Item,
+    Project,
+    ProjectMember,
+    Task,
+    TaskSkip,
+    TaskSlot,
+)
+from controller.credentials import site_today
+from controller.domain_errors import Conflict, NotFound, Refused
+from controller.ledger import Ledger
+from controller.models import Customer, Site, User, aware, iso, utcnow
+from controller.policy import Decision, SeatFacts, WorkFacts, work_decision
+from controller.services.seats import live_seat, person_facts
+from edge_agent.wire.site import SiteConfig
+
+log = logging.getLogger("siteguard.controller.work")
+
+LAPSED = "reservation expired"  # the skip recorded for a holder whose lapsed slot was taken
+CLAIM_TRIES = 20
+
+
+def _write(db, stmt):
+    """An UPDATE by condition; the rows it touched are refreshed by the caller, not guessed."""
+    return db.execute(stmt, execution_options={"synchronize_session": False})
+
+
+def content_path(data_dir: Path, sha256: str) -> Path:
+    """Where an item's bytes lie: the data directory's content store, by their SHA-256."""
+    return Path(data_dir) / "content" / sha256[:2] / sha256
+
+
+@lru_cache(maxsize=32)
+def _config(config_hash: str, config_json: str) -> SiteConfig:
+    return SiteConfig.model_validate_json(config_json)
+
+
+def site_config(site: Site) -> SiteConfig:
+    return _config(site.config_hash, site.config_json)
+
+
+@dataclass(frozen=True)
+class Check:
+    decision: Decision
+    seat: str | None  # "<site>/<seat>" of the workstation the request came from
+
+
+def _find_seat(db, address: str) -> tuple[Site, SiteConfig, Any] | None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    for site in db.scalars(select(Site).order_by(Site.id)):
+        config = site_config(site)
+        for seat in config.seats:
+            if seat.workstation is not None and seat.workstation == ip:
+                return site, config, seat
+    return None
+
+
+def _person_site(db, username: str, found: tuple[Site, SiteConfig, Any] | None) -> tuple[Site, SiteConfig, str] | None:
+    """The site's person this login is: at the seat's site, or (no seat) the first site that names it."""
+    sites = [(found[0], found[1])] if found else [(s, site_config(s)) for s in db.scalars(select(Site).order_by(Site.id))]
+    for site, config in sites:
+        person = next((p for p in config.people if p.user == username), None)
+        if person is not None:
+            return site, config, person.id
+    return None
+
+
+def check(db, user: User, project: Project, address: str, offline_after_s: float) -> Check:
+    """The policy's answer for this login, at this address, for this project, now."""
+    found = _find_seat(db, address)
+    customer = db.get(Customer, project.customer_id)
+    member = db.scalar(select(ProjectMember.id).where(ProjectMember.project_id == project.id,
+                                                      ProjectMember.user_id == user.id)) is not None
+    seat_facts, subnets, seat_name = None, (), None
+    if found is not None:
+        site, config, seat = found
+        covered, reasons = live_seat(db, site.id, seat.id, offline_after_s)
+        seat_facts = SeatFacts(seat.id, seat.customer, covered, reasons)
+        subnets = tuple(v.subnet for c in config.customers if c.id == seat.customer for v in c.vlans)
+        seat_name = f"{site.slug}/{seat.id}"
+    at = _person_site(db, user.username, found)
+    person, inside, today = None, frozenset(), dt.date.today()
+    if found is not None:
+        inside, today = frozenset(g.area_in for g in found[1].gates), site_today(found[0])
+    if at is not None:
+        site, config, person_id = at
+        person = person_facts(db, site.id, person_id)
+        inside, today = frozenset(g.area_in for g in config.gates), site_today(site)
+    facts = WorkFacts(address=address, project_customer=customer.slug if customer else "", member=member,
+                      seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today)
+    return Check(work_decision(facts), seat_name)
+
+
+def _allowed(db, user: User, project: Project, address: str, offline_after_s: float) -> Check:
+    c = check(db, user, project, address, offline_after_s)
+    if not c.decision.allowed:
+        raise Refused("the site's policy does not allow work here now: " + ", ".join(c.decision.reasons),
+                      c.decision.reasons)
+    return c
+
+
+def _project(db, user: User, project_id: int) -> Project:
+    """The project, unless it is missing or another customer's than the login's (the same 404)."""
+    project = db.get(Project, project_id)
+    if project is None or (user.customer_id is not None and project.customer_id != user.customer_id):
+        raise NotFound("no such project")
+    return project
+
+
+def _view(slot: TaskSlot) -> A.SlotView:
+    return A.SlotView(slot.task_id, slot.slot, slot.state, slot.annotator_id, aware(slot.reserved_until))
+
+
+def _task_answer(db, slot: TaskSlot) -> dict[str, Any]:
+    task = db.get(Task, slot.task_id)
+    item = db.get(Item, task.item_id)
+    return {"task": task.id, "project": task.project_id, "slot": slot.slot, "state": slot.state,
+            "reserved_until": iso(slot.reserved_until), "seat": slot.seat,
+            # Never the gold flag or answer, nor the source file's name: only what labelling needs.
+            "item": {"id": item.id, "media_type": item.media_type, "size": item.size, "meta": item.meta},
+            "content": f"/api/work/tasks/{task.id}/content"}
+
+
+def _barred(project_id: int, annotator: int):
+    held = select(TaskSlot.task_id).where(TaskSlot.project_id == project_id, TaskSlot.annotator_id == annotator)
+    skipped = select(TaskSkip.task_id).where(TaskSkip.annotator_id == annotator)
+    return held, skipped
+
+
+def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime) -> TaskSlot | None:
+    """One try: pick a slot the annotator may claim and take it, in the caller's transaction.
+    None: nothing is free for them."""
+    postgres = db.get_bind().dialect.name == "postgresql"
+    if not postgres:  # take SQLite's write lock first, so what is read next is what is written on
+        db.execute(text("UPDATE task_slots SET state = state WHERE 0"))
+    held, skipped = _barred(project_id, annotator)
+    open_ = or_(TaskSlot.state == A.FREE, and_(TaskSlot.state == A.RESERVED, TaskSlot.reserved_until <= now))
+    stmt = (select(TaskSlot).join(Task, Task.id == TaskSlot.task_id)
+            .where(TaskSlot.project_id == project_id, Task.status == "open", open_,
+                   TaskSlot.task_id.not_in(held), TaskSlot.task_id.not_in(skipped))
+            .order_by(TaskSlot.task_id, TaskSlot.slot).limit(1))
+    if postgres:
+        # Pass the rows other claimers hold locked; only when every candidate is locked, wait for
+        # them: a claim that fails (its unique key) leaves its row free, and "nothing free" must
+        # then not be the answer.
+        slot = db.scalar(stmt.with_for_update(skip_locked=True, of=TaskSlot))
+        if slot is None:
+            slot = db.scalar(stmt.with_for_update(of=TaskSlot))
+    else:
+        slot = db.scalar(stmt)
+    if slot is None:
+        return None
+    view = _view(slot)
+    if not A.open_to_claim(view, now):  # the rule itself, over what the row says now
+        return None
+    lapsed_holder = slot.annotator_id if A.expired(view, now) else None
+    done = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, open_).values(
+        state=A.RESERVED, annotator_id=annotator, reserved_until=A.expires_at(now), seat=seat))
+    if done.rowcount != 1:
+        return None
+    if lapsed_holder is not None and lapsed_holder != annotator:
+        # The lapsed holder never gets this task again: its passing is recorded as a skip.
+        db.add(TaskSkip(task_id=slot.task_id, annotator_id=lapsed_holder, reason=LAPSED, at=now))
+    db.flush()
+    db.refresh(slot)
+    return slot
+
+
+def claim(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime) -> TaskSlot | None:
+    """Claim the next slot for the annotator and commit. Collisions on the unique keys (two
+    claims by one annotator at once) roll back and try again; None only when nothing is free
+    for them."""
+    for _ in range(CLAIM_TRIES):
+        try:
+            slot = _claim_once(db, project_id, annotator, seat, now)
+            db.commit()
+            return slot
+        except IntegrityError:
+            db.rollback()
+            log.debug("claim by %s collided; trying the next slot", annotator)
+    raise Conflict("too many concurrent claims; try again")
+
+
+def _own_reservation(db, project_id: int, annotator: int) -> TaskSlot | None:
+    return db.scalar(select(TaskSlot).where(TaskSlot.project_id == project_id, TaskSlot.annotator_id == annotator,
+                                            TaskSlot.state == A.RESERVED).order_by(TaskSlot.task_id).limit(1))
+
+
+def next_task(db, user: User, project_id: int, address: str, offline_after_s: float,
+              now: dt.datetime | None = None) -> dict[str, Any] | None:
+    """The annotator's task in the project: the one they hold (renewed), else a newly claimed
+    one. None: nothing is free for them."""
+    now = now or utcnow()
+    project = _project(db, user, project_id)
+    c = _allowed(db, user, project, address, offline_after_s)
+    own = _own_reservation(db, project.id, user.id)
+    if own is not None:
+        own.reserved_until, own.seat = A.expires_at(now), c.seat
+        db.commit()
+        return _task_answer(db, own)
+    slot = claim(db, project.id, user.id, c.seat, now)
+    return None if slot is None else _task_answer(db, slot)
+
+
+def _my_slot(db, user: User, task_id: int) -> tuple[Task, Project, TaskSlot]:
+    """The task and the login's slot on it (reserved or submitted); anything else reads as missing."""
+    task = db.get(Task, task_id)
+    slot = None if task is None else db.scalar(select(TaskSlot).where(
+        TaskSlot.task_id == task.id, TaskSlot.annotator_id == user.id, TaskSlot.state.in_((A.RESERVED, A.SUBMITTED))))
+    if task is None or slot is None:
+        if task is not None and db.scalar(select(TaskSkip.id).where(
+                TaskSkip.task_id == task.id, TaskSkip.annotator_id == user.id, TaskSkip.reason == LAPSED)):
+            raise Conflict("the reservation expired and the task went to someone else")
+        raise NotFound("no such task")
+    return task, _project(db, user, task.project_id), slot
+
+
+def content(db, user: User, task_id: int, address: str, offline_after_s: float, data_dir: Path) -> tuple[bytes, str]:
+    """The item's bytes and media type, to the slot's holder while the policy allows."""
+    task, project, slot = _my_slot(db, user, task_id)
+    _allowed(db, user, project, address, offline_after_s)
+    item = db.get(Item, task.item_id)
+    try:
+        return content_path(data_dir, item.sha256).read_bytes(), item.media_type
+    except FileNotFoundError:
+        log.error("content %s of item %s is missing from the store", item.sha256, item.id)
+        raise NotFound("the item's content is not in the store") from None
+
+
+def heartbeat(db, user: User, task_id: int, address: str, offline_after_s: float,
+              now: dt.datetime | None = None) -> dict[str, Any]:
+    """The page's periodic re-check: the policy's answer now, and, while it allows, the
+    reservation renewed. A refusal keeps the draft; the page hides the content."""
+    now = now or utcnow()
+    task, project, slot = _my_slot(db, user, task_id)
+    c = check(db, user, project, address, offline_after_s)
+    if c.decision.allowed and slot.state == A.RESERVED:
+        renewed = A.renew(_view(slot), user.id, now)
+        if renewed is not None:
+            slot.reserved_until = renewed.reserved_until
+    db.commit()
+    return {"task": task.id, "allowed": c.decision.allowed, "reasons": list(c.decision.reasons),
+            "state": slot.state, "reserved_until": iso(slot.reserved_until), "checked_at": iso(now)}
+
+
+def get_draft(db, user: User, task_id: int, address: str, offline_after_s: float) -> dict[str, Any]:
+    task, project, _ = _my_slot(db, user, task_id)
+    _allowed(db, user, project, address, offline_after_s)  # a draft may quote the content
+    d = db.scalar(select(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
+    return {"task": task.id, "result": d.result if d else None, "saved_at": iso(d.saved_at) if d else None}
+
+
+def put_draft(db, user: User, task_id: int, result: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """Autosave; kept even while the policy says no (the page saves what it has, then hides)."""
+    now = now or utcnow()
+    task, _, _ = _my_slot(db, user, task_id)
+    d = db.scalar(select(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
+    if d is None:
+        d = Draft(task_id=task.id, annotator_id=user.id)
+        db.add(d)
+    d.result, d.saved_at = result, now
+    try:
+        db.commit()
+    except IntegrityError:  # two autosaves at once: the other one's row is there now
+        db.rollback()
+        d = db.scalar(select(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
+        d.result, d.saved_at = result, now
+        db.commit()
+    return {"task": task.id, "saved_at": iso(now)}
+
+
+def submit(db, ledger: Ledger, user: User, task_id: int, result: dict[str, Any], address: str,
+           offline_after_s: float, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A new version of the annotator's annotation, chained to the one before, and its ledger
+    leaf, in one transaction; the first one also fills the slot and counts toward k."""
+    now = now or utcnow()
+    task, project, slot = _my_slot(db, user, task_id)
+    c = _allowed(db, user, project, address, offline_after_s)
+    item = db.get(Item, task.item_id)
+    prev = db.scalar(select(Annotation).where(Annotation.task_id == task.id, Annotation.annotator_id == user.id)
+                     .order_by(Annotation.version.desc()).limit(1))
+    v = Version(project=project.id, task=task.id, item_sha256=item.sha256, annotator=user.username, seat=c.seat,
+                version=(prev.version + 1) if prev else 1, at=now.astimezone(dt.timezone.utc).isoformat(),
+                result=result, prev_hash=prev.hash if prev else None)
+    row = Annotation(project_id=project.id, task_id=task.id, annotator_id=user.id, version=v.version,
+                     result=dict(result), item_sha256=item.sha256, seat=c.seat, prev_hash=v.prev_hash,
+                     hash=v.hash(), created_at=now)
+    db.add(row)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise Conflict("another version of this annotation was saved at the same moment; try again") from None
+    ledger.record(db, LEAF_KIND, v.leaf(row.id))
+    if slot.state == A.RESERVED:
+        first = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, TaskSlot.state == A.RESERVED)
+                           .values(state=A.SUBMITTED, reserved_until=None, seat=c.seat))
+        if first.rowcount == 1:
+            _write(db, update(Task).where(Task.id == task.id).values(submitted=Task.submitted + 1))
+            _write(db, update(Task).where(Task.id == task.id, Task.submitted >= Task.wanted).values(status="complete"))
+    db.execute(delete(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
+    db.commit()
+    db.refresh(task)
+    return {"task": task.id, "annotation": row.id, "version": v.version, "hash": row.hash,
+            "prev_hash": row.prev_hash, "task_submitted": task.submitted, "task_status": task.status}
+
+
+def skip(db, user: User, task_id: int, reason: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Pass on a held task: the skip is recorded (it is never offered again) and the slot is free."""
+    now = now or utcnow()
+    task, _, slot = _my_slot(db, user, task_id)
+    if slot.state != A.RESERVED:
+        raise Conflict("a submitted task cannot be skipped")
+    db.add(TaskSkip(task_id=task.id, annotator_id=user.id, reason=reason, at=now))
+    _write(db, update(TaskSlot).where(TaskSlot.id == slot.id).values(
+        state=A.FREE, annotator_id=None, reserved_until=None, seat=None))
+    db.execute(delete(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
+    db.commit()
+    return {"task": task.id, "skipped": True}
