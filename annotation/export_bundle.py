@@ -140,7 +140,7 @@ def write_zip(out: BinaryIO, members: Sequence[tuple[str, bytes]]) -> None:
             z.writestr(info, data)
 
 
-def _manifest(members: Sequence[tuple[str, bytes]]) -> bytes:
+def manifest_text(members: Sequence[tuple[str, bytes]]) -> bytes:
     return "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in members).encode()
 
 
@@ -175,7 +175,7 @@ def bundle_members(*, fmt: str, project: int, labels: Sequence[str], items: Sequ
     members += [(proof_path(e.index), TlogProof(e.index, tuple(proofs[e.index]), checkpoint).encode().encode())
                 for e in leaves]
     members += sorted(files.items())
-    members.append((MANIFEST, _manifest(members)))
+    members.append((MANIFEST, manifest_text(members)))
     return members, summary
 
 
@@ -296,7 +296,25 @@ def _lines(name: str, text: str, problems: _Problems) -> list[str]:
     return text.rstrip("\n").split("\n") if text.endswith("\n") else text.split("\n")
 
 
+def _coco_difference(want: bytes, got: bytes) -> str | None:
+    """Which COCO annotation differs, by its annotation id, when both files are readable."""
+    try:
+        w, g = json.loads(want), json.loads(got)
+        wa, ga = w["annotations"], g["annotations"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    for n, (a, b) in enumerate(zip(wa, ga)):
+        if a != b:
+            aid = b.get("annotation") if isinstance(b, dict) else None
+            return f"coco.json annotations[{n}] (annotation {aid}): differs from the verified version's box"
+    if len(wa) != len(ga):
+        return f"coco.json: {len(ga)} boxes where the verified versions have {len(wa)}"
+    return None
+
+
 def _first_difference(name: str, want: bytes, got: bytes) -> str:
+    if name == "coco.json" and (coco := _coco_difference(want, got)):
+        return coco
     w, g = want.decode("utf-8", "replace").split("\n"), got.decode("utf-8", "replace").split("\n")
     for n, (a, b) in enumerate(zip(w, g), start=1):
         if a != b:
@@ -350,7 +368,7 @@ def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: _
                 problems.add(f"{name}: its SHA-256 is not the one {MANIFEST} lists (the file was changed)")
         for name in sorted(set(sums) - set(files)):
             problems.add(f"{MANIFEST}: lists {name}, which is missing")
-        if files[MANIFEST] != _manifest(listed):
+        if files[MANIFEST] != manifest_text(listed):
             problems.add(f"{MANIFEST}: not in the form SiteGuard writes")
 
     # export.json
@@ -416,7 +434,8 @@ def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: _
     # Every version: its hash, its leaf, its proof.
     progress("checking every version and its inclusion proof")
     text = _text(ANNOTATIONS, files[ANNOTATIONS], problems) or ""
-    good: list[LeafRecord] = []
+    parsed: list[LeafRecord] = []  # readable versions, proven or not: their chains are checked
+    good: list[LeafRecord] = []  # versions whose hash and inclusion proof verify: the labels come from these
     seen_index: set[int] = set()
     seen_annotation: set[int] = set()
     prev_index = -1
@@ -453,6 +472,7 @@ def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: _
             ok = False
         seen_index.add(rec.index)
         seen_annotation.add(aid)
+        parsed.append(rec)
         if version.project != project:
             problems.add(f"{where}: of project {version.project}, not the exported project {project}")
             ok = False
@@ -493,7 +513,7 @@ def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: _
     # Chains: one per (task, annotator), numbered from 1, each version chained to the one before.
     progress("checking each annotator's chain of versions")
     chains: dict[tuple[Any, Any], list[LeafRecord]] = {}
-    for rec in good:
+    for rec in parsed:
         chains.setdefault((rec.data["task"], rec.data["annotator"]), []).append(rec)
     for (task, annotator), recs in sorted(chains.items(), key=lambda kv: str(kv[0])):
         recs.sort(key=lambda r: r.data["version"] if isinstance(r.data["version"], int) else -1)
@@ -535,7 +555,7 @@ def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: _
     for item in items:
         if item.sha256 not in used:
             problems.add(f"{ITEMS}: item {item.id} has no verified version")
-    counts = {"versions": len(good), "exported": len(newest), "items": len(items)}
+    counts = {"versions": len(parsed), "exported": len(newest_versions(parsed)), "items": len(items)}
     if export["counts"] != counts:
         problems.add(f"{EXPORT_JSON}: counts {export['counts']} are not what the bundle holds {counts}")
     report.counts = {**counts, "chains": len(chains), "label_files": len(want_files)}
