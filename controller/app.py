@@ -28,6 +28,7 @@ from controller.routers import (
     customers,
     docs,
     events,
+    exports,
     ledger_api,
     network,
     pages,
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
               docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(r.router)
+    errors.document_common_errors(exports.router.routes)
+    app.include_router(exports.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     @app.get("/healthz", tags=["health"], responses={503: {"description": "the edge link is down or stuck"}})
