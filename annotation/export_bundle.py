@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,6 +238,18 @@ def verify_export_bundle(source: bytes | str | Path | BinaryIO, trusted_key: byt
     return report
 
 
+def _stored_bytes(raw: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """A stored member's bytes as they lie in the file, without the CRC check."""
+    at = info.header_offset
+    header = raw[at:at + 30]
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        return None
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    start = at + 30 + name_len + extra_len
+    data = raw[start:start + info.compress_size]
+    return data if len(data) == info.compress_size == info.file_size else None
+
+
 def _read_zip(raw: bytes, problems: _Problems) -> list[tuple[str, bytes]] | None:
     try:
         z = zipfile.ZipFile(io.BytesIO(raw))
@@ -256,8 +269,13 @@ def _read_zip(raw: bytes, problems: _Problems) -> list[tuple[str, bytes]] | None
             try:
                 members.append((info.filename, z.read(info)))
             except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
-                problems.add(f"{info.filename}: unreadable: {exc}")
-                return None
+                data = _stored_bytes(raw, info)
+                if data is None:
+                    problems.add(f"{info.filename}: unreadable: {exc}")
+                    return None
+                # Damaged but in place: say so, and go on so the checks below name the record.
+                problems.add(f"{info.filename}: damaged: {exc}")
+                members.append((info.filename, data))
     rebuilt = io.BytesIO()
     write_zip(rebuilt, members)
     if rebuilt.getvalue() != raw:

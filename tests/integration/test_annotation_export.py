@@ -126,7 +126,8 @@ def test_an_export_verifies_offline_and_a_flipped_byte_is_caught(site, database_
     path.write_bytes(bytes(flipped))
     bad = cli("verify-export", str(path), "--key", key, check=False)
     assert bad.returncode == 1, bad.stdout + bad.stderr
-    assert "FAIL: annotations.jsonl" in bad.stdout and "does NOT verify" in bad.stdout
+    assert "FAIL: annotations.jsonl: damaged" in bad.stdout and "does NOT verify" in bad.stdout
+    assert "FAIL: annotations.jsonl line 1 (annotation " in bad.stdout  # the record, not just the file
 
     # The site's key only: another key fails, a key that is no key is refused as input.
     path.write_bytes(bundle)

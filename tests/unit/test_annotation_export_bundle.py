@@ -183,6 +183,16 @@ def test_a_bundle_signed_by_another_key_fails_with_the_sites_key():
     assert "export.json: the ledger key it names is not the trusted key" in problems(raw)
 
 
+def test_a_damaged_member_is_still_checked_and_the_record_named():
+    flipped = bytearray(RAW)
+    at = RAW.index(b'"label":"car","w":10')
+    flipped[at + 9] ^= 0x01  # "car" -> "bar" in the first version's box
+    found = problems(bytes(flipped))
+    assert found[0].startswith("annotations.jsonl: damaged: Bad CRC-32")
+    assert "annotations.jsonl line 1 (annotation 100): the version's hash does not match its content " \
+           "(the version was changed)" in found
+
+
 @pytest.mark.parametrize("raw", [b"", b"not a zip", RAW[: len(RAW) // 2]])
 def test_unreadable_input_fails(raw):
     assert problems(raw)[0].startswith("zip: unreadable")
