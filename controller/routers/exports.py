@@ -22,8 +22,9 @@ EXPORTERS = (Role.admin, Role.officer, Role.inspector, Role.customer)
 @router.post("/{project_id}/exports", dependencies=[require(*EXPORTERS)], responses={
     **documented(409, 422), 200: {"content": {"application/zip": {}}, "description": "the export bundle"}})
 def create_export(project_id: Int64, db: DB, ledger: LedgerDep, user: CurrentUser,
-                  format: Literal["jsonl", "coco", "yolo", "nemo"] = Query(
-                      ..., description="jsonl (text), coco or yolo (image boxes), nemo (speech)")) -> StreamingResponse:
+                  format: Literal["jsonl", "coco", "yolo", "nemo"] | None = Query(
+                      None, description="jsonl (text), coco or yolo (image boxes), nemo (speech); by default "
+                                        "the one the project's label kind calls for")) -> StreamingResponse:
     """Build, ledger (`export.created`) and stream the project's export. 409 while some of its
     versions still wait for the ledger's sequencer: try again after Retry-After seconds.
     Check the zip offline with `siteguard verify-export FILE --key <ledger public key>`."""

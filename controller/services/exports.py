@@ -112,13 +112,20 @@ def _item(row: Item) -> ExportItem:
                       offset=number("offset_s"))
 
 
-def create_export(db, ledger: Ledger, user: User, project_id: int, fmt: str) -> ExportFile:
-    """Build the project's export in ``fmt``, ledger it, and hand back the zip to stream."""
+# The format a project's labels are exported in when none is asked for.
+NATURAL_FORMAT = {"boxes": "coco", "transcript": "nemo"}
+
+
+def create_export(db, ledger: Ledger, user: User, project_id: int, fmt: str | None = None) -> ExportFile:
+    """Build the project's export in ``fmt`` (by default the one its label kind calls for:
+    coco for boxes, nemo for transcripts, jsonl for the rest), ledger it, and hand back the zip
+    to stream."""
     project = project_or_404(db, user, project_id)
-    if fmt not in FORMATS:
-        raise Invalid(f"format must be one of {', '.join(FORMATS)}")
     schema = project.label_schema or {}
     kind = schema.get("kind")
+    fmt = fmt or NATURAL_FORMAT.get(kind, "jsonl")
+    if fmt not in FORMATS:
+        raise Invalid(f"format must be one of {', '.join(FORMATS)}")
     if kind not in FORMAT_KINDS[fmt]:
         fits = [f for f in FORMATS if kind in FORMAT_KINDS[f]]
         raise Invalid(f"a project labelled by {kind} cannot be exported as {fmt}"

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.alarms import raise_alarm
+from controller.annotation_tables import Project
 from controller.ingest import customer_ids, store_events
 from controller.models import Alarm, Customer, Event, Role, Site, User, Vlan
 from controller.network import create_change
@@ -50,6 +51,12 @@ def api(tmp_path, database_url):
                 "event_id": s.scalar(select(Event.id).where(Event.customer_id == cid)),
                 "alarm_id": s.scalar(select(Alarm.id).where(Alarm.customer_id == cid)),
             }
+        for slug in ("acme", "borealis"):  # an annotation project each
+            project = Project(customer_id=ids[slug]["customer_id"], slug="p1", name="p1", modality="text",
+                              label_schema={"kind": "classification", "labels": ["a"]}, created_by="test")
+            s.add(project)
+            s.flush()
+            ids[slug]["project_id"] = project.id
         borealis_change = create_change(s, s.get(Site, site_id), "isolate borealis", "off", {120: None})
         s.commit()
         bor1 = s.scalar(select(User.id).where(User.username == "bor1"))
@@ -144,6 +151,17 @@ ROLE_CASES = [
     ("insp", "/api/ledger/export", 200), ("acme1", "/api/sites", 403), ("ann", "/metrics", 403),
     ("off", "/metrics", 200), (None, "/metrics", 401), ("acme1", "/api/overview", 403),
 ]
+# Annotation exports: the project's customer and the site's staff, never an annotator.
+EXPORT_CASES = [(None, 401), ("ann", 403), ("bor1", 404), ("acme1", 200), ("off", 200), ("insp", 200), ("adm", 200)]
+
+
+def test_who_may_export_a_project(api):
+    client, ids = api
+    client.app.state.ledger.integrate_all()
+    for username, expected in EXPORT_CASES:
+        headers = login(client, username) if username else {}
+        got = client.post(f"/api/projects/{ids['acme']['project_id']}/exports", headers=headers)
+        assert got.status_code == expected, f"{username}: {got.status_code}, expected {expected}: {got.text[:200]}"
 
 
 def test_roles(api):
