@@ -270,6 +270,44 @@ def cmd_verify_ledger(args) -> int:
     return 1
 
 
+def cmd_verify_export(args) -> int:
+    """An annotation export checked offline: no server, no database."""
+    from annotation.export_bundle import verify_export_bundle
+
+    try:
+        raw = Path(args.export).read_bytes()
+    except OSError as exc:
+        print(_t("cannot read {path}: {error}", path=args.export, error=exc), file=sys.stderr)
+        return 2
+    try:
+        text = Path(args.key).read_text().strip() if os.path.exists(args.key) else args.key.strip()
+        key = bytes.fromhex(text)
+        if len(key) != 32:
+            raise ValueError
+    except (OSError, UnicodeDecodeError, ValueError):
+        print(_t("--key must be the ledger's Ed25519 public key in hex, or a file holding it"), file=sys.stderr)
+        return 2
+    report = verify_export_bundle(raw, key, progress=lambda stage: print(f"... {stage}"))
+    if report.problems and report.problems[0].startswith("zip: unreadable"):
+        print(_t("{path} is not a readable export: {problem}", path=args.export, problem=report.problems[0]),
+              file=sys.stderr)
+        return 2
+    for w in report.warnings:
+        print(f"warning: {w}")
+    for p in report.problems:
+        print(f"FAIL: {p}")
+    c = report.counts
+    if report.ok:
+        print(_t("OK: {format} export of project {project}: {versions} versions in {chains} chains, {exported} "
+                 "exported with their labels, {items} items, checkpoint size {size}",
+                 format=report.format, project=report.project, versions=c.get("versions", 0),
+                 chains=c.get("chains", 0), exported=c.get("exported", 0), items=c.get("items", 0),
+                 size=report.checkpoint_size))
+        return 0
+    print(_t("export {path} does NOT verify ({n} problem(s))", path=args.export, n=len(report.problems)))
+    return 1
+
+
 def cmd_check_site(args) -> int:
     config = _load_site(args.site)
     print(_t("{path}: site {site} is valid (config {hash}): {cameras} cameras, {seats} seats, {gates} gates, "
@@ -581,6 +619,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("export")
     v.add_argument("--key", help="pinned ledger public key (hex, or a file holding it)")
     v.set_defaults(func=cmd_verify_ledger)
+
+    ve = sub.add_parser("verify-export", help="verify an annotation export offline")
+    ve.add_argument("export")
+    ve.add_argument("--key", required=True, help="the ledger's Ed25519 public key (hex, or a file holding it)")
+    ve.set_defaults(func=cmd_verify_export)
 
     ak = sub.add_parser("approval-key", help="make a customer's Ed25519 approval key; prints the public key")
     ak.add_argument("--out", required=True, help="private key file to create (PKCS#8 PEM, mode 0600)")

@@ -28,6 +28,7 @@ from controller.routers import (
     customers,
     docs,
     events,
+    exports,
     ledger_api,
     network,
     pages,
@@ -115,10 +116,9 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
-              pages, docs):
+              work_router, exports, pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(r.router)
-    app.include_router(work_router.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     @app.get("/healthz", tags=["health"], responses={503: {"description": "the edge link is down or stuck"}})

@@ -30,7 +30,7 @@ from retention.checkpoint import (
 )
 from retention.ledger import LedgerEntry as ExportEntry
 from retention.ledger import build_export, entry_leaf_bytes
-from retention.merkle import Frontier, inclusion_proof, leaf_hash
+from retention.merkle import Frontier, MerkleTree, inclusion_proof, leaf_hash
 
 # Any constant unique to this lock among the database's advisory locks.
 SEQUENCER_LOCK = 0x5347_4C45  # "SGLE"
@@ -173,6 +173,18 @@ class Ledger:
             proof = inclusion_proof(self._hashes, index, size)
             return {"index": index, "size": size, "leaf_hash": self._hashes[index].hex(),
                     "proof": [p.hex() for p in proof], "checkpoint": note}
+
+    def inclusion_many(self, indexes) -> tuple[str | None, dict[int, list[bytes]]]:
+        """The newest signed checkpoint and an inclusion proof against it for each of ``indexes``
+        it covers (those it does not cover are left out); one tree for all of them."""
+        note = self.checkpoint()
+        with self._lock:
+            size = int(note.split("\n")[1]) if note else 0
+            wanted = [i for i in indexes if 0 <= i < size]
+            if not wanted:
+                return note, {}
+            tree = MerkleTree(self._hashes[:size])
+            return note, {i: tree.inclusion_proof(i, size) for i in wanted}
 
     def export(self) -> bytes:
         self.integrate_all()

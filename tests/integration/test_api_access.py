@@ -158,6 +158,17 @@ ROLE_CASES = [
     ("insp", "/api/ledger/export", 200), ("acme1", "/api/sites", 403), ("ann", "/metrics", 403),
     ("off", "/metrics", 200), (None, "/metrics", 401), ("acme1", "/api/overview", 403),
 ]
+# Annotation exports: the project's customer and the site's staff, never an annotator.
+EXPORT_CASES = [(None, 401), ("ann", 403), ("bor1", 404), ("acme1", 200), ("off", 200), ("insp", 200), ("adm", 200)]
+
+
+def test_who_may_export_a_project(api):
+    client, ids = api
+    client.app.state.ledger.integrate_all()
+    for username, expected in EXPORT_CASES:
+        headers = login(client, username) if username else {}
+        got = client.post(f"/api/projects/{ids['acme']['project_id']}/exports", headers=headers)
+        assert got.status_code == expected, f"{username}: {got.status_code}, expected {expected}: {got.text[:200]}"
 
 
 def test_roles(api):
