@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db import Base
@@ -100,7 +100,11 @@ class TaskSlot(Base):
 
     __tablename__ = "task_slots"
     __table_args__ = (UniqueConstraint("task_id", "slot", name="uq_task_slots_task_slot"),
-                      UniqueConstraint("task_id", "annotator_id", name="uq_task_slots_task_annotator"))
+                      UniqueConstraint("task_id", "annotator_id", name="uq_task_slots_task_annotator"),
+                      # the claim: a project's free (or expired) slots in task order
+                      Index("ix_task_slots_claim", "project_id", "state", "task_id", "slot"),
+                      # what an annotator holds or has done in a project
+                      Index("ix_task_slots_holder", "project_id", "annotator_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -115,7 +119,8 @@ class TaskSkip(Base):
     """An annotator passing on a task, with the reason; that task is not offered to them again."""
 
     __tablename__ = "task_skips"
-    __table_args__ = (UniqueConstraint("task_id", "annotator_id", name="uq_task_skips"),)
+    __table_args__ = (UniqueConstraint("task_id", "annotator_id", name="uq_task_skips"),
+                      Index("ix_task_skips_annotator", "annotator_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     annotator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
