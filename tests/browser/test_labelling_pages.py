@@ -169,7 +169,7 @@ def test_a_text_task_is_labelled_by_key_the_draft_survives_a_reload_and_is_submi
     assert rig.annotations("reviews") == [{"label": "pos"}]
 
 
-def test_an_image_box_is_drawn_with_the_mouse_and_submitted_in_pixels(rig, page, lang):
+def test_an_image_box_is_drawn_with_the_mouse_and_submitted_in_pixels(rig, page, lang, tmp_path):
     open_project(page, rig, "street")
     svg = page.locator("svg.boxes")
     box = svg.bounding_box()
@@ -182,6 +182,7 @@ def test_an_image_box_is_drawn_with_the_mouse_and_submitted_in_pixels(rig, page,
     page.mouse.move(x1, y1, steps=4)
     page.mouse.up()
     expect(page.locator("#boxes li")).to_have_count(1)
+    page.screenshot(path=str(tmp_path / "image.png"), full_page=True)
     page.click("#submit")
     expect(page.locator("#work-empty")).to_be_visible(timeout=10_000)  # the project's only task is done
     (got,) = rig.annotations("street")
@@ -191,7 +192,7 @@ def test_an_image_box_is_drawn_with_the_mouse_and_submitted_in_pixels(rig, page,
     assert abs(b["w"] - 100 * scale) <= 2 and abs(b["h"] - 80 * scale) <= 2
 
 
-def test_an_audio_segment_is_made_on_the_waveform_and_transcribed(rig, page, lang):
+def test_an_audio_segment_is_made_on_the_waveform_and_transcribed(rig, page, lang, tmp_path):
     open_project(page, rig, "calls")
     expect(page.locator("audio")).to_have_attribute("controlslist", "nodownload noremoteplayback")
     wave_box = page.locator("#wave").bounding_box()
@@ -205,6 +206,7 @@ def test_an_audio_segment_is_made_on_the_waveform_and_transcribed(rig, page, lan
     page.fill("#segments li input.seg-text", "你好，hello")
     page.fill("#segments li input.seg-speaker", "A")
     expect(page.locator("#save-state")).to_have_attribute("data-state", "saved", timeout=10_000)
+    page.screenshot(path=str(tmp_path / "audio.png"), full_page=True)
     page.click("#submit")
     expect(page.locator("#work-empty")).to_be_visible(timeout=10_000)
     (got,) = rig.annotations("calls")
