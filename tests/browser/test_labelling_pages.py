@@ -24,6 +24,7 @@ from tests.conftest import DEMO_SITE, ControllerRig
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TEXTS = ["The delivery was late again.", "李雷在北京工作。"]
+ENTITY_TEXT = "😀 李雷在北京工作。"  # an emoji first: offsets count characters, not UTF-16 units
 
 
 def _site_text() -> str:
@@ -93,6 +94,7 @@ def rig(tmp_path_factory, served):
         s.commit()
         for name, modality, kind, labels, bodies in [
                 ("reviews", "text", "classification", ["pos", "neg"], [(t.encode(), "text/plain") for t in TEXTS]),
+                ("entities", "text", "spans", ["PER", "LOC"], [(ENTITY_TEXT.encode(), "text/plain")]),
                 ("street", "image", "boxes", ["car", "person"], [(_png(), "image/png")]),
                 ("calls", "audio", "transcript", ["A", "B"], [(_wav(), "audio/wav")])]:
             project = Project(customer_id=acme.id, slug=name, name=name, modality=modality,
@@ -167,6 +169,40 @@ def test_a_text_task_is_labelled_by_key_the_draft_survives_a_reload_and_is_submi
     # The next task comes at once, and the first one is stored in the export's shape.
     expect(page.locator("#text")).to_have_text(TEXTS[1], timeout=10_000)
     assert rig.annotations("reviews") == [{"label": "pos"}]
+
+
+def test_entity_spans_are_marked_on_selected_text_at_exact_character_offsets(rig, page, lang):
+    open_project(page, rig, "entities")
+    expect(page.locator("#text")).to_have_text(ENTITY_TEXT)
+
+    def select(start16: int, end16: int) -> None:
+        page.evaluate("""([a, b]) => {
+            const node = document.getElementById("text").firstChild;
+            const range = document.createRange();
+            range.setStart(node, a);
+            range.setEnd(node, b);
+            const sel = window.getSelection();
+            sel.removeAllRanges();
+            sel.addRange(range);
+        }""", [start16, end16])
+
+    select(3, 5)  # 李雷, after the emoji's two UTF-16 units and the space
+    page.keyboard.press("1")
+    expect(page.locator("#text mark[data-label='PER']")).to_have_text("李雷")
+    page.evaluate("""() => {  // 北京, in the text node after the mark
+        const node = document.querySelector("#text mark").nextSibling;
+        const range = document.createRange();
+        range.setStart(node, 1);
+        range.setEnd(node, 3);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+    }""")
+    page.click("#labels .chip[data-label='LOC']")
+    expect(page.locator("#spans li")).to_have_count(2)
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-empty")).to_be_visible(timeout=10_000)
+    assert rig.annotations("entities") == [{"spans": [{"start": 2, "end": 4, "label": "PER"},
+                                                      {"start": 5, "end": 7, "label": "LOC"}]}]
 
 
 def test_an_image_box_is_drawn_with_the_mouse_and_submitted_in_pixels(rig, page, lang, tmp_path):
