@@ -14,6 +14,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from controller import i18n
+from controller.annotation_tables import Project, ProjectMember
 from controller.auth import (
     DB,
     SITE_READERS,
@@ -241,3 +242,47 @@ def seats_page(request: Request, db: DB):
         return render(request, "welcome.html", user)
     sites = site_list(db)
     return render(request, "seats.html", user, sites=sites)
+
+
+def _annotator_or_response(request: Request, db) -> tuple[User | None, HTMLResponse | None]:
+    """The logged-in annotator, or the response to send anyone else (the login page, or a 403)."""
+    user = optional_user(request, db)
+    if user is None:
+        return None, RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if user.role != Role.annotator.value:
+        resp = render(request, "welcome.html", user)
+        resp.status_code = status.HTTP_403_FORBIDDEN
+        return user, resp
+    return user, None
+
+
+def _my_projects(db, user: User) -> list[Project]:
+    return list(db.scalars(select(Project).join(ProjectMember, ProjectMember.project_id == Project.id)
+                           .where(ProjectMember.user_id == user.id).order_by(Project.name, Project.id)))
+
+
+@router.get("/work", response_class=HTMLResponse, include_in_schema=False)
+def work_list_page(request: Request, db: DB):
+    """The annotator's projects, each opening its labelling page."""
+    user, other = _annotator_or_response(request, db)
+    if other is not None:
+        return other
+    return render(request, "work_list.html", user, projects=_my_projects(db, user))
+
+
+@router.get("/work/{project_id}", response_class=HTMLResponse, include_in_schema=False)
+def work_page(project_id: Int64, request: Request, db: DB):
+    """The labelling page of one project: the task's content under a watermark, the tools for the
+    project's kind, and the site's policy asked again every few seconds."""
+    user, other = _annotator_or_response(request, db)
+    if other is not None:
+        return other
+    project = next((p for p in _my_projects(db, user) if p.id == project_id), None)
+    if project is None:
+        locale = i18n.choose_locale(request, user)
+        return HTMLResponse(i18n.translate(locale, "no such project"), status_code=404)
+    schema = project.label_schema or {}
+    sites = site_list(db)
+    return render(request, "work.html", user, project=project, kind=str(schema.get("kind", "")),
+                  labels=[str(x) for x in schema.get("labels") or []],
+                  site_tz=sites[0]["tz"] if sites else None)
