@@ -95,6 +95,10 @@
         not_assigned_to_customer: gettext("not assigned to customer"),
         no_training: gettext("no training"), training_expired: gettext("training expired"),
         not_on_site: gettext("not on site"),
+        unknown_workstation: gettext("this computer is no seat's workstation"),
+        address_not_in_customer_vlan: gettext("address not on the customer's network"),
+        wrong_customer: gettext("the seat is another customer's"),
+        not_assigned_to_project: gettext("not assigned to this project"),
         // gate decisions and withdrawn grants
         granted: gettext("granted"), passback_soft: gettext("granted despite passback"),
         gate_fail_safe_open: gettext("gate open for evacuation"), unknown_card: gettext("unknown card"),

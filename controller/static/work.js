@@ -31,13 +31,7 @@ i18n.ready.then(function () {
   let busy = false;
   let current = labels[0] || "";  // the label a new span or box gets
 
-  const moreReasons = {
-    unknown_workstation: _("this computer is no seat's workstation"),
-    address_not_in_customer_vlan: _("address not on the customer's network"),
-    wrong_customer: _("the seat is another customer's"),
-    not_assigned_to_project: _("not assigned to this project"),
-  };
-  const reasonText = (code) => moreReasons[code] || i18n.reason(code);
+  const reasonText = (code) => i18n.reason(code);
 
   function el(tag, text, cls) {
     const e = document.createElement(tag);
