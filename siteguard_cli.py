@@ -129,6 +129,15 @@ def cmd_controller(args) -> int:
     return 0
 
 
+def _die_with_parent() -> None:
+    """In a supervised child, before it runs: the kernel sends it SIGTERM when its supervisor dies,
+    even by SIGKILL, so no link or sequencer outlives its controller (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class _Supervised:
     """Child processes of `siteguard controller`, restarted when they die."""
 
@@ -142,7 +151,7 @@ class _Supervised:
 
     @staticmethod
     def _start(command: list[str]):
-        return subprocess.Popen([sys.executable, "-m", "siteguard_cli", *command])
+        return subprocess.Popen([sys.executable, "-m", "siteguard_cli", *command], preexec_fn=_die_with_parent)
 
     def _watch(self) -> None:
         while not self._halt.wait(1.0):

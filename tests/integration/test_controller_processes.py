@@ -89,3 +89,19 @@ def test_two_http_workers_reach_the_edge_through_the_link_process(tmp_path, data
         rig.proc.stop()
         engine.dispose()
     assert not role_pids(data, "link") and not role_pids(data, "sequencer")  # stopped with the controller
+
+
+def test_a_controller_killed_with_sigkill_takes_its_link_and_sequencer_along(tmp_path, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("the link and the sequencer run apart with several workers, on PostgreSQL")
+    rig = ControllerRig(tmp_path, database_url, workers=2).start()
+    data = rig.data.resolve()
+    try:
+        assert role_pids(data, "link") and role_pids(data, "sequencer")
+        rig.proc.kill9()
+        wait_for(lambda: not role_pids(data, "link") and not role_pids(data, "sequencer"), timeout=30,
+                 what="no link or sequencer left behind")
+    finally:
+        for role in ("link", "sequencer"):
+            for pid in role_pids(data, role):
+                os.kill(pid, signal.SIGKILL)
