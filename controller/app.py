@@ -36,6 +36,7 @@ from controller.routers import (
     sites,
     users,
 )
+from controller.routers import reviews as reviews_router
 from controller.routers import work as work_router
 from controller.settings import Settings
 
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         errors.document_common_errors(r.router.routes)
         app.include_router(r.router)
     app.include_router(work_router.router)
+    app.include_router(reviews_router.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     @app.get("/healthz", tags=["health"], responses={503: {"description": "the edge link is down or stuck"}})
