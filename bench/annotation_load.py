@@ -79,7 +79,15 @@ def site_text(n: int) -> str:
     return yaml.safe_dump(site, sort_keys=False)
 
 
-def prepare(data: Path, url: str, n: int, tasks: int) -> tuple[int, list[str]]:
+# Indexes the claim path would use that the schema does not have (for --claim-indexes): one
+# annotator's places in a project, and the open places of a project in claim order.
+CLAIM_INDEXES = (
+    "CREATE INDEX bench_task_slots_annotator ON task_slots (annotator_id, project_id, state)",
+    "CREATE INDEX bench_task_slots_open ON task_slots (project_id, task_id, slot) WHERE state <> 'submitted'",
+)
+
+
+def prepare(data: Path, url: str, n: int, tasks: int, claim_indexes: bool = False) -> tuple[int, list[str]]:
     """The site, the live facts, the users with their tokens and the project; (project, tokens)."""
     core = open_core(Settings(data_dir=data, database_url=url))
     with core.sessions() as s:
@@ -125,6 +133,8 @@ def prepare(data: Path, url: str, n: int, tasks: int) -> tuple[int, list[str]]:
                                            "can_review": False, "added_by": "bench", "added_at": now}
                                           for i in range(n)])
         s.commit()
+        for ddl in CLAIM_INDEXES if claim_indexes else ():
+            s.execute(text(ddl))
         s.execute(text("ANALYZE"))  # the planner's statistics, as a database in service has them
         s.commit()
         pid = project.id
@@ -193,7 +203,7 @@ def pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100)[p - 1] if len(values) > 2 else max(values)
 
 
-def run_one(admin_url: str, n: int, seconds: float, workers: int, drivers: int) -> str:
+def run_one(admin_url: str, n: int, seconds: float, workers: int, drivers: int, claim_indexes: bool) -> str:
     name = f"sg_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -205,7 +215,7 @@ def run_one(admin_url: str, n: int, seconds: float, workers: int, drivers: int) 
             tmp = Path(d)
             tasks = max(2 * n, int(seconds * 1500 / K) + n)  # more than the loop can take
             t0 = time.perf_counter()
-            pid, tokens = prepare(tmp / "controller", url, n, tasks)
+            pid, tokens = prepare(tmp / "controller", url, n, tasks, claim_indexes)
             print(f"  n={n}: {tasks} tasks prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
             rig = ControllerRig(tmp, url, site=None, workers=workers)
             rig.env["SITEGUARD_AGENT_OFFLINE_AFTER_S"] = "86400"  # the edge's one heartbeat counts all run
@@ -248,11 +258,13 @@ def main() -> None:
     ap.add_argument("--drivers", type=int, default=2, help="processes driving the annotators")
     ap.add_argument("--database-url", default=DEFAULT_ADMIN_URL,
                     help="a PostgreSQL server's URL; the bench makes and drops its own database there")
+    ap.add_argument("--claim-indexes", action="store_true",
+                    help="add the two indexes the claim path would use (not in the schema) before the run")
     a = ap.parse_args()
     if not a.database_url.startswith("postgresql"):
         ap.error("--database-url must be PostgreSQL")
     for n in (int(x) for x in a.n.split(",") if x.strip()):
-        print(run_one(a.database_url, n, a.seconds, a.workers, a.drivers), flush=True)
+        print(run_one(a.database_url, n, a.seconds, a.workers, a.drivers, a.claim_indexes), flush=True)
 
 
 if __name__ == "__main__":
