@@ -226,10 +226,11 @@ def run_one(admin_url: str, n: int, seconds: float, workers: int, drivers: int, 
             start = time.time() + 2 + n / 500  # every driver's clients are made before the clock runs
             with multiprocessing.Pool(len(shares)) as pool:
                 parts = pool.starmap(drive, [(rig.url, pid, share, start, seconds) for share in shares])
-            over = over_assigned(url, pid)
+            rig.proc.stop()  # its connections back to the server before the count
             if any(p["errors"] for p in parts):  # what the controller said about them
                 said = [ln for ln in rig.proc.log().splitlines() if "Error" in ln or "error" in ln]
                 print("  controller: " + "\n  controller: ".join(said[-5:]), file=sys.stderr)
+            over = over_assigned(url, pid)
     finally:
         if rig is not None:
             rig.proc.stop()
