@@ -38,7 +38,6 @@ from controller.annotation_tables import (
     TaskSkip,
     TaskSlot,
 )
-from controller.credentials import site_today
 from controller.domain_errors import Conflict, NotFound, Refused
 from controller.ledger import Ledger
 from controller.models import Customer, Site, User, aware, iso, utcnow
@@ -77,26 +76,67 @@ class Check:
     seat: str | None  # "<site>/<seat>" of the workstation the request came from
 
 
-def _find_seat(db, address: str) -> tuple[Site, SiteConfig, Any] | None:
+@dataclass(frozen=True)
+class _Known:
+    """What the policy check needs of one site: its file, its seats by workstation address and
+    its people by platform login, made once per version of the site file."""
+
+    id: int
+    slug: str
+    config: SiteConfig
+    seats: dict[ipaddress.IPv4Address, Any]
+    people: dict[str, str]
+
+
+_KNOWN: dict[tuple[int, str], _Known] = {}
+
+
+def _sites(db) -> list[_Known]:
+    """Every site, in id order; a site file's text is read and indexed only when its hash is new."""
+    out = []
+    for site_id, slug, config_hash in db.execute(select(Site.id, Site.slug, Site.config_hash).order_by(Site.id)):
+        known = _KNOWN.get((site_id, config_hash))
+        if known is None:
+            config = _config(config_hash, db.scalar(select(Site.config_json).where(Site.id == site_id)))
+            seats: dict[ipaddress.IPv4Address, Any] = {}
+            for seat in config.seats:
+                if seat.workstation is not None:
+                    seats.setdefault(seat.workstation, seat)
+            people: dict[str, str] = {}
+            for person in config.people:
+                if person.user is not None:
+                    people.setdefault(person.user, person.id)
+            known = _Known(site_id, slug, config, seats, people)
+            if len(_KNOWN) > 64:
+                _KNOWN.clear()
+            _KNOWN[(site_id, config_hash)] = known
+        out.append(known if known.slug == slug else _Known(site_id, slug, known.config, known.seats, known.people))
+    return out
+
+
+def _today(config: SiteConfig) -> dt.date:
+    """The date on the site's own calendar (as ``credentials.site_today``), from the parsed file."""
+    return utcnow().astimezone(config.site.tzinfo()).date()
+
+
+def _find_seat(db, address: str) -> tuple[_Known, SiteConfig, Any] | None:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return None
-    for site in db.scalars(select(Site).order_by(Site.id)):
-        config = site_config(site)
-        for seat in config.seats:
-            if seat.workstation is not None and seat.workstation == ip:
-                return site, config, seat
+    for known in _sites(db):
+        seat = known.seats.get(ip)
+        if seat is not None:
+            return known, known.config, seat
     return None
 
 
-def _person_site(db, username: str, found: tuple[Site, SiteConfig, Any] | None) -> tuple[Site, SiteConfig, str] | None:
+def _person_site(db, username: str, found: tuple[_Known, SiteConfig, Any] | None) -> tuple[_Known, SiteConfig, str] | None:
     """The site's person this login is: at the seat's site, or (no seat) the first site that names it."""
-    sites = [(found[0], found[1])] if found else [(s, site_config(s)) for s in db.scalars(select(Site).order_by(Site.id))]
-    for site, config in sites:
-        person = next((p for p in config.people if p.user == username), None)
-        if person is not None:
-            return site, config, person.id
+    for known in [found[0]] if found else _sites(db):
+        person_id = known.people.get(username)
+        if person_id is not None:
+            return known, known.config, person_id
     return None
 
 
@@ -116,11 +156,11 @@ def check(db, user: User, project: Project, address: str, offline_after_s: float
     at = _person_site(db, user.username, found)
     person, inside, today = None, frozenset(), dt.date.today()
     if found is not None:
-        inside, today = frozenset(g.area_in for g in found[1].gates), site_today(found[0])
+        inside, today = frozenset(g.area_in for g in found[1].gates), _today(found[1])
     if at is not None:
         site, config, person_id = at
         person = person_facts(db, site.id, person_id)
-        inside, today = frozenset(g.area_in for g in config.gates), site_today(site)
+        inside, today = frozenset(g.area_in for g in config.gates), _today(config)
     facts = WorkFacts(address=address, project_customer=customer.slug if customer else "", member=member,
                       seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today)
     return Check(work_decision(facts), seat_name)

@@ -66,7 +66,7 @@ def api(tmp_path, database_url):
         s.commit()
         bor1 = s.scalar(select(User.id).where(User.username == "bor1"))
         _, bor1_token = issue_token(s, bor1, dt.timedelta(hours=1), "bor1's", "test")
-        ids["other"] = {"agent_id": agent_id, "site_id": site_id, "user_id": 1, "index": 0, "project_id": 1, "task_id": 1,
+        ids["other"] = {"agent_id": agent_id, "site_id": site_id, "user_id": 1, "index": 0, "project_id": 1, "task_id": 1, "annotation_id": 1,
                         "camera": "cam-01", "segment_id": 1, "hold_id": "hold-x",
                         "person_pk": 1, "change_id": borealis_change.id, "seat_id": "B1",
                         "token_id": bor1_token.id}

@@ -1,0 +1,207 @@
+"""Reviewing annotations: a project member with the review right reads submitted work and
+accepts, rejects or fixes it; every decision is a ledger leaf in its own transaction.
+
+A reviewer is an annotator, so whatever shows customer content (the queue, an annotation's
+versions, the review itself) first asks the site's policy the same way the work service does:
+the reviewer's seat, coverage, VLAN, training and presence. Officers and the project's customer
+may read an annotation's versions without a seat; another customer's reads as missing.
+
+The rules decided here:
+- The queue holds, per (task, annotator), the newest version when its slot is submitted and that
+  version has no review yet; never the reviewer's own work, never a reviewer's fix. A version
+  saved after a review (the annotator resubmits) is in the queue again.
+- Only the newest version of a chain is reviewed (an older one: 409), once (again: 409).
+- A fix is the next version of the annotator's chain (chained by hash to the reviewed one, so
+  the chain still verifies from its leaves alone), at the reviewer's seat, with its own
+  ``annotation.saved`` leaf; the review leaf names the reviewer and the fix's id and hash.
+- A reject returns the task to the queue: the task wants one more annotator (``wanted`` + 1)
+  and gets one new free slot with the next slot number, so it is open again. The rejected
+  annotator keeps their submitted slot, so the task never comes back to them; the task's
+  ``submitted`` still counts every submission, and ``wanted`` is k plus its rejections.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from annotation import assignment as A
+from annotation.versions import LEAF_KIND, REVIEW_KIND, Version
+from controller.annotation_tables import (
+    Annotation,
+    Item,
+    Project,
+    ProjectMember,
+    Review,
+    Task,
+    TaskSlot,
+)
+from controller.domain_errors import Conflict, Forbidden, Invalid, NotFound, Refused
+from controller.ledger import Ledger
+from controller.models import Role, User, iso, utcnow
+from controller.services import work
+
+DECISIONS = ("accept", "reject", "fix")
+STAFF = {Role.admin.value, Role.officer.value}
+
+
+def _reviewer_check(db, user: User, project: Project, address: str, offline_after_s: float) -> work.Check:
+    """The login may review this project here, now: the review right, then the site's policy."""
+    can = db.scalar(select(ProjectMember.can_review).where(ProjectMember.project_id == project.id,
+                                                           ProjectMember.user_id == user.id))
+    if not can:
+        raise Forbidden("reviewing this project needs its review right")
+    c = work.check(db, user, project, address, offline_after_s)
+    if not c.decision.allowed:
+        raise Refused("the site's policy does not allow work here now: " + ", ".join(c.decision.reasons),
+                      c.decision.reasons)
+    return c
+
+
+def _annotation(db, user: User, annotation_id: int) -> tuple[Annotation, Project]:
+    """The annotation and its project, unless missing or another customer's (the same 404)."""
+    row = db.get(Annotation, annotation_id)
+    project = None if row is None else db.get(Project, row.project_id)
+    if row is None or project is None or (user.customer_id is not None and project.customer_id != user.customer_id):
+        raise NotFound("no such annotation")
+    return row, project
+
+
+def _view(row: Annotation, names: dict[int, str]) -> dict[str, Any]:
+    return {"annotation": row.id, "project": row.project_id, "task": row.task_id,
+            "annotator": names.get(row.annotator_id), "version": row.version, "result": row.result,
+            "seat": row.seat, "hash": row.hash, "prev_hash": row.prev_hash, "created_at": iso(row.created_at)}
+
+
+def _review_view(r: Review, names: dict[int, str]) -> dict[str, Any]:
+    return {"review": r.id, "annotation": r.annotation_id, "reviewer": names.get(r.reviewer_id),
+            "decision": r.decision, "reason": r.reason, "fixed_annotation": r.fixed_annotation_id,
+            "at": iso(r.created_at)}
+
+
+def _names(db, ids: set[int]) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    return dict(db.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+
+
+def queue(db, user: User, project_id: int, address: str, offline_after_s: float,
+          limit: int = 50) -> list[dict[str, Any]]:
+    """Submitted annotations of the project awaiting review, oldest task first; never the
+    reviewer's own."""
+    project = work._project(db, user, project_id)
+    _reviewer_check(db, user, project, address, offline_after_s)
+    newest = (select(Annotation.task_id, Annotation.annotator_id, func.max(Annotation.version).label("v"))
+              .where(Annotation.project_id == project.id).group_by(Annotation.task_id, Annotation.annotator_id)
+              .subquery())
+    stmt = (select(Annotation)
+            .join(newest, (Annotation.task_id == newest.c.task_id) & (Annotation.annotator_id == newest.c.annotator_id)
+                  & (Annotation.version == newest.c.v))
+            .join(TaskSlot, (TaskSlot.task_id == Annotation.task_id) & (TaskSlot.annotator_id == Annotation.annotator_id))
+            .where(Annotation.annotator_id != user.id, TaskSlot.state == A.SUBMITTED,
+                   ~select(Review.id).where(Review.annotation_id == Annotation.id).exists(),
+                   ~select(Review.id).where(Review.fixed_annotation_id == Annotation.id).exists())
+            .order_by(Annotation.task_id, Annotation.annotator_id).limit(limit))
+    rows = list(db.scalars(stmt))
+    names = _names(db, {r.annotator_id for r in rows})
+    return [_view(r, names) for r in rows]
+
+
+def versions(db, user: User, annotation_id: int, address: str, offline_after_s: float) -> dict[str, Any]:
+    """Every version of that annotator's work on the task, oldest first, with the reviews of
+    each: for a side-by-side view."""
+    row, project = _annotation(db, user, annotation_id)
+    if user.role == Role.annotator.value:
+        _reviewer_check(db, user, project, address, offline_after_s)
+    elif user.role not in STAFF and user.role != Role.customer.value:
+        raise Forbidden(f"role {user.role} may not read annotations")
+    rows = list(db.scalars(select(Annotation).where(Annotation.task_id == row.task_id,
+                                                    Annotation.annotator_id == row.annotator_id)
+                           .order_by(Annotation.version)))
+    reviews = list(db.scalars(select(Review).where(Review.annotation_id.in_([r.id for r in rows]))
+                              .order_by(Review.id)))
+    names = _names(db, {r.annotator_id for r in rows} | {r.reviewer_id for r in reviews})
+    return {"task": row.task_id, "annotator": names.get(row.annotator_id),
+            "versions": [_view(r, names) for r in rows], "reviews": [_review_view(r, names) for r in reviews]}
+
+
+def _lock(db, row: Annotation) -> None:
+    """Serialise decisions on one annotation: its row locked on PostgreSQL, the write lock taken
+    on SQLite, before what decides (newest version, reviewed already) is read."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(Annotation.id).where(Annotation.id == row.id).with_for_update())
+    else:
+        db.execute(text("UPDATE reviews SET decision = decision WHERE 0"))
+
+
+def _reopen(db, task: Task) -> int:
+    """A rejected task wants one more annotator: one new free slot, the next number; open again."""
+    n = db.scalar(select(func.max(TaskSlot.slot)).where(TaskSlot.task_id == task.id))
+    db.add(TaskSlot(project_id=task.project_id, task_id=task.id, slot=(n if n is not None else -1) + 1, state=A.FREE))
+    work._write(db, update(Task).where(Task.id == task.id).values(wanted=Task.wanted + 1, status="open"))
+    return (n if n is not None else -1) + 1
+
+
+def review(db, ledger: Ledger, user: User, annotation_id: int, decision: str, reason: str,
+           result: dict[str, Any] | None, address: str, offline_after_s: float,
+           now: dt.datetime | None = None) -> dict[str, Any]:
+    """Record the reviewer's decision on the newest version of an annotation, with its ledger
+    leaf, in one transaction (see the module's rules for a fix and a reject)."""
+    now = now or utcnow()
+    if decision not in DECISIONS:
+        raise Invalid(f"decision must be one of {', '.join(DECISIONS)}")
+    reason = (reason or "").strip()
+    if decision == "reject" and not reason:
+        raise Invalid("a reject needs a reason")
+    if decision == "fix" and result is None:
+        raise Invalid("a fix needs the fixed result")
+    row, project = _annotation(db, user, annotation_id)
+    c = _reviewer_check(db, user, project, address, offline_after_s)
+    _lock(db, row)
+    if row.annotator_id == user.id:
+        raise Forbidden("nobody reviews their own work")
+    newest = db.scalar(select(func.max(Annotation.version)).where(Annotation.task_id == row.task_id,
+                                                                  Annotation.annotator_id == row.annotator_id))
+    if row.version != newest:
+        raise Conflict("a newer version of this annotation exists; review that one")
+    if db.scalar(select(Review.id).where(Review.annotation_id == row.id)) is not None:
+        raise Conflict("this version is already reviewed")
+    slot_state = db.scalar(select(TaskSlot.state).where(TaskSlot.task_id == row.task_id,
+                                                        TaskSlot.annotator_id == row.annotator_id))
+    if slot_state != A.SUBMITTED:
+        raise Conflict("only submitted work is reviewed")
+    task = db.get(Task, row.task_id)
+    fixed: Annotation | None = None
+    if decision == "fix":
+        owner = db.get(User, row.annotator_id)
+        item = db.get(Item, task.item_id)
+        v = Version(project=project.id, task=task.id, item_sha256=item.sha256, annotator=owner.username, seat=c.seat,
+                    version=row.version + 1, at=now.astimezone(dt.timezone.utc).isoformat(), result=result,
+                    prev_hash=row.hash)
+        fixed = Annotation(project_id=project.id, task_id=task.id, annotator_id=row.annotator_id, version=v.version,
+                           result=dict(result), item_sha256=item.sha256, seat=c.seat, prev_hash=row.hash,
+                           hash=v.hash(), created_at=now)
+        db.add(fixed)
+        try:
+            db.flush()
+        except IntegrityError:
+            db.rollback()
+            raise Conflict("the annotator saved a new version at the same moment; review that one") from None
+        ledger.record(db, LEAF_KIND, v.leaf(fixed.id))
+    rec = Review(annotation_id=row.id, reviewer_id=user.id, decision=decision, reason=reason,
+                 fixed_annotation_id=fixed.id if fixed else None, created_at=now)
+    db.add(rec)
+    new_slot = _reopen(db, task) if decision == "reject" else None
+    db.flush()
+    ledger.record(db, REVIEW_KIND, {
+        "review": rec.id, "annotation": row.id, "hash": row.hash, "project": project.id, "task": task.id,
+        "reviewer": user.username, "seat": c.seat, "decision": decision, "reason": reason,
+        "fixed_annotation": fixed.id if fixed else None, "fixed_hash": fixed.hash if fixed else None,
+        "at": now.astimezone(dt.timezone.utc).isoformat()})
+    db.commit()
+    db.refresh(task)
+    return {"review": rec.id, "annotation": row.id, "decision": decision, "reason": reason,
+            "fixed_annotation": fixed.id if fixed else None, "fixed_hash": fixed.hash if fixed else None,
+            "fixed_version": fixed.version if fixed else None, "reopened_slot": new_slot,
+            "task_wanted": task.wanted, "task_status": task.status}
