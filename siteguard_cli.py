@@ -129,15 +129,6 @@ def cmd_controller(args) -> int:
     return 0
 
 
-def _die_with_parent() -> None:
-    """In a supervised child, before it runs: the kernel sends it SIGTERM when its supervisor dies,
-    even by SIGKILL, so no link or sequencer outlives its controller (Linux prctl PR_SET_PDEATHSIG)."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-
-
 class _Supervised:
     """Child processes of `siteguard controller`, restarted when they die."""
 
@@ -151,7 +142,12 @@ class _Supervised:
 
     @staticmethod
     def _start(command: list[str]):
-        return subprocess.Popen([sys.executable, "-m", "siteguard_cli", *command], preexec_fn=_die_with_parent)
+        from functools import partial
+
+        from controller.parent_death import die_with_parent
+
+        return subprocess.Popen([sys.executable, "-m", "siteguard_cli", *command],
+                                preexec_fn=partial(die_with_parent, os.getpid()))
 
     def _watch(self) -> None:
         while not self._halt.wait(1.0):

@@ -19,6 +19,7 @@ from controller.limits import BodyLimit
 from controller.link_rpc import LinkClient, rpc_secret
 from controller.link_watch import link_health
 from controller.login import report_failed_logins
+from controller.parent_death import die_with_parent
 from controller.roles import housekeeping_loop, sequencer_loop, start_link, stop_link
 from controller.routers import (
     access,
@@ -145,5 +146,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
 
 
 def http_worker_app() -> FastAPI:
-    """The app of one HTTP worker process (`uvicorn --factory`), settings from the environment."""
+    """The app of one HTTP worker process (`uvicorn --factory`), settings from the environment;
+    the worker ends with the supervisor that started it."""
+    die_with_parent()
     return create_app(Settings(), role="http")

@@ -28,7 +28,14 @@ from edge_agent.store import EdgeStore
 from edge_agent.wire.keys import ensure_keypair, load_public_key
 from edge_agent.wire.kinds import AlarmKind, EventKind
 from network_policy.approval import public_key_text
-from tests.conftest import DEMO_SITE, ControllerRig, cli, fresh_postgres, wait_for
+from tests.conftest import (
+    DEMO_SITE,
+    ControllerRig,
+    cli,
+    fresh_postgres,
+    port_free,
+    wait_for,
+)
 from tests.network_site import sign_digest
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -250,10 +257,8 @@ def run_chaos(tmp: Path, rig: ControllerRig) -> None:
     assert kills["http"] >= 3 and kills["link"] >= 1 and kills["sequencer"] >= 1, kills
 
     # A restart of the whole controller; then the sequencer integrates everything queued.
-    rig.proc.kill9()
-    for role_pids in victims(rig).values():
-        for pid in role_pids:
-            os.kill(pid, signal.SIGKILL)
+    rig.proc.kill9()  # its link, sequencer and HTTP workers end with it (parent_death)
+    wait_for(lambda: port_free(rig.http_port), timeout=60, what="the killed controller's port released")
     rig.start()
 
     def settled() -> bool:

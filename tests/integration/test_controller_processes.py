@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import ControllerRig, free_port, make_agent, wait_for
+from tests.conftest import ControllerRig, free_port, make_agent, port_free, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,7 @@ def test_two_http_workers_reach_the_edge_through_the_link_process(tmp_path, data
     assert not role_pids(data, "link") and not role_pids(data, "sequencer")  # stopped with the controller
 
 
-def test_a_controller_killed_with_sigkill_takes_its_link_and_sequencer_along(tmp_path, database_url):
+def test_a_controller_killed_with_sigkill_takes_its_link_sequencer_and_workers_along(tmp_path, database_url):
     if database_url.startswith("sqlite"):
         pytest.skip("the link and the sequencer run apart with several workers, on PostgreSQL")
     rig = ControllerRig(tmp_path, database_url, workers=2).start()
@@ -101,6 +101,7 @@ def test_a_controller_killed_with_sigkill_takes_its_link_and_sequencer_along(tmp
         rig.proc.kill9()
         wait_for(lambda: not role_pids(data, "link") and not role_pids(data, "sequencer"), timeout=30,
                  what="no link or sequencer left behind")
+        wait_for(lambda: port_free(rig.http_port), timeout=30, what="no HTTP worker left holding the port")
     finally:
         for role in ("link", "sequencer"):
             for pid in role_pids(data, role):
