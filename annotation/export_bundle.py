@@ -44,7 +44,7 @@ from annotation.export_formats import (
 from annotation.versions import LEAF_KIND, version_from_leaf
 from annotation.versions import chain_problems as version_chain_problems
 from retention.checkpoint import CheckpointError, NoteVerifier, parse_unverified
-from retention.ledger import entry_leaf_bytes
+from retention.ledger import ProblemList, entry_leaf_bytes
 from retention.merkle import leaf_hash
 from retention.tlog_proof import TlogProof, TlogProofError
 from retention.tlog_proof import parse as parse_proof
@@ -58,7 +58,6 @@ ANNOTATIONS = "annotations.jsonl"
 ITEMS = "items.jsonl"
 MANIFEST = "MANIFEST.sha256"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_MAX_LISTED_PROBLEMS = 200
 _EXPORT_KEYS = frozenset({"bundle", "format", "project", "labels", "origin", "public_key", "checkpoint_size",
                           "counts"})
 _ENTRY_KEYS = frozenset({"index", "ts", "kind", "data"})
@@ -200,21 +199,6 @@ class ExportReport:
     checkpoint_size: int = 0
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.count = 0
-
-    def add(self, message: str) -> None:
-        self.count += 1
-        if len(self.items) < _MAX_LISTED_PROBLEMS:
-            self.items.append(message)
-
-    def listing(self) -> list[str]:
-        hidden = self.count - len(self.items)
-        return self.items + ([f"... and {hidden} more problems not listed"] if hidden else [])
-
-
 def verify_export_bundle(source: bytes | str | Path | BinaryIO, trusted_key: bytes | None,
                          progress=lambda message: None) -> ExportReport:
     """Check an export bundle completely, offline, and report every problem by file, line and
@@ -222,7 +206,7 @@ def verify_export_bundle(source: bytes | str | Path | BinaryIO, trusted_key: byt
     (32 raw bytes) as the site publishes it; without it the bundle is only checked against its
     own key and the report warns. ``progress`` gets a line per stage."""
     report = ExportReport(ok=False)
-    problems = _Problems()
+    problems = ProblemList()
     try:
         if isinstance(source, (str, Path)):
             raw = Path(source).read_bytes()
@@ -250,7 +234,7 @@ def _stored_bytes(raw: bytes, info: zipfile.ZipInfo) -> bytes | None:
     return data if len(data) == info.compress_size == info.file_size else None
 
 
-def _read_zip(raw: bytes, problems: _Problems) -> list[tuple[str, bytes]] | None:
+def _read_zip(raw: bytes, problems: ProblemList) -> list[tuple[str, bytes]] | None:
     try:
         z = zipfile.ZipFile(io.BytesIO(raw))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
@@ -285,7 +269,7 @@ def _read_zip(raw: bytes, problems: _Problems) -> list[tuple[str, bytes]] | None
     return members
 
 
-def _text(name: str, data: bytes, problems: _Problems) -> str | None:
+def _text(name: str, data: bytes, problems: ProblemList) -> str | None:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -293,7 +277,7 @@ def _text(name: str, data: bytes, problems: _Problems) -> str | None:
         return None
 
 
-def _json_line(name: str, n: int, line: str, problems: _Problems, what: str = "") -> Any:
+def _json_line(name: str, n: int, line: str, problems: ProblemList, what: str = "") -> Any:
     try:
         value = json.loads(line)
         canonical = _canonical_line(value)
@@ -306,7 +290,7 @@ def _json_line(name: str, n: int, line: str, problems: _Problems, what: str = ""
     return value
 
 
-def _lines(name: str, text: str, problems: _Problems) -> list[str]:
+def _lines(name: str, text: str, problems: ProblemList) -> list[str]:
     if text == "":
         return []
     if not text.endswith("\n"):
@@ -353,7 +337,7 @@ def _first_difference(name: str, want: bytes, got: bytes) -> str:
             "(a label that no verified version holds, or one missing)")
 
 
-def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: _Problems, progress) -> None:
+def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: ProblemList, progress) -> None:
     progress("reading the zip")
     members = _read_zip(raw, problems)
     if members is None:

@@ -25,6 +25,7 @@ from .merkle import MerkleTree, ProofError, leaf_hash, verify_consistency, verif
 __all__ = [
     "EXPORT_FORMAT",
     "LedgerEntry",
+    "ProblemList",
     "VerifyReport",
     "build_export",
     "entry_leaf_bytes",
@@ -197,7 +198,9 @@ def _reject_constant(name: str) -> Any:
     raise _Invalid(f"non-standard number {name}")
 
 
-class _Problems:
+class ProblemList:
+    """A verifier's findings: every one counted, the first ``_MAX_LISTED_PROBLEMS`` kept to show."""
+
     def __init__(self) -> None:
         self.items: list[str] = []
         self.count = 0
@@ -232,7 +235,7 @@ def _hex_list(value: object) -> list[bytes] | None:
     return out
 
 
-def _check_keys(problems: _Problems, where: str, obj: dict, expected: frozenset) -> bool:
+def _check_keys(problems: ProblemList, where: str, obj: dict, expected: frozenset) -> bool:
     missing = sorted(expected - obj.keys())
     unknown = sorted(obj.keys() - expected)
     if missing:
@@ -249,7 +252,7 @@ def _range_text(first: int, last: int) -> str:
 def verify_export(raw: bytes, trusted_public_key: bytes | None = None) -> VerifyReport:
     """Check an export completely and report every problem found; never raises for bad input."""
     report = VerifyReport(ok=False)
-    problems = _Problems()
+    problems = ProblemList()
     try:
         _verify(raw, trusted_public_key, report, problems)
     except Exception as exc:  # a verifier must report, not crash, on hostile input
@@ -259,7 +262,7 @@ def verify_export(raw: bytes, trusted_public_key: bytes | None = None) -> Verify
     return report
 
 
-def _verify(raw: bytes, trusted: bytes | None, report: VerifyReport, problems: _Problems) -> None:
+def _verify(raw: bytes, trusted: bytes | None, report: VerifyReport, problems: ProblemList) -> None:
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         problems.add("export: input is not bytes")
         return

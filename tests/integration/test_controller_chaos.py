@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -124,17 +123,13 @@ class Edge:
 
 def retrying(call, what: str, deadline_s: float = 120):
     """An HTTP call retried through a killed worker (connection reset, 5xx) until it answers."""
-    deadline = time.monotonic() + deadline_s
-    while True:
+    def answered():
         try:
             r = call()
-            if r.status_code < 500:
-                return r
         except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: no answer within {deadline_s} s")
-        time.sleep(0.05)
+            return None
+        return r if r.status_code < 500 else None
+    return wait_for(answered, timeout=deadline_s, interval=0.05, what=what)
 
 
 def chaos_site(tmp: Path, keys: dict[str, Ed25519PrivateKey]) -> Path:
