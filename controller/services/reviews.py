@@ -25,10 +25,9 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
 
 from annotation import assignment as A
-from annotation.versions import LEAF_KIND, REVIEW_KIND, Version
+from annotation.versions import REVIEW_KIND
 from controller.annotation_tables import (
     Annotation,
     Item,
@@ -174,21 +173,10 @@ def review(db, ledger: Ledger, user: User, annotation_id: int, decision: str, re
     task = db.get(Task, row.task_id)
     fixed: Annotation | None = None
     if decision == "fix":
-        owner = db.get(User, row.annotator_id)
-        item = db.get(Item, task.item_id)
-        v = Version(project=project.id, task=task.id, item_sha256=item.sha256, annotator=owner.username, seat=c.seat,
-                    version=row.version + 1, at=now.astimezone(dt.timezone.utc).isoformat(), result=result,
-                    prev_hash=row.hash)
-        fixed = Annotation(project_id=project.id, task_id=task.id, annotator_id=row.annotator_id, version=v.version,
-                           result=dict(result), item_sha256=item.sha256, seat=c.seat, prev_hash=row.hash,
-                           hash=v.hash(), created_at=now)
-        db.add(fixed)
-        try:
-            db.flush()
-        except IntegrityError:
-            db.rollback()
-            raise Conflict("the annotator saved a new version at the same moment; review that one") from None
-        ledger.record(db, LEAF_KIND, v.leaf(fixed.id))
+        # the fix continues the annotator's own chain, saved at the reviewer's seat
+        fixed = work.save_version(db, ledger, task, db.get(Item, task.item_id), db.get(User, row.annotator_id), row,
+                             result, c.seat, now,
+                             "the annotator saved a new version at the same moment; review that one")
     rec = Review(annotation_id=row.id, reviewer_id=user.id, decision=decision, reason=reason,
                  fixed_annotation_id=fixed.id if fixed else None, created_at=now)
     db.add(rec)

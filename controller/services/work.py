@@ -344,6 +344,26 @@ def put_draft(db, user: User, task_id: int, result: dict[str, Any], now: dt.date
     return {"task": task.id, "saved_at": iso(now)}
 
 
+def save_version(db, ledger: Ledger, task: Task, item: Item, annotator: User, prev: Annotation | None,
+                 result: dict[str, Any], seat: str | None, now: dt.datetime, clash: str) -> Annotation:
+    """The next version of ``annotator``'s chain on the task, chained to ``prev``, with its ledger
+    leaf in the same transaction. Two saves racing for one version number: Conflict(clash)."""
+    v = Version(project=task.project_id, task=task.id, item_sha256=item.sha256, annotator=annotator.username,
+                seat=seat, version=(prev.version + 1) if prev else 1, at=now.astimezone(dt.timezone.utc).isoformat(),
+                result=result, prev_hash=prev.hash if prev else None)
+    row = Annotation(project_id=task.project_id, task_id=task.id, annotator_id=annotator.id, version=v.version,
+                     result=dict(result), item_sha256=item.sha256, seat=seat, prev_hash=v.prev_hash,
+                     hash=v.hash(), created_at=now)
+    db.add(row)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise Conflict(clash) from None
+    ledger.record(db, LEAF_KIND, v.leaf(row.id))
+    return row
+
+
 def submit(db, ledger: Ledger, user: User, task_id: int, result: dict[str, Any], address: str,
            offline_after_s: float, now: dt.datetime | None = None) -> dict[str, Any]:
     """A new version of the annotator's annotation, chained to the one before, and its ledger
@@ -354,19 +374,8 @@ def submit(db, ledger: Ledger, user: User, task_id: int, result: dict[str, Any],
     item = db.get(Item, task.item_id)
     prev = db.scalar(select(Annotation).where(Annotation.task_id == task.id, Annotation.annotator_id == user.id)
                      .order_by(Annotation.version.desc()).limit(1))
-    v = Version(project=project.id, task=task.id, item_sha256=item.sha256, annotator=user.username, seat=c.seat,
-                version=(prev.version + 1) if prev else 1, at=now.astimezone(dt.timezone.utc).isoformat(),
-                result=result, prev_hash=prev.hash if prev else None)
-    row = Annotation(project_id=project.id, task_id=task.id, annotator_id=user.id, version=v.version,
-                     result=dict(result), item_sha256=item.sha256, seat=c.seat, prev_hash=v.prev_hash,
-                     hash=v.hash(), created_at=now)
-    db.add(row)
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        raise Conflict("another version of this annotation was saved at the same moment; try again") from None
-    ledger.record(db, LEAF_KIND, v.leaf(row.id))
+    row = save_version(db, ledger, task, item, user, prev, result, c.seat, now,
+                 "another version of this annotation was saved at the same moment; try again")
     if slot.state == A.RESERVED:
         first = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, TaskSlot.state == A.RESERVED)
                            .values(state=A.SUBMITTED, reserved_until=None, seat=c.seat))
@@ -376,7 +385,7 @@ def submit(db, ledger: Ledger, user: User, task_id: int, result: dict[str, Any],
     db.execute(delete(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
     db.commit()
     db.refresh(task)
-    return {"task": task.id, "annotation": row.id, "version": v.version, "hash": row.hash,
+    return {"task": task.id, "annotation": row.id, "version": row.version, "hash": row.hash,
             "prev_hash": row.prev_hash, "task_submitted": task.submitted, "task_status": task.status}
 
 
