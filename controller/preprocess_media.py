@@ -31,21 +31,29 @@ class Media:
     meta: dict
 
 
-def audio_to_wav(src: Path, work_dir: Path, timeout_s: float = 300.0) -> Media:
+# A decoded WAV is at most this big (about 4.6 hours at 16 kHz mono): a small, highly compressed
+# file that would decode to more (an audio bomb) is refused as too_large, never written out whole.
+MAX_WAV_BYTES = 512 << 20
+
+
+def audio_to_wav(src: Path, work_dir: Path, timeout_s: float = 300.0, max_wav_bytes: int = MAX_WAV_BYTES) -> Media:
     """The audio at ``src`` as 16 kHz mono 16-bit PCM WAV with no metadata, and its duration
     (from the WAV header); anything ffmpeg cannot decode, or that decodes to no sound at all,
-    is corrupt_audio."""
+    is corrupt_audio; audio that decodes to more than ``max_wav_bytes`` is too_large."""
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="audio-") as tmp:
         out = Path(tmp) / "out.wav"
         cmd = [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-xerror", "-i", str(src),
                "-map", "0:a:0", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-               "-ac", "1", "-ar", str(AUDIO_RATE), "-c:a", "pcm_s16le", "-f", "wav", str(out)]
+               "-ac", "1", "-ar", str(AUDIO_RATE), "-c:a", "pcm_s16le", "-fs", str(max_wav_bytes + 1),
+               "-f", "wav", str(out)]
         try:
             run = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired:
             raise Refused(Refusal.corrupt_audio) from None
         if run.returncode != 0 or not out.is_file():
             raise Refused(Refusal.corrupt_audio)
+        if out.stat().st_size > max_wav_bytes:  # ffmpeg stopped at the cap: there was more
+            raise Refused(Refusal.too_large)
         data = out.read_bytes()
     try:
         with wave.open(io.BytesIO(data)) as w:
