@@ -115,10 +115,11 @@ def cmd_controller(args) -> int:
         # processes beside them.
         settings.prepare()
         os.environ.update({"SITEGUARD_DATA_DIR": str(settings.data_dir.resolve()),
-                           "SITEGUARD_DATABASE_URL": settings.database_url})
+                           "SITEGUARD_DATABASE_URL": settings.database_url, **worker_pool_env(workers)})
         children = _Supervised([["controller", "--role", "link"], ["controller", "--role", "sequencer"]]
                                if role == "all" else [])
         try:
+            # uvicorn picks uvloop and httptools (dependencies) for its loop and parser.
             uvicorn.run("controller.app:http_worker_app", factory=True, host=settings.http_host,
                         port=settings.http_port, workers=workers, log_level="info")
         finally:
@@ -127,6 +128,16 @@ def cmd_controller(args) -> int:
     app = create_app(settings)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")
     return 0
+
+
+def worker_pool_env(workers: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Each HTTP worker's share of SITEGUARD_DB_CONNECTIONS (default 64, under PostgreSQL's
+    usual 100 with room for the link, the sequencer and the tools): three quarters kept, a
+    quarter overflow. Sizes set explicitly in the environment are left alone."""
+    if "SITEGUARD_DB_POOL_SIZE" in environ:
+        return {}
+    share = max(4, int(environ.get("SITEGUARD_DB_CONNECTIONS", "64")) // max(1, workers))
+    return {"SITEGUARD_DB_POOL_SIZE": str(share - share // 4), "SITEGUARD_DB_MAX_OVERFLOW": str(share // 4)}
 
 
 class _Supervised:

@@ -6,6 +6,7 @@ import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if role == "http":
+            # No more request threads than kept connections: a request beyond them waits in the
+            # event loop, cheaply, instead of in a thread for a connection.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, settings.db_pool_size)
             app.state.wire = LinkClient(settings.link_rpc, rpc_secret(settings.keys_dir))
             # Each worker counts its own refused logins in memory; its housekeeping folds them in.
             stop = threading.Event()

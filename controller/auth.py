@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from controller.deps import SessionsDep
 from controller.models import Role, User
-from controller.sessions import session_user, token_row
+from controller.sessions import session_user, token_user
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -68,12 +68,11 @@ def bearer_token(header: str) -> str:
 
 
 def _user_from_token(db: Session, header: str) -> User:
-    row = token_row(db, bearer_token(header))
-    if row is None:
+    user = token_user(db, bearer_token(header))
+    if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid, expired or revoked token",
                             headers={"WWW-Authenticate": "Bearer"})
-    user = db.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account disabled")
     return user
 

@@ -23,7 +23,7 @@ class Core:
 
 def open_core(settings: Settings) -> Core:
     settings.prepare()
-    engine = dbmod.make_engine(settings.database_url)
+    engine = dbmod.make_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     dbmod.upgrade(engine)
     sessions = dbmod.make_sessionmaker(engine)
     key = load_or_create_signing_key(settings.keys_dir / "ledger.ed25519")

@@ -24,12 +24,17 @@ def open_session(db: Session, user_id: int, ttl: dt.timedelta, client: str) -> s
     return sid
 
 
+def _valid(row) -> bool:
+    return row is not None and row.revoked_at is None and aware(row.expires_at) > utcnow()
+
+
 def session_user(db: Session, sid: str) -> User | None:
-    row = db.scalar(select(UserSession).where(UserSession.sid_hash == token_hash(sid)))
-    if row is None or row.revoked_at is not None or aware(row.expires_at) <= utcnow():
+    """The session's active user while the session is valid; one query, as on every request."""
+    found = db.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
+                       .where(UserSession.sid_hash == token_hash(sid))).first()
+    if found is None or not _valid(found[0]):
         return None
-    user = db.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    return found[1] if found[1].active else None
 
 
 def end_session(db: Session, sid: str) -> bool:
@@ -52,9 +57,14 @@ def issue_token(db: Session, user_id: int, ttl: dt.timedelta, label: str, client
 def token_row(db: Session, token: str) -> ApiToken | None:
     """The token's row while it is valid (not revoked, not expired), else None."""
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None or aware(row.expires_at) <= utcnow():
-        return None
-    return row
+    return row if _valid(row) else None
+
+
+def token_user(db: Session, token: str) -> User | None:
+    """The token's user (active or not) while the token is valid; one query, as on every request."""
+    found = db.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                       .where(ApiToken.token_hash == token_hash(token))).first()
+    return found[1] if found is not None and _valid(found[0]) else None
 
 
 def revoke_token(db: Session, row: ApiToken) -> bool:

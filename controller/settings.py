@@ -39,6 +39,12 @@ class Settings:
     trusted_proxies: tuple[str, ...] = field(
         default_factory=lambda: tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()))
 
+    # Database connections one process keeps (and at most the overflow more, briefly); an HTTP
+    # worker also runs no more request threads than it keeps connections. `siteguard controller
+    # --workers N` shares SITEGUARD_DB_CONNECTIONS among its workers.
+    db_pool_size: int = field(default_factory=lambda: int(_env("DB_POOL_SIZE", "10")))
+    db_max_overflow: int = field(default_factory=lambda: int(_env("DB_MAX_OVERFLOW", "10")))
+
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
         self.trusted_proxies = tuple(self.trusted_proxies)

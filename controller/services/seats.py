@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from access_control.credentials import TrainingRecord
 from controller.coverage_history import (
@@ -16,10 +17,11 @@ from controller.coverage_history import (
     percent_series,
     seat_spans,
 )
-from controller.credentials import latest_training, site_today
+from controller.credentials import site_today
 from controller.domain_errors import Forbidden, Invalid, NotFound
 from controller.ledger import Ledger
 from controller.models import Agent, Event, Person, Presence, Site, aware, iso, utcnow
+from controller.models import TrainingRecord as TrainingRow
 from controller.policy import PersonFacts, SeatFacts, may_work
 from controller.services.edge import EdgeChannel, send_to_edge
 from controller.services.scope import CustomerScope
@@ -163,25 +165,34 @@ def seat_frame(db, edge: EdgeChannel, scope: CustomerScope, site_id: int, seat_i
 
 def live_seat(db, site_id: int, seat_id: str, offline_after_s: float) -> tuple[bool | None, tuple[str, ...]]:
     """The seat as an edge agent on line judges it this round; (None, ()) when none does. The
-    seat.state events only mark changes, so they cannot tell a quiet seat from a dead agent."""
+    seat.state events only mark changes, so they cannot tell a quiet seat from a dead agent.
+    Only the one seat's entry is read out of each agent's status: a site's status holds every
+    seat, and this is asked on every served page."""
     cutoff = utcnow() - dt.timedelta(seconds=offline_after_s)
-    for a in db.scalars(select(Agent).where(Agent.site_id == site_id, Agent.revoked.is_(False))):
-        seen = aware(a.last_seen_at)
-        state = ((a.status or {}).get("seats") or {}).get(seat_id)
+    entry = Agent.status[("seats", seat_id)]
+    for seen, state in db.execute(select(Agent.last_seen_at, entry).where(
+            Agent.site_id == site_id, Agent.revoked.is_(False)).order_by(Agent.id)):
+        seen = aware(seen)
         if seen is not None and seen > cutoff and isinstance(state, dict) and "covered" in state:
             return bool(state["covered"]), tuple(str(r) for r in state.get("reasons") or ())
     return None, ()
 
 
 def person_facts(db, site_id: int, person_id: str) -> PersonFacts | None:
-    p = db.scalar(select(Person).where(Person.site_id == site_id, Person.person == person_id))
-    if p is None:
+    """The person, their training that expires last and where the gates put them, in one query."""
+    t = aliased(TrainingRow)
+    latest = (select(t.id).where(t.person_id == Person.id).order_by(t.expires.desc(), t.id.desc())
+              .limit(1).correlate(Person).scalar_subquery())
+    found = db.execute(
+        select(Person, TrainingRow.completed, TrainingRow.expires, Presence.area).select_from(Person)
+        .outerjoin(TrainingRow, TrainingRow.id == latest)
+        .outerjoin(Presence, (Presence.site_id == Person.site_id) & (Presence.person == Person.person))
+        .where(Person.site_id == site_id, Person.person == person_id)).first()
+    if found is None:
         return None
-    t = latest_training(db, [p.id]).get(p.id)
-    where = db.get(Presence, (site_id, person_id))
+    p, completed, expires, area = found
     return PersonFacts(p.person, p.role, p.active, tuple(p.customers or ()),
-                       None if t is None else TrainingRecord(t.completed, t.expires),
-                       None if where is None else where.area)
+                       None if expires is None else TrainingRecord(completed, expires), area)
 
 
 def seat_policy(db, scope: CustomerScope, site_id: int, seat_id: str, person: str | None,

@@ -23,8 +23,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy import and_, case, delete, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from annotation import assignment as A
 from annotation.versions import LEAF_KIND, Version
@@ -143,9 +144,10 @@ def _person_site(db, username: str, found: tuple[_Known, SiteConfig, Any] | None
 def check(db, user: User, project: Project, address: str, offline_after_s: float) -> Check:
     """The policy's answer for this login, at this address, for this project, now."""
     found = _find_seat(db, address)
-    customer = db.get(Customer, project.customer_id)
-    member = db.scalar(select(ProjectMember.id).where(ProjectMember.project_id == project.id,
-                                                      ProjectMember.user_id == user.id)) is not None
+    membership = (select(ProjectMember.id).where(ProjectMember.project_id == project.id,
+                                                 ProjectMember.user_id == user.id).exists())
+    row = db.execute(select(Customer.slug, membership).where(Customer.id == project.customer_id)).first()
+    customer_slug, member = (row[0], bool(row[1])) if row is not None else ("", False)
     seat_facts, subnets, seat_name = None, (), None
     if found is not None:
         site, config, seat = found
@@ -161,7 +163,7 @@ def check(db, user: User, project: Project, address: str, offline_after_s: float
         site, config, person_id = at
         person = person_facts(db, site.id, person_id)
         inside, today = frozenset(g.area_in for g in config.gates), _today(config)
-    facts = WorkFacts(address=address, project_customer=customer.slug if customer else "", member=member,
+    facts = WorkFacts(address=address, project_customer=customer_slug, member=member,
                       seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today)
     return Check(work_decision(facts), seat_name)
 
@@ -187,13 +189,12 @@ def _view(slot: TaskSlot) -> A.SlotView:
 
 
 def _task_answer(db, slot: TaskSlot) -> dict[str, Any]:
-    task = db.get(Task, slot.task_id)
-    item = db.get(Item, task.item_id)
-    return {"task": task.id, "project": task.project_id, "slot": slot.slot, "state": slot.state,
+    item = db.scalar(select(Item).join(Task, Task.item_id == Item.id).where(Task.id == slot.task_id))
+    return {"task": slot.task_id, "project": slot.project_id, "slot": slot.slot, "state": slot.state,
             "reserved_until": iso(slot.reserved_until), "seat": slot.seat,
             # Never the gold flag or answer, nor the source file's name: only what labelling needs.
             "item": {"id": item.id, "media_type": item.media_type, "size": item.size, "meta": item.meta},
-            "content": f"/api/work/tasks/{task.id}/content"}
+            "content": f"/api/work/tasks/{slot.task_id}/content"}
 
 
 def _barred(project_id: int, annotator: int):
@@ -229,15 +230,16 @@ def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.d
     if not A.open_to_claim(view, now):  # the rule itself, over what the row says now
         return None
     lapsed_holder = slot.annotator_id if A.expired(view, now) else None
-    done = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, open_).values(
-        state=A.RESERVED, annotator_id=annotator, reserved_until=A.expires_at(now), seat=seat))
+    taken = {"state": A.RESERVED, "annotator_id": annotator, "reserved_until": A.expires_at(now), "seat": seat}
+    done = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, open_).values(**taken))
     if done.rowcount != 1:
         return None
+    for key, value in taken.items():  # what was just written, without reading it back
+        set_committed_value(slot, key, value)
     if lapsed_holder is not None and lapsed_holder != annotator:
         # The lapsed holder never gets this task again: its passing is recorded as a skip.
         db.add(TaskSkip(task_id=slot.task_id, annotator_id=lapsed_holder, reason=LAPSED, at=now))
     db.flush()
-    db.refresh(slot)
     return slot
 
 
@@ -278,16 +280,22 @@ def next_task(db, user: User, project_id: int, address: str, offline_after_s: fl
 
 
 def _my_slot(db, user: User, task_id: int) -> tuple[Task, Project, TaskSlot]:
-    """The task and the login's slot on it (reserved or submitted); anything else reads as missing."""
-    task = db.get(Task, task_id)
-    slot = None if task is None else db.scalar(select(TaskSlot).where(
-        TaskSlot.task_id == task.id, TaskSlot.annotator_id == user.id, TaskSlot.state.in_((A.RESERVED, A.SUBMITTED))))
+    """The task and the login's slot on it (reserved or submitted); anything else reads as missing.
+    One query brings the task, its project, the slot and the item (kept in the session)."""
+    found = db.execute(select(Task, Project, TaskSlot, Item).join(Project, Project.id == Task.project_id)
+                       .join(Item, Item.id == Task.item_id)
+                       .outerjoin(TaskSlot, and_(TaskSlot.task_id == Task.id, TaskSlot.annotator_id == user.id,
+                                                 TaskSlot.state.in_((A.RESERVED, A.SUBMITTED))))
+                       .where(Task.id == task_id)).first()
+    task, project, slot, _ = found if found is not None else (None, None, None, None)
     if task is None or slot is None:
         if task is not None and db.scalar(select(TaskSkip.id).where(
                 TaskSkip.task_id == task.id, TaskSkip.annotator_id == user.id, TaskSkip.reason == LAPSED)):
             raise Conflict("the reservation expired and the task went to someone else")
         raise NotFound("no such task")
-    return task, _project(db, user, task.project_id), slot
+    if user.customer_id is not None and project.customer_id != user.customer_id:
+        raise NotFound("no such task")  # as _project: another customer's reads as missing
+    return task, project, slot
 
 
 def content(db, user: User, task_id: int, address: str, offline_after_s: float, data_dir: Path) -> tuple[bytes, str]:
@@ -380,11 +388,14 @@ def submit(db, ledger: Ledger, user: User, task_id: int, result: dict[str, Any],
         first = _write(db, update(TaskSlot).where(TaskSlot.id == slot.id, TaskSlot.state == A.RESERVED)
                            .values(state=A.SUBMITTED, reserved_until=None, seat=c.seat))
         if first.rowcount == 1:
-            _write(db, update(Task).where(Task.id == task.id).values(submitted=Task.submitted + 1))
-            _write(db, update(Task).where(Task.id == task.id, Task.submitted >= Task.wanted).values(status="complete"))
+            counted = _write(db, update(Task).where(Task.id == task.id).values(
+                submitted=Task.submitted + 1,
+                status=case((Task.submitted + 1 >= Task.wanted, "complete"), else_=Task.status))
+                .returning(Task.submitted, Task.status)).one()
+            set_committed_value(task, "submitted", counted[0])
+            set_committed_value(task, "status", counted[1])
     db.execute(delete(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
     db.commit()
-    db.refresh(task)
     return {"task": task.id, "annotation": row.id, "version": row.version, "hash": row.hash,
             "prev_hash": row.prev_hash, "task_submitted": task.submitted, "task_status": task.status}
 
