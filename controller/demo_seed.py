@@ -132,9 +132,18 @@ def _ensure_member(db, core: Core, project_id: int, user_id: int, reviewer: bool
 
 def _fill_projects(core: Core, todo: list[tuple[DemoProject, int]], write: Write, work: Path,
                    report: SeedReport, out: TextIO) -> None:
-    """Make each project's content, then import them all at once, showing their progress."""
+    """Make each project's content and start its import at once (the imports run while the next
+    content is made), then show the imports' progress until all are done."""
     started = time.monotonic()
-    sources: list[tuple[DemoProject, int, Path]] = []
+    results: dict[int, dict[str, Any]] = {}
+    limits = import_limits()
+
+    def run(dataset_id: int, source: Path) -> None:
+        results[dataset_id] = run_import(core.sessions, core.ledger, core.settings.data_dir, dataset_id, source,
+                                         limits=limits)
+
+    datasets: list[tuple[DemoProject, int]] = []
+    threads: list[threading.Thread] = []
     for plan, pid in todo:
         t0 = time.monotonic()
         print(f"  demo content: {plan.customer}/{plan.slug} ({plan.modality}, {plan.count} items) ...",
@@ -147,26 +156,15 @@ def _fill_projects(core: Core, todo: list[tuple[DemoProject, int]], write: Write
             report.problems.append(f"{plan.customer}/{plan.slug}: content not made: {exc}")
             continue
         print(f" made in {time.monotonic() - t0:.1f} s", file=out, flush=True)
-        sources.append((plan, pid, source))
-    datasets = []
-    with core.sessions() as db:
-        for plan, pid, source in sources:
-            # A single file is named by its dataset (as an upload is): the name tells its type.
-            name = source.name if source.is_file() else f"demo {plan.modality}"
-            datasets.append((plan, new_dataset(db, EVERY_CUSTOMER, pid, name, BY), source))
-    results: dict[int, dict[str, Any]] = {}
-    limits = import_limits()
-
-    def run(dataset_id: int, source: Path) -> None:
-        results[dataset_id] = run_import(core.sessions, core.ledger, core.settings.data_dir, dataset_id, source,
-                                         limits=limits)
-
-    threads = [threading.Thread(target=run, args=(ds, src), name=f"demo-import-{ds}", daemon=True)
-               for _, ds, src in datasets]
-    for t in threads:
-        t.start()
-    _show_progress(core, [(p, ds) for p, ds, _ in datasets], threads, out)
-    for plan, ds, _ in datasets:
+        # A single file is named by its dataset (as an upload is): the name tells its type.
+        name = source.name if source.is_file() else f"demo {plan.modality}"
+        with core.sessions() as db:
+            ds = new_dataset(db, EVERY_CUSTOMER, pid, name, BY)
+        datasets.append((plan, ds))
+        threads.append(threading.Thread(target=run, args=(ds, source), name=f"demo-import-{ds}", daemon=True))
+        threads[-1].start()
+    _show_progress(core, datasets, threads, out)
+    for plan, ds in datasets:
         got = results.get(ds)
         if got is None or got["status"] != "done":
             report.problems.append(f"{plan.customer}/{plan.slug}: the import did not finish")
@@ -180,6 +178,8 @@ def _fill_projects(core: Core, todo: list[tuple[DemoProject, int]], write: Write
 
 def _show_progress(core: Core, datasets: list[tuple[DemoProject, int]], threads: list[threading.Thread],
                    out: TextIO, every_s: float = 0.5) -> None:
+    if not datasets:
+        return
     tty = getattr(out, "isatty", lambda: False)()
     last, last_at = "", 0.0
     while True:
