@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="chromium ffmpeg nftables iproute2 iputils-ping"
+APT_PACKAGES="chromium ffmpeg espeak-ng nftables iproute2 iputils-ping"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -33,18 +33,18 @@ from edge_agent.wire.messages import Event
 from edge_agent.wire.site import parse_site_text
 from tests.conftest import DEMO_SITE, app_with_demo_site, serve
 
-# Logins of the site's people (the site file's `user:`), and the seat addresses used below.
+# Logins of the site's people (the site file's `user:`, renamed from the demo's), and the seat
+# addresses used below.
 PEOPLE = {"ann": "p-003", "ann4": "p-004", "ann5": "p-005", "ann6": "p-006", "ann8": "p-008"}
+DEMO_LOGINS = {"ann": "annotator", "ann4": "wangfang", "ann5": "liuyang", "ann6": "zhaolei", "ann8": "zhouna"}
 A1, A2, A8, B1 = "10.110.0.11", "10.110.0.12", "10.0.0.18", "10.120.0.11"
 TASKS, K = 4, 2
 
 
 def _site_text() -> str:
     text = DEMO_SITE.read_text()
-    for user, person in PEOPLE.items():
-        if user != "ann":
-            text = text.replace(f"  - id: {person}\n", f"  - id: {person}\n    user: {user}\n")
-    text = text.replace("user: annotator", "user: ann")
+    for user, demo_login in DEMO_LOGINS.items():
+        text = text.replace(f"    user: {demo_login}\n", f"    user: {user}\n")
     # A8's computer was plugged into the platform's VLAN instead of acme's.
     return text.replace("workstation: 10.110.0.18", f"workstation: {A8}")
 

@@ -639,5 +639,5 @@ def test_workstation_addresses_and_platform_users_are_unique_and_valid():
         parse_site_text(text.replace("workstation: 10.110.0.12", "workstation: 10.110.0.300"))
     assert "seats[1].workstation" in str(exc.value)
     with pytest.raises(SiteFileError) as exc:
-        parse_site_text(text.replace("    name: Wang Fang\n", "    name: Wang Fang\n    user: annotator\n"))
+        parse_site_text(text.replace("    user: wangfang\n", "    user: annotator\n"))
     assert "duplicate platform user 'annotator'" in str(exc.value)
