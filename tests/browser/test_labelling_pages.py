@@ -483,7 +483,8 @@ def test_an_audio_segment_plays_faster_or_slower_by_key_loops_and_keeps_its_spea
     expect(page.locator("#loop")).to_have_attribute("aria-pressed", "true")
     page.wait_for_function("window.seen.wraps >= 3", timeout=20_000)
     times = page.evaluate("window.seen.times")
-    assert 0.8 - 0.05 <= min(times) and max(times) <= 2.0 + 0.15, (min(times), max(times))
+    # At most a frame or two past the end (the loop turns on the page's animation frames), far from the 4 s.
+    assert 0.8 - 0.05 <= min(times) and max(times) <= 2.0 + 0.25, (min(times), max(times))
     page.wait_for_function(f"{rate} === 2")  # the speed held through the loops
     page.keyboard.press("l")
     expect(page.locator("#loop")).to_have_attribute("aria-pressed", "false")
