@@ -1,7 +1,10 @@
 """The annotator's labelling page: a text task labelled by a key press and submitted in the
 export's shape, a draft that survives a reload, an image box drawn with the mouse, an audio
 segment made on the waveform and transcribed, the watermark, and the content leaving the page
-within seconds when the site's policy turns to no (and coming back on a yes).
+within seconds when the site's policy turns to no (and coming back on a yes). Then each tool in
+full: multi-label chips, boxes moved, resized, reclassed and deleted, an audio segment's speed
+keys, loop and speaker, a skip with its reason, the shortcut legend against the keys the page
+binds, and the draft of each modality across a reload.
 
 The browser connects from 127.0.0.1, so the test site's seat A1 has that workstation address and
 acme a VLAN holding it; an edge agent row vouches for A1's coverage and the gates put the
