@@ -210,8 +210,14 @@ class ControllerRig:
         self.key_file = self.data / "keys" / "controller.key"
 
     def start(self) -> "ControllerRig":
+        """Start the controller and wait until it is healthy; one that never gets there is
+        stopped before the failure is raised, so no fixture leaves it running."""
         self.proc.start()
-        self.wait_healthy()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.proc.stop()
+            raise
         return self
 
     def wait_healthy(self, timeout: float = 60) -> None:

@@ -3,10 +3,10 @@ submit and skip. Each asks the site's policy with the live facts first; a refusa
 every failing reason. Content is shown inline and never offered as a download."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from controller import errors
 from controller.auth import DB, client_address, require
@@ -30,7 +30,7 @@ class ResultIn(BaseModel):
 
 
 class SkipIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=300)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
 @router.post("/projects/{project_id}/next", responses={**REFUSED, 204: {"description": "Nothing is free for you"}})

@@ -83,7 +83,7 @@ i18n.ready.then(function () {
   function clean() {
     switch (kind) {
       case "classification": return { label: result.label };
-      case "multi_label": return { labels: result.labels.slice() };
+      case "multi_label": return { labels: labels.filter((l) => result.labels.includes(l)) };  // the schema's order
       case "spans": return { spans: result.spans.map((s) => ({ start: s.start, end: s.end, label: s.label })) };
       case "boxes": return { boxes: result.boxes.map((b) => ({ label: b.label, x: Math.round(b.x), y: Math.round(b.y),
         w: Math.round(b.w), h: Math.round(b.h) })) };
@@ -245,14 +245,23 @@ i18n.ready.then(function () {
     $("skip-reason").focus();
   }
 
+  // A reason of blanks is no reason: the form does not go (the API refuses it too).
+  function checkReason() {
+    const input = $("skip-reason");
+    input.setCustomValidity(input.value && !input.value.trim() ? _("Say why you skip this task.") : "");
+    return input.checkValidity();
+  }
+
   $("submit").addEventListener("click", submit);
   $("skip").addEventListener("click", openSkip);
   $("skip-cancel").addEventListener("click", () => { $("skip-form").hidden = true; });
   $("work-retry").addEventListener("click", loadNext);
+  $("skip-reason").addEventListener("input", checkReason);
   $("skip-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!task) return;
-    const r = await call("POST", "/api/work/tasks/" + task.task + "/skip", { reason: $("skip-reason").value });
+    if (!checkReason()) { $("skip-form").reportValidity(); return; }
+    const r = await call("POST", "/api/work/tasks/" + task.task + "/skip", { reason: $("skip-reason").value.trim() });
     if (!r.ok) { showError(detail(r)); return; }
     $("skip-form").hidden = true;
     $("skip-reason").value = "";
@@ -426,6 +435,7 @@ i18n.ready.then(function () {
       stage.dataset.height = H;
       paint();
       contentEl.dataset.ready = "1";
+      paintSide();  // the boxes of a draft listed too
     });
     img.src = url;
 
