@@ -1,2 +1,3 @@
 """The annotation platform's domain: projects, items, tasks and their assignment rules,
-preprocessing decisions, versions and their chain, export formats. Pure: no I/O, no database."""
+preprocessing decisions, versions and their chain, export formats, quality scoring. Pure: no
+I/O, no database."""
