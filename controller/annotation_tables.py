@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db import Base
@@ -25,6 +25,11 @@ class Project(Base):
     label_schema: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     annotators_per_task: Mapped[int] = mapped_column(Integer, default=1)  # k
     mask_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Quality: the share of served tasks that are gold, the accuracy the project must prove (0.95
+    # for text and speech), and the linked-item constraints whose consistency must reach 0.90.
+    gold_share: Mapped[float] = mapped_column(Float, default=0.1, server_default="0.1")
+    accuracy_target: Mapped[float] = mapped_column(Float, default=0.95, server_default="0.95")
+    crossmodal: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # {constraints, target}
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -78,6 +83,12 @@ class Item(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     gold_answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Synthesis: the item it was made from and how (recipe name and parameters); None: imported.
+    source_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL",
+                                                                  name="fk_items_source_item_id"))
+    recipe: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Pre-annotation: a model's proposal, shown marked as such; never scored as anyone's work.
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -166,4 +177,64 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(10))  # accept | reject | fix
     reason: Mapped[str] = mapped_column(String(500), default="")
     fixed_annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ItemLink(Base):
+    """Items of different modalities that belong together (an image and its caption, a clip and
+    its transcript's text): one group per key, each member with its role in the group. The
+    project that owns the link declares the constraints between their labels."""
+
+    __tablename__ = "item_links"
+    __table_args__ = (UniqueConstraint("project_id", "group_key", "item_id", name="uq_item_links"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    group_key: Mapped[str] = mapped_column(String(100))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(40))  # e.g. image, caption, audio, text
+
+
+class QualityPause(Base):
+    """An annotator paused from a project because their accuracy's lower bound fell under the
+    target (or by an officer); lifted by an officer with a note. Both are ledgered."""
+
+    __tablename__ = "quality_pauses"
+    __table_args__ = (Index("ix_quality_pauses_open", "project_id", "annotator_id", "lifted_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the accuracy and interval that paused
+    paused_by: Mapped[str] = mapped_column(String(64))
+    paused_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lifted_by: Mapped[str | None] = mapped_column(String(64))
+    lift_note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class QualitySnapshot(Base):
+    """A project's figures at one moment, kept so the quality page can draw them over time."""
+
+    __tablename__ = "quality_snapshots"
+    __table_args__ = (Index("ix_quality_snapshots_project_at", "project_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Release(Base):
+    """A dataset handed to its customer, or refused: granted only when the lower bound of the
+    estimated accuracy meets the target. Figures, the sampling plan and what is missing are kept
+    and ledgered."""
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requested_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
