@@ -122,9 +122,12 @@ def cmd_controller(args) -> int:
         children = _Supervised([["controller", "--role", "link"], ["controller", "--role", "sequencer"]]
                                if role == "all" else [])
         try:
-            # uvicorn picks uvloop and httptools (dependencies) for its loop and parser.
+            # uvicorn picks uvloop and httptools (dependencies) for its loop and parser. A worker
+            # that does not answer its supervisor's ping is killed and replaced: 30 s, not the
+            # default 5, so a worker still importing on a loaded machine is not killed in a loop.
             uvicorn.run("controller.app:http_worker_app", factory=True, host=settings.http_host,
-                        port=settings.http_port, workers=workers, log_level="info")
+                        port=settings.http_port, workers=workers, log_level="info",
+                        timeout_worker_healthcheck=30)
         finally:
             children.stop()
         return 0
