@@ -41,6 +41,7 @@ from controller.routers import (
 )
 from controller.routers import reviews as reviews_router
 from controller.routers import work as work_router
+from controller.session_release import end_sessions_with_endpoints
 from controller.settings import Settings
 
 log = logging.getLogger("siteguard.controller")
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
               work_router, reviews_router, exports, pages, docs):
         errors.document_common_errors(r.router.routes)
-        app.include_router(r.router)
+        app.include_router(end_sessions_with_endpoints(r.router))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     @app.get("/healthz", tags=["health"], responses={503: {"description": "the edge link is down or stuck"}})

@@ -78,6 +78,15 @@ def _user_from_token(db: Session, header: str) -> User:
 
 
 def optional_user(request: Request, db: DB) -> User | None:
+    user = _login(request, db)
+    # End the read: the connection goes back to the pool while the request waits for a thread
+    # to run its endpoint (holding it there, every connection could be held by requests waiting
+    # for threads that wait for connections). The user stays loaded.
+    db.commit()
+    return user
+
+
+def _login(request: Request, db: Session) -> User | None:
     header = request.headers.get("authorization")
     if header:
         return _user_from_token(db, header)
