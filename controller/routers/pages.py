@@ -29,6 +29,7 @@ from controller.params import Int64
 from controller.services.agents import agent_views
 from controller.services.auth import authenticate
 from controller.services.events import alarm_view, list_alarm_rows, recent_events
+from controller.services import reviews
 from controller.services.seats import site_coverage
 from controller.sessions import end_session, open_session, session_user
 
@@ -267,7 +268,8 @@ def work_list_page(request: Request, db: DB):
     user, other = _annotator_or_response(request, db)
     if other is not None:
         return other
-    return render(request, "work_list.html", user, projects=_my_projects(db, user))
+    return render(request, "work_list.html", user, projects=_my_projects(db, user),
+                  reviewable=reviews.reviewable(db, user))
 
 
 @router.get("/work/{project_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -284,5 +286,29 @@ def work_page(project_id: Int64, request: Request, db: DB):
     schema = project.label_schema or {}
     sites = site_list(db)
     return render(request, "work.html", user, project=project, kind=str(schema.get("kind", "")),
+                  labels=[str(x) for x in schema.get("labels") or []],
+                  site_tz=sites[0]["tz"] if sites else None)
+
+
+@router.get("/work/{project_id}/review", response_class=HTMLResponse, include_in_schema=False)
+def review_page(project_id: Int64, request: Request, db: DB):
+    """The reviewer page of one project: the review queue, the item's content under a watermark,
+    two versions side by side with what changed, and accept, reject or fix. Only for a member
+    with the project's review right; the site's policy is asked again every few seconds."""
+    user, other = _annotator_or_response(request, db)
+    if other is not None:
+        return other
+    locale = i18n.choose_locale(request, user)
+    project = next((p for p in _my_projects(db, user) if p.id == project_id), None)
+    if project is None:
+        return HTMLResponse(i18n.translate(locale, "no such project"), status_code=404)
+    if not reviews.may_review(db, user, project.id):
+        resp = render(request, "welcome.html", user,
+                      refusal=i18n.translate(locale, "Reviewing this project needs its review right."))
+        resp.status_code = status.HTTP_403_FORBIDDEN
+        return resp
+    schema = project.label_schema or {}
+    sites = site_list(db)
+    return render(request, "review.html", user, project=project, kind=str(schema.get("kind", "")),
                   labels=[str(x) for x in schema.get("labels") or []],
                   site_tz=sites[0]["tz"] if sites else None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from controller import errors
@@ -15,7 +15,7 @@ from controller.auth import DB, client_address, require
 from controller.deps import LedgerDep, SettingsDep
 from controller.models import Role, User
 from controller.params import Int64
-from controller.routers.work import REFUSED
+from controller.routers.work import NO_STORE, REFUSED
 from controller.services import reviews as svc
 
 router = APIRouter(prefix="/api", tags=["reviews"])
@@ -41,6 +41,36 @@ def annotation_versions(annotation_id: Int64, request: Request, db: DB, settings
                         user: User = READER) -> dict[str, Any]:
     """Every version of that annotator's work on the task, oldest first, and their reviews."""
     return svc.versions(db, user, annotation_id, client_address(request), settings.agent_offline_after_s)
+
+
+@router.post("/projects/{project_id}/review/heartbeat")
+def review_heartbeat(project_id: Int64, request: Request, db: DB, settings: SettingsDep,
+                     user: User = REVIEWER) -> dict[str, Any]:
+    """The reviewer page's re-check every few seconds: the policy's answer now (the page hides
+    the content on a no) and the seat the request comes from."""
+    return svc.heartbeat(db, user, project_id, client_address(request), settings.agent_offline_after_s)
+
+
+@router.get("/annotations/{annotation_id}/content", responses={**REFUSED, 200: {"content": {"application/octet-stream": {}}}})
+def annotation_content(annotation_id: Int64, request: Request, db: DB, settings: SettingsDep,
+                       user: User = REVIEWER) -> Response:
+    """The annotated item's bytes, to a reviewer of its project while the policy allows; shown
+    inline, never stored by the browser."""
+    body, media_type = svc.content(db, user, annotation_id, client_address(request), settings.agent_offline_after_s,
+                                   settings.data_dir)
+    return Response(body, media_type=media_type, headers={
+        **NO_STORE, "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'"})
+
+
+@router.get("/annotations/{annotation_id}/diff", responses=REFUSED)
+def annotation_diff(annotation_id: Int64, request: Request, db: DB, settings: SettingsDep,
+                    against: Int64 | None = Query(None, description="the older side: another annotation of the "
+                                                  "same task; left out, an empty result"),
+                    user: User = READER) -> dict[str, Any]:
+    """What changed from ``against`` to this annotation, in the task's terms: labels, spans,
+    boxes (paired by IoU), audio segments (with the transcript's character diff)."""
+    return svc.compare(db, user, annotation_id, against, client_address(request), settings.agent_offline_after_s)
 
 
 @router.post("/annotations/{annotation_id}/review", responses=REFUSED)

@@ -4,7 +4,10 @@ accepts, rejects or fixes it; every decision is a ledger leaf in its own transac
 A reviewer is an annotator, so whatever shows customer content (the queue, an annotation's
 versions, the review itself) first asks the site's policy the same way the work service does:
 the reviewer's seat, coverage, VLAN, training and presence. Officers and the project's customer
-may read an annotation's versions without a seat; another customer's reads as missing.
+may read an annotation's versions without a seat; another customer's reads as missing. The
+reviewer page reads the item's content through ``content`` (the review right and the policy,
+as the queue) and re-asks the policy through ``heartbeat``; two versions of a task, any
+annotators', are compared by ``compare`` in the task's terms.
 
 The rules decided here:
 - The queue holds, per (task, annotator), the newest version when its slot is submitted and that
@@ -22,11 +25,13 @@ The rules decided here:
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text, update
 
 from annotation import assignment as A
+from annotation import result_diff
 from annotation.versions import REVIEW_KIND
 from controller.annotation_tables import (
     Annotation,
@@ -46,13 +51,28 @@ DECISIONS = ("accept", "reject", "fix")
 STAFF = {Role.admin.value, Role.officer.value}
 
 
+def may_review(db, user: User, project_id: int) -> bool:
+    """Whether the login holds the project's review right (the site's policy aside)."""
+    return bool(db.scalar(select(ProjectMember.can_review).where(ProjectMember.project_id == project_id,
+                                                                 ProjectMember.user_id == user.id)))
+
+
+def reviewable(db, user: User) -> set[int]:
+    """The projects the login holds the review right of."""
+    return set(db.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == user.id,
+                                                                 ProjectMember.can_review.is_(True))))
+
+
+def _right_check(db, user: User, project: Project, address: str, offline_after_s: float) -> work.Check:
+    """The review right, then the site's policy's answer (allowed or not) for this login here, now."""
+    if not may_review(db, user, project.id):
+        raise Forbidden("reviewing this project needs its review right")
+    return work.check(db, user, project, address, offline_after_s)
+
+
 def _reviewer_check(db, user: User, project: Project, address: str, offline_after_s: float) -> work.Check:
     """The login may review this project here, now: the review right, then the site's policy."""
-    can = db.scalar(select(ProjectMember.can_review).where(ProjectMember.project_id == project.id,
-                                                           ProjectMember.user_id == user.id))
-    if not can:
-        raise Forbidden("reviewing this project needs its review right")
-    c = work.check(db, user, project, address, offline_after_s)
+    c = _right_check(db, user, project, address, offline_after_s)
     if not c.decision.allowed:
         raise Refused("the site's policy does not allow work here now: " + ", ".join(c.decision.reasons),
                       c.decision.reasons)
@@ -107,22 +127,71 @@ def queue(db, user: User, project_id: int, address: str, offline_after_s: float,
     return [_view(r, names) for r in rows]
 
 
-def versions(db, user: User, annotation_id: int, address: str, offline_after_s: float) -> dict[str, Any]:
-    """Every version of that annotator's work on the task, oldest first, with the reviews of
-    each: for a side-by-side view."""
+def _readable(db, user: User, annotation_id: int, address: str, offline_after_s: float) -> tuple[Annotation, Project]:
+    """The annotation, for a reviewer the site allows here now, an officer, or the project's customer."""
     row, project = _annotation(db, user, annotation_id)
     if user.role == Role.annotator.value:
         _reviewer_check(db, user, project, address, offline_after_s)
     elif user.role not in STAFF and user.role != Role.customer.value:
         raise Forbidden(f"role {user.role} may not read annotations")
-    rows = list(db.scalars(select(Annotation).where(Annotation.task_id == row.task_id,
-                                                    Annotation.annotator_id == row.annotator_id)
-                           .order_by(Annotation.version)))
+    return row, project
+
+
+def _kind(project: Project) -> str:
+    return str((project.label_schema or {}).get("kind", ""))
+
+
+def versions(db, user: User, annotation_id: int, address: str, offline_after_s: float) -> dict[str, Any]:
+    """Every version of that annotator's work on the task, oldest first, with the reviews of
+    each, and every other annotator's versions of the same task (``others``, by annotator then
+    version): for a side-by-side view."""
+    row, project = _readable(db, user, annotation_id, address, offline_after_s)
+    task_rows = list(db.scalars(select(Annotation).where(Annotation.task_id == row.task_id)
+                                .order_by(Annotation.annotator_id, Annotation.version)))
+    rows = [r for r in task_rows if r.annotator_id == row.annotator_id]
+    others = [r for r in task_rows if r.annotator_id != row.annotator_id]
     reviews = list(db.scalars(select(Review).where(Review.annotation_id.in_([r.id for r in rows]))
                               .order_by(Review.id)))
-    names = _names(db, {r.annotator_id for r in rows} | {r.reviewer_id for r in reviews})
-    return {"task": row.task_id, "annotator": names.get(row.annotator_id),
-            "versions": [_view(r, names) for r in rows], "reviews": [_review_view(r, names) for r in reviews]}
+    names = _names(db, {r.annotator_id for r in task_rows} | {r.reviewer_id for r in reviews})
+    return {"task": row.task_id, "annotator": names.get(row.annotator_id), "kind": _kind(project),
+            "versions": [_view(r, names) for r in rows], "reviews": [_review_view(r, names) for r in reviews],
+            "others": [_view(r, names) for r in others]}
+
+
+def compare(db, user: User, annotation_id: int, against_id: int | None, address: str,
+            offline_after_s: float) -> dict[str, Any]:
+    """What changed from ``against_id`` (None: an empty result) to ``annotation_id`` (two
+    versions of one task, any annotators'), in the task's terms (``annotation.result_diff``)."""
+    new, project = _readable(db, user, annotation_id, address, offline_after_s)
+    old = None if against_id is None else _annotation(db, user, against_id)[0]
+    if old is not None and old.task_id != new.task_id:
+        raise Invalid("both annotations must be of the same task")
+    names = _names(db, {new.annotator_id} | ({old.annotator_id} if old else set()))
+    return {"task": new.task_id, "old": _view(old, names) if old else None, "new": _view(new, names),
+            "diff": result_diff.diff(_kind(project), old.result if old else None, new.result)}
+
+
+def heartbeat(db, user: User, project_id: int, address: str, offline_after_s: float,
+              now: dt.datetime | None = None) -> dict[str, Any]:
+    """The reviewer page's periodic re-check: the policy's answer now and the seat it sees (the
+    page hides the content on a no). Without the review right: Forbidden."""
+    now = now or utcnow()
+    project = work._project(db, user, project_id)
+    c = _right_check(db, user, project, address, offline_after_s)
+    return {"project": project.id, "allowed": c.decision.allowed, "reasons": list(c.decision.reasons),
+            "seat": c.seat, "checked_at": iso(now)}
+
+
+def content(db, user: User, annotation_id: int, address: str, offline_after_s: float,
+            data_dir: Path) -> tuple[bytes, str]:
+    """The reviewed item's bytes and media type, to a reviewer of its project while the policy allows."""
+    row, project = _annotation(db, user, annotation_id)
+    _reviewer_check(db, user, project, address, offline_after_s)
+    item = db.get(Item, db.get(Task, row.task_id).item_id)
+    try:
+        return work.content_path(data_dir, item.sha256).read_bytes(), item.media_type
+    except FileNotFoundError:
+        raise NotFound("the item's content is not in the store") from None
 
 
 def _lock(db, row: Annotation) -> None:

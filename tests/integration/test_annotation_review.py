@@ -134,3 +134,59 @@ def test_review_queue_versions_and_decisions(rig):  # noqa: F811 - the imported 
         assert s.scalar(select(Task.wanted).where(Task.id == tid)) == 3
         assert len(list(s.scalars(select(TaskSlot).where(TaskSlot.task_id == tid)))) == 3
         assert len(list(s.scalars(select(Review)))) == 3
+
+
+def test_the_reviewer_reads_the_content_compares_versions_and_is_asked_again(rig, tmp_path):  # noqa: F811
+    c, core, pid, users, as_user, cover, passes = rig
+    with core.sessions() as s:
+        s.add(ProjectMember(project_id=pid, user_id=users["ann4"], can_review=True, added_by="test"))
+        s.commit()
+    rev = as_user("ann4", A3)
+    nxt = f"/api/work/projects/{pid}/next"
+    cover(A3=True)
+    tid = c.post(nxt, headers=as_user("ann")).json()["task"]
+    one = c.post(f"/api/work/tasks/{tid}/submit", json={"result": {"label": "pos"}}, headers=as_user("ann")).json()
+    two = c.post(f"/api/work/tasks/{tid}/submit", json={"result": {"label": "neg"}}, headers=as_user("ann")).json()
+    assert c.post(nxt, headers=as_user("ann8", A2)).json()["task"] == tid
+    eight = c.post(f"/api/work/tasks/{tid}/submit", json={"result": {"label": "neg"}},
+                   headers=as_user("ann8", A2)).json()
+
+    # The heartbeat: the policy's answer and the seat, to reviewers only.
+    cover(A3=True)
+    beat = c.post(f"/api/projects/{pid}/review/heartbeat", headers=rev).json()
+    assert beat["allowed"] is True and beat["reasons"] == [] and beat["seat"].endswith("/A3")
+    assert c.post(f"/api/projects/{pid}/review/heartbeat", headers=as_user("ann")).status_code == 403
+    cover(A3=False)
+    beat = c.post(f"/api/projects/{pid}/review/heartbeat", headers=rev).json()
+    assert beat["allowed"] is False and beat["reasons"] == ["seat_not_covered"]
+
+    # The content: the reviewer while the site allows; nobody without the review right.
+    content = f"/api/annotations/{two['annotation']}/content"
+    r = c.get(content, headers=rev)
+    assert r.status_code == 403 and r.json()["reasons"] == ["seat_not_covered"]
+    cover(A3=True)
+    r = c.get(content, headers=rev)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store" and r.content
+    assert c.get(content, headers=as_user("ann8", A2)).status_code == 403
+    assert c.get(content, headers=as_user("off")).status_code == 403
+
+    # The versions: the chain and the other annotators' work on the task.
+    cover(A3=True)
+    v = c.get(f"/api/annotations/{two['annotation']}/versions", headers=rev).json()
+    assert [x["annotation"] for x in v["versions"]] == [one["annotation"], two["annotation"]]
+    assert [(x["annotation"], x["annotator"]) for x in v["others"]] == [(eight["annotation"], "ann8")]
+    assert v["kind"] == "classification"
+
+    # The diff: any two versions of the task, in the task's terms; against nothing: all added.
+    cover(A3=True)
+    d = c.get(f"/api/annotations/{two['annotation']}/diff", params={"against": one["annotation"]}, headers=rev).json()
+    assert (d["old"]["annotation"], d["new"]["annotation"]) == (one["annotation"], two["annotation"])
+    assert [(i["op"], i["old"], i["new"]) for i in d["diff"]["items"]] == [("added", None, "neg"), ("removed", "pos", None)]
+    cover(A3=True)
+    d = c.get(f"/api/annotations/{eight['annotation']}/diff", params={"against": two["annotation"]}, headers=rev).json()
+    assert d["diff"]["same"] is True
+    cover(A3=True)
+    d = c.get(f"/api/annotations/{one['annotation']}/diff", headers=rev).json()
+    assert d["old"] is None and d["diff"]["counts"]["added"] == 1
+    d = c.get(f"/api/annotations/{one['annotation']}/diff", params={"against": 999999}, headers=as_user("off"))
+    assert d.status_code == 404
