@@ -386,6 +386,7 @@ class TamperDetector:
         self._baseline_response = 1.0  # the camera's usual phase-correlation peak
         self._reference: _Reference | None = None
         self._last_at: float | None = None
+        self._blind = False
 
     # -- read-only views --
 
@@ -405,6 +406,12 @@ class TamperDetector:
     def active(self) -> frozenset[Kind]:
         return frozenset(k for k, a in self._alarms.items() if a.raised)
 
+    @property
+    def blind(self) -> bool:
+        """Whether the last frame observed was black or covered: it shows nothing of the scene,
+        whatever the alarms' hold makes of it later."""
+        return self._blind
+
     # -- inputs --
 
     def observe(self, frame_bgr: Any) -> list[TamperEvent]:
@@ -414,6 +421,7 @@ class TamperDetector:
         scale = (grey.shape[1] / small.shape[1], grey.shape[0] / small.shape[0])
         m = _metrics(small, self.thresholds.blackout_luma)
         conditions, detail = self._classify(m, small, scale)
+        self._blind = bool(conditions["blackout"] or conditions["covered"])
 
         events: list[TamperEvent] = []
         for kind in KINDS:

@@ -149,6 +149,8 @@ class EdgeAgent:
             from edge_agent.video import VideoService
 
             self.video = VideoService(self.config, self.options.data_dir, self.store, site_dir=self.options.site_dir)
+            if self.video.seats is not None:  # a seat's new verdict goes to the controller at once
+                self.video.seats.on_change = self.link.beat_now
             self.video.start()
 
     def status(self) -> dict[str, Any]:

@@ -38,6 +38,9 @@ GAP_TOLERANCE_S = 3.0     # keyframe-aligned cuts make segment edges wobble by u
 REPROBE_EVERY_S = 15.0
 HEALTH_EVERY_S = 10.0
 THUMB_WIDTH = 320
+# A frame of the sub stream is analysed this often: how soon a covered lens takes a seat's
+# coverage away (tamper analysis costs about 2 ms a frame).
+ANALYZE_EVERY_S = 0.5
 
 
 def iso(t: dt.datetime) -> str:
@@ -77,7 +80,7 @@ class Health:
 
 class CameraWorker:
     def __init__(self, cam: Camera, segment_seconds: int, store: SegmentStore, outbox: EdgeStore,
-                 work_root: Path, evidence_root: Path, analyze_every_s: float = 1.0,
+                 work_root: Path, evidence_root: Path, analyze_every_s: float = ANALYZE_EVERY_S,
                  clock: Callable[[], float] = time.time, site_dir: Path = Path(".")) -> None:
         self.cam, self.segment_seconds = cam, segment_seconds
         self.site_dir = site_dir  # relative password_file paths start here
@@ -98,6 +101,8 @@ class CameraWorker:
         self._onvif_problem: tuple[str, str] | None = None  # (state, detail) while ONVIF fails
         self._last_health_event = 0.0
         self._tamper_reconciled = False  # tamper alarms left from before a restart are settled
+        self.on_change: Callable[[], None] | None = None  # called when judged_state changes
+        self._judged = self.health.state
         t = cam.tamper
         self.detector = TamperDetector(cam.id, TamperThresholds(
             blackout_luma=t.blackout_luma, defocus_ratio=t.defocus_ratio, moved_px=t.moved_px), clock)
@@ -234,6 +239,7 @@ class CameraWorker:
                     self._on_tamper(ev, frame)
                 self._reconcile_tamper()
                 self._derive_state()
+                self._notify()
                 self._report_health()
 
     def _on_tamper(self, ev, frame: np.ndarray) -> None:
@@ -283,6 +289,24 @@ class CameraWorker:
         if (state, detail) != self._reported:
             self._reported = (state, detail)
             self._report_health(force=True)
+        self._notify()
+
+    @property
+    def judged_state(self) -> str:
+        """The state seats are judged by: the camera's, except that a recording camera whose last
+        analysed frame is black or covered counts as tampered from that frame on. Its alarm waits
+        for the tamper hold (a hand passing the lens is no camera fault), but a seat seen through
+        it is not covered in the meantime."""
+        if self.health.state == "recording" and self.detector.blind:
+            return "tampered"
+        return self.health.state
+
+    def _notify(self) -> None:
+        state = self.judged_state
+        if state != self._judged:
+            self._judged = state
+            if self.on_change is not None:
+                self.on_change()
 
     def _report_health(self, force: bool = False) -> None:
         now = time.monotonic()

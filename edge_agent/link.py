@@ -7,6 +7,7 @@ itself; the socket monitor tells us when the controller refused our key.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -61,12 +62,18 @@ class ControllerLink:
         self._high_sent = 0  # highest seq handed to the socket since the last reset
         self._next_hello = 0.0
         self._next_heartbeat = 0.0
+        self._beat_now = threading.Event()
 
     def close(self) -> None:
         self.sock.disable_monitor()
         self.monitor.close(linger=0)
         self.sock.close(linger=0)
         self._ctx.term()
+
+    def beat_now(self) -> None:
+        """Send the heartbeat (and the status in it) at the next turn rather than when due; any
+        thread may ask."""
+        self._beat_now.set()
 
     def send(self, msg) -> bool:
         try:
@@ -95,7 +102,8 @@ class ControllerLink:
             self.send(m.Hello(site=self.site, config_hash=self.config_hash(),
                               pending=self.store.pending_count(), software="siteguard-0.1"))
         if self.state.connected:
-            if now >= self._next_heartbeat:
+            if now >= self._next_heartbeat or self._beat_now.is_set():
+                self._beat_now.clear()
                 self._next_heartbeat = now + self.heartbeat_s
                 self.send(m.Heartbeat(ts=iso_now(), pending=self.store.pending_count(),
                                       config_hash=self.config_hash(), status=status()))

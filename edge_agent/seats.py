@@ -108,6 +108,10 @@ class SeatWatcher:
         self.latest: dict[str, SeatCoverage] = {}
         self._states: dict[str, str] = {}
         self._halt = threading.Event()
+        self._wake = threading.Event()
+        # Called after a round whose verdicts differ from the last round's (the agent sends its
+        # status, which the work policy reads, at once rather than at its next heartbeat).
+        self.on_change: Callable[[], None] | None = None
 
     # --- one round -----------------------------------------------------------------------------
 
@@ -147,9 +151,12 @@ class SeatWatcher:
                                   detections=boxes))
             results.append(seat_coverage(seat.id, views, seat.min_screen_px,
                                          (occupied or {}).get(seat.id), self.rules))
+        before = self.status()
         self.latest = {r.seat: r for r in results}
         self._note_round(now)
         self._report(results)
+        if self.on_change is not None and self.status() != before:
+            self.on_change()
         return results
 
     def _note_round(self, now: float) -> None:
@@ -313,10 +320,15 @@ class SeatWatcher:
         self.resolution = {c.id: c.resolution for c in config.cameras}
         self._focus.clear()  # a new screen zone has a new calibration
 
+    def wake(self) -> None:
+        """A camera's state changed: look now rather than at the next poll."""
+        self._wake.set()
+
     def run(self, every_s: float, poll_s: float = 1.0, grace_s: float = STARTUP_GRACE_S) -> None:
-        """Judge every ``every_s`` seconds, and at once when a camera's state changes; the first
-        round waits until every camera has connected and sent a frame, or failed to (at most
-        ``grace_s``), so a start is not a false alarm per seat."""
+        """Judge every ``every_s`` seconds, and at once when a camera's state changes (seen at
+        the next ``poll_s``, or as soon as ``wake`` is called); the first round waits until every
+        camera has connected and sent a frame, or failed to (at most ``grace_s``), so a start is
+        not a false alarm per seat."""
         deadline = time.monotonic() + grace_s
         while not self._settled() and time.monotonic() < deadline:
             if self._halt.wait(poll_s):
@@ -332,7 +344,8 @@ class SeatWatcher:
                 except Exception:  # noqa: BLE001 - one bad frame must not stop the watch
                     log.exception("seat coverage round failed")
                 due = now + every_s
-            self._halt.wait(poll_s)
+            self._wake.wait(poll_s)
+            self._wake.clear()
 
     def _settled(self) -> bool:
         for cam in self.config.cameras:
@@ -346,6 +359,7 @@ class SeatWatcher:
 
     def stop(self) -> None:
         self._halt.set()
+        self._wake.set()
 
 
 def _overlaps(box: list, zone: list) -> bool:

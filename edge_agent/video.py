@@ -79,6 +79,9 @@ class VideoService:
         self._thread: threading.Thread | None = None
         self.detect = self._detector(config)
         self.seats = self._seat_watcher(config) if config.seats else None
+        if self.seats is not None:
+            for w in self.workers.values():
+                w.on_change = self.seats.wake  # a camera's change is judged at once, not at the next poll
         self.lanes: LaneWatcher | None = None
 
     def start(self) -> None:
@@ -295,7 +298,7 @@ class VideoService:
     # the seat watcher's view of the cameras
     def camera_state(self, camera: str) -> str:
         worker = self.workers.get(camera)
-        return worker.health.state if worker is not None else "unknown"
+        return worker.judged_state if worker is not None else "unknown"
 
     def camera_frame(self, camera: str):
         worker = self.workers.get(camera)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -10,8 +11,9 @@ from tests.conftest import DEMO_SITE, ControllerRig, SimulatorProcess, free_port
 CAMERAS = ("cam-01", "cam-02")
 
 
-def small_site(tmp: Path) -> Path:
-    """The demo site cut to two cameras on free ports, 4-second segments, storage in tmp."""
+def small_site(tmp: Path, edit: Callable[[dict], None] | None = None) -> Path:
+    """The demo site cut to two cameras on free ports, 4-second segments, storage in tmp;
+    ``edit`` may change the document further before it is written."""
     doc = yaml.safe_load(DEMO_SITE.read_text())
     doc["cameras"] = [c for c in doc["cameras"] if c["id"] in CAMERAS]
     for c in doc["cameras"]:
@@ -23,6 +25,8 @@ def small_site(tmp: Path) -> Path:
     doc["retention"]["segment_seconds"] = 4
     doc["retention"]["storage_path"] = str(tmp / "recordings")
     doc["coverage"] = {"check_seconds": 2}
+    if edit is not None:
+        edit(doc)
     path = tmp / "site.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
@@ -41,20 +45,30 @@ class Fleet(SimulatorProcess):
         self.post(f"/cameras/{camera}/seats/{seat}", change)
 
 
-def start_camera_site(tmp: Path, database_url: str | None = None, workers: int = 1) -> dict:
+def start_camera_site(tmp: Path, database_url: str | None = None, workers: int = 1,
+                      edit: Callable[[dict], None] | None = None) -> dict:
     """Everything running, on SQLite in one process or on ``database_url`` with ``workers`` HTTP
-    workers; stop it with stop_camera_site(ctx)."""
-    site_file = small_site(tmp)
+    workers, on small_site(tmp, edit); stop it with stop_camera_site(ctx)."""
+    site_file = small_site(tmp, edit)
     fleet = Fleet(tmp, site_file)
     rig = ControllerRig(tmp, database_url or f"sqlite:///{tmp / 'controller.db'}", site=site_file,
-                        workers=workers).start()
-    rig.seed_users({"off": ("officer", None)})
-    agent = make_agent(tmp, rig, video=True, site=site_file).start()
-    officer = rig.client("off", "off-pass")
-    wait_for(lambda: any(a["online"] for a in officer.get("/api/agents").json()), timeout=60,
-             what="edge agent online")
-    return {"tmp": tmp, "fleet": fleet, "rig": rig, "agent": agent, "officer": officer,
-            "site_id": officer.get("/api/sites").json()[0]["id"]}
+                        workers=workers)
+    agent = None
+    try:
+        rig.start()
+        rig.seed_users({"off": ("officer", None)})
+        agent = make_agent(tmp, rig, video=True, site=site_file).start()
+        officer = rig.client("off", "off-pass")
+        wait_for(lambda: any(a["online"] for a in officer.get("/api/agents").json()), timeout=60,
+                 what="edge agent online")
+        return {"tmp": tmp, "fleet": fleet, "rig": rig, "agent": agent, "officer": officer,
+                "site_id": officer.get("/api/sites").json()[0]["id"]}
+    except BaseException:  # a site that does not come up leaves nothing running
+        if agent is not None:
+            agent.stop()
+        rig.proc.stop()
+        fleet.stop()
+        raise
 
 
 def stop_camera_site(ctx: dict) -> None:

@@ -16,7 +16,7 @@ i18n.ready.then(function () {
   const toolsEl = $("tools");
   const listEl = $("items-list");
   const NS = "http://www.w3.org/2000/svg";
-  const BEAT_MS = 3000;
+  const BEAT_MS = 2000;  // with the edge pushing a seat change at once, a covered camera hides the content within 5 s
   const SAVE_AFTER_MS = 1000;
 
   let task = null;        // the task held (the answer of next)

@@ -5,6 +5,7 @@ simulator end to end comes with the detector."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import cv2
@@ -13,7 +14,7 @@ import numpy as np
 from edge_agent.seats import CONFIRM_ROUNDS, LAST_ROUND_KEY, RECENT, SeatWatcher
 from edge_agent.store import EdgeStore
 from edge_agent.wire.site import load_site_file
-from tests.conftest import DEMO_SITE
+from tests.conftest import DEMO_SITE, wait_for
 
 SITE = load_site_file(DEMO_SITE)
 SUB_WIDTH = 640
@@ -136,4 +137,40 @@ def test_a_camera_still_starting_gives_no_verdict_and_no_alarm(tmp_path):
     assert {e["seat"] for e in events(store, "seat.state")} == {s.id for s in SITE.seats}
     assert all(e["covered"] for e in events(store, "seat.state"))
     assert not events(store, "alarm.seat_uncovered")
+    store.close()
+
+
+def test_a_camera_change_is_judged_on_wake_and_a_changed_verdict_is_announced(tmp_path):
+    """The video service wakes the watcher when a camera's state changes; the watcher does not
+    wait for its poll, and tells the agent (which sends its status at once) only when a seat's
+    verdict differs from the last round's."""
+    store = EdgeStore(tmp_path / "edge.db")
+    cams = Cameras()
+    watcher = SeatWatcher(SITE, cams, store)
+    announced, rounds = [], []
+    watcher.on_change = lambda: announced.append(watcher.status()["A1"])
+
+    def judge():
+        watcher.__class__.judge(watcher)
+        rounds.append(time.monotonic())
+
+    watcher.judge = judge
+    cam = next(v.camera for v in next(s for s in SITE.seats if s.id == "A1").views)
+    runner = threading.Thread(target=watcher.run, args=(3600.0,), kwargs={"poll_s": 3600.0, "grace_s": 0.0})
+    runner.start()
+    try:
+        wait_for(lambda: len(rounds) == 1, timeout=10, what="the first round")
+        assert announced == [{"covered": True, "reasons": [], "occupied": None}]
+        cams.states[cam] = "tampered"
+        woken = time.monotonic()
+        watcher.wake()
+        wait_for(lambda: len(rounds) == 2, timeout=10, what="a round on wake")
+        assert rounds[1] - woken < 2  # not the hour-long poll
+        assert announced[1:] == [{"covered": False, "reasons": ["camera_tampered"], "occupied": None}]
+    finally:
+        watcher.stop()
+        runner.join(10)
+    assert not runner.is_alive()
+    judge()  # the same verdicts again: nothing announced
+    assert len(rounds) == 3 and len(announced) == 2
     store.close()

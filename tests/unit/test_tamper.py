@@ -443,6 +443,20 @@ def test_clear_waits_for_a_full_healthy_hold(office):
     assert brief(events) == [("covered", "raised", 8.0), ("covered", "cleared", 19.0)]
 
 
+def test_blind_from_the_first_covered_frame_while_the_alarm_waits_its_hold(office):
+    clock = FakeClock()
+    det = TamperDetector("cam-07", TamperThresholds(hold_s=3.0), clock)
+    rng = np.random.default_rng(3)
+    seen = []
+    for i, frame in enumerate([office.render(rng)] * 8 + [with_noise(office, COVER, rng)] * 2
+                              + [with_noise(office, BLACK, rng)] + [office.render(rng)] * 2):
+        clock.t = i * DT
+        assert det.observe(frame) == []  # no stretch lasts the hold
+        seen.append(det.blind)
+    assert seen == [False] * 8 + [True] * 3 + [False] * 2
+    assert det.active == frozenset()
+
+
 def test_zero_hold_raises_on_the_first_frame():
     clock = FakeClock(100.0)
     det = TamperDetector("cam-01", TamperThresholds(hold_s=0.0), clock)
