@@ -156,7 +156,7 @@ def create_export(db, ledger: Ledger, user: User, project_id: int, fmt: str | No
     shas = {a.item_sha256 for a in newest}
     item_rows = [i for i in db.scalars(select(Item).where(Item.project_id == project.id)).all() if i.sha256 in shas]
     sources = {i.source_item_id for i in item_rows if i.source_item_id is not None}
-    source_shas = dict(db.execute(select(Item.id, Item.sha256).where(Item.id.in_(sources))).tuples().all()) \
+    source_shas = {i: sha for i, sha in db.execute(select(Item.id, Item.sha256).where(Item.id.in_(sources)))} \
         if sources else {}
     items = [_item(i, source_shas) for i in item_rows]
 
