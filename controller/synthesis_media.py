@@ -64,6 +64,15 @@ def voice_for(text: str, lang: str) -> str:
     return VOICES[lang]
 
 
+def _run(cmd: list[str], name: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, input=input, capture_output=True, timeout=TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise MediaError("tool_failed", f"{name} took longer than {TIMEOUT_S:.0f} s") from None
+    except OSError as exc:
+        raise MediaError("tool_missing", f"{name} did not run: {exc}") from None
+
+
 def _normalised(path: Path, work: Path) -> Media:
     try:
         return audio_to_wav(path, work)
@@ -81,8 +90,8 @@ def speak(text: str, lang: str, rate: int, work: Path) -> Media:
     with tempfile.TemporaryDirectory(dir=work, prefix="speak-") as tmp:
         out = Path(tmp) / "speech.wav"
         # The text goes on stdin, so no text can be taken for an option.
-        run = subprocess.run([exe, "-v", voice_for(text, lang), "-s", str(rate), "-w", str(out), "--stdin"],
-                             input=text.encode("utf-8"), capture_output=True, timeout=TIMEOUT_S, check=False)
+        run = _run([exe, "-v", voice_for(text, lang), "-s", str(rate), "-w", str(out), "--stdin"], "espeak-ng",
+                   input=text.encode("utf-8"))
         if run.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
             why = run.stderr.decode(errors="replace").strip()[:200] or f"exit status {run.returncode}"
             raise MediaError("tool_failed", f"espeak-ng failed: {why}")
@@ -122,9 +131,8 @@ def vary_audio(data: bytes, recipe: Recipe, work: Path) -> Media:
         if isinstance(recipe, AudioSpeed):
             src.write_bytes(data)
             out = Path(tmp) / "out.wav"
-            run = subprocess.run([FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(src),
-                                  "-filter:a", f"atempo={recipe.factor!r}", "-c:a", "pcm_s16le", str(out)],
-                                 capture_output=True, timeout=TIMEOUT_S, check=False)
+            run = _run([FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(src),
+                        "-filter:a", f"atempo={recipe.factor!r}", "-c:a", "pcm_s16le", str(out)], "ffmpeg")
             if run.returncode != 0 or not out.is_file():
                 why = run.stderr.decode(errors="replace").strip()[:200] or f"exit status {run.returncode}"
                 raise MediaError("tool_failed", f"ffmpeg failed: {why}")

@@ -93,7 +93,7 @@ def plan_synthesis(db, scope: CustomerScope, project_id: int, recipe_json: dict[
         raise Invalid("the recipe cannot be made", exc.problems) from None
     source_project = target if source_project_id is None else project_or_404(db, scope, source_project_id)
     if source_project.customer_id != target.customer_id:
-        raise NotFound("no such project")  # another customer's project reads as missing
+        raise Invalid("the source project belongs to another customer; items are made within one customer")
     problems = []
     if target.modality != TARGET_MODALITY[recipe.kind]:
         problems.append(f"{recipe.kind} makes {TARGET_MODALITY[recipe.kind]} items; project {target.id} is "
