@@ -30,6 +30,14 @@ version of each annotator per task, ``labels`` the project's label list, which f
   annotator: ``{"audio_filepath", "duration", "text", "offset"?, "segments": [{"start", "end",
   "transcript", "speaker"}], "annotator", "annotation", "version", "hash"}``; ``text`` is the
   segments' texts joined by a space, ``offset`` only when the item is a cut of a longer file.
+
+Synthesised items (made from another item by a recipe, annotation/synthesis/) are marked in
+every format with ``"synthetic": {"source": {"item", "sha256"}, "recipe": {"kind", ...}}``: on
+the item's line in ``labels.jsonl``, on its image entry in ``coco.json``, on each of its lines
+in the NeMo manifest, and for YOLO in ``yolo/synthetic.jsonl``, one line per synthesised image
+``{"image": <label file stem>, "item", "synthetic"}``. An item that is not synthesised carries
+no such field (and YOLO has no such file when no image is), so an export without synthesis is
+what it was before.
 """
 from __future__ import annotations
 
@@ -61,15 +69,31 @@ class ExportItem:
     height: int | None = None
     duration: float | None = None  # audio, seconds
     offset: float | None = None  # audio cut from a longer file, seconds into it
+    # Synthesised: {"source": {"item", "sha256"}, "recipe": {...}}; None for an imported item.
+    synthetic: Mapping[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "sha256": self.sha256, "name": self.name, "media_type": self.media_type,
-                "width": self.width, "height": self.height, "duration": self.duration, "offset": self.offset}
+        out = {"id": self.id, "sha256": self.sha256, "name": self.name, "media_type": self.media_type,
+               "width": self.width, "height": self.height, "duration": self.duration, "offset": self.offset}
+        if self.synthetic is not None:
+            out["synthetic"] = dict(self.synthetic)
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ExportItem:
         return cls(**{k: d[k] for k in ("id", "sha256", "name", "media_type", "width", "height", "duration",
-                                         "offset")})
+                                         "offset")}, synthetic=d.get("synthetic"))
+
+
+def synthetic_mark(source_item: int | None, source_sha256: str | None, recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """What an export says of a synthesised item."""
+    return {"source": {"item": source_item, "sha256": source_sha256}, "recipe": dict(recipe)}
+
+
+def _mark(out: dict[str, Any], item: ExportItem) -> dict[str, Any]:
+    if item.synthetic is not None:
+        out["synthetic"] = dict(item.synthetic)
+    return out
 
 
 @dataclass(frozen=True)
@@ -141,9 +165,9 @@ def _class_of(a: ExportAnnotation, label: str, classes: Mapping[str, int]) -> in
 def render_jsonl(items, annotations, labels) -> dict[str, bytes]:
     lines = []
     for item, anns in _by_item(items, annotations):
-        lines.append(_json({"item": item.id, "name": item.name, "sha256": item.sha256, "annotations": [
+        lines.append(_json(_mark({"item": item.id, "name": item.name, "sha256": item.sha256, "annotations": [
             {"annotation": a.annotation, "annotator": a.annotator, "version": a.version, "hash": a.hash,
-             "result": dict(a.result)} for a in anns]}))
+             "result": dict(a.result)} for a in anns]}, item)))
     return {"labels.jsonl": "".join(line + "\n" for line in lines).encode()}
 
 
@@ -151,8 +175,8 @@ def render_coco(items, annotations, labels) -> dict[str, bytes]:
     classes = _class_ids(labels)
     images, anns_out = [], []
     for item, anns in _by_item(items, annotations):
-        images.append({"id": item.id, "file_name": item.name, "width": item.width, "height": item.height,
-                       "sha256": item.sha256})
+        images.append(_mark({"id": item.id, "file_name": item.name, "width": item.width, "height": item.height,
+                             "sha256": item.sha256}, item))
         for a in anns:
             for b in _boxes(a):
                 anns_out.append({"id": len(anns_out) + 1, "image_id": item.id,
@@ -164,6 +188,7 @@ def render_coco(items, annotations, labels) -> dict[str, bytes]:
     return {"coco.json": (_json(doc, indent=1) + "\n").encode()}
 
 
+YOLO_SYNTHETIC = "yolo/synthetic.jsonl"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -196,12 +221,17 @@ def render_yolo(items, annotations, labels) -> dict[str, bytes]:
     classes = _class_ids(labels)
     stems = yolo_stems(items)
     out = {"yolo/classes.txt": "".join(f"{name}\n" for name in labels).encode()}
+    synthetic = []
     for item, anns in _by_item(items, annotations):
+        if item.synthetic is not None:
+            synthetic.append(_json({"image": stems[item.id], "item": item.id, "synthetic": dict(item.synthetic)}))
         if anns and not (_num(item.width) and _num(item.height) and item.width > 0 and item.height > 0):
             raise ExportFormatError(f"item {item.id}: image size unknown, boxes cannot be normalised")
         for a in anns:
             lines = [yolo_line(_class_of(a, b["label"], classes), b, item.width, item.height) for b in _boxes(a)]
             out[f"yolo/{safe_name(a.annotator)}/{stems[item.id]}.txt"] = "".join(x + "\n" for x in lines).encode()
+    if synthetic:
+        out[YOLO_SYNTHETIC] = "".join(x + "\n" for x in synthetic).encode()
     return out
 
 
@@ -217,7 +247,7 @@ def render_nemo(items, annotations, labels) -> dict[str, bytes]:
                     "annotator": a.annotator, "annotation": a.annotation, "version": a.version, "hash": a.hash}
             if item.offset is not None:
                 line["offset"] = item.offset
-            lines.append(_json(line))
+            lines.append(_json(_mark(line, item)))
     return {"manifest.json": "".join(x + "\n" for x in lines).encode()}
 
 

@@ -37,6 +37,7 @@ from controller.routers import (
     projects,
     seats,
     sites,
+    synthesis,
     users,
 )
 from controller.routers import reviews as reviews_router
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
-              work_router, reviews_router, exports, pages, docs):
+              work_router, reviews_router, exports, synthesis, pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(end_sessions_with_endpoints(r.router))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

@@ -29,6 +29,7 @@ from annotation.export_formats import (
     ExportFormatError,
     ExportItem,
     labels_for,
+    synthetic_mark,
 )
 from annotation.versions import LEAF_KIND
 from controller.annotation_tables import Annotation, Item, Project
@@ -100,7 +101,8 @@ def _integrated_since(db, size: int) -> bool:
     return db.scalar(select(LedgerEntry.index).where(LedgerEntry.index >= size).limit(1)) is not None
 
 
-def _item(row: Item) -> ExportItem:
+def _item(row: Item, source_shas: dict[int, str]) -> ExportItem:
+    """``source_shas``: the content hash of each source item of a synthesised one."""
     meta = row.meta or {}
 
     def number(key: str):
@@ -109,7 +111,9 @@ def _item(row: Item) -> ExportItem:
 
     return ExportItem(id=row.id, sha256=row.sha256, name=row.source_name or row.sha256, media_type=row.media_type,
                       width=number("width"), height=number("height"), duration=number("duration_s"),
-                      offset=number("offset_s"))
+                      offset=number("offset_s"),
+                      synthetic=None if row.recipe is None else synthetic_mark(
+                          row.source_item_id, source_shas.get(row.source_item_id), row.recipe))
 
 
 # The format a project's labels are exported in when none is asked for.
@@ -150,8 +154,11 @@ def create_export(db, ledger: Ledger, user: User, project_id: int, fmt: str | No
     note, proofs = ledger.inclusion_many([e.index for e in records])
     newest = newest_versions(records)
     shas = {a.item_sha256 for a in newest}
-    items = [_item(i) for i in db.scalars(select(Item).where(Item.project_id == project.id)).all()
-             if i.sha256 in shas]
+    item_rows = [i for i in db.scalars(select(Item).where(Item.project_id == project.id)).all() if i.sha256 in shas]
+    sources = {i.source_item_id for i in item_rows if i.source_item_id is not None}
+    source_shas = {i: sha for i, sha in db.execute(select(Item.id, Item.sha256).where(Item.id.in_(sources)))} \
+        if sources else {}
+    items = [_item(i, source_shas) for i in item_rows]
 
     out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     try:
