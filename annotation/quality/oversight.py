@@ -16,19 +16,25 @@ The rules, with ``wilson`` the 95 % Wilson interval of an annotator's correct go
   ``review_floor`` and 1: half the work of an annotator whose lower bound sits on the target,
   all of it below ``2·target - 1``, less as the lower bound rises. Whether one annotation is
   sampled is a fixed draw from its hash (the same answer on every read of the queue).
-- **Release.** Gold answers and review decisions (accept: right; reject or fix: wrong) are the
-  samples. Granted when the Wilson lower bound of all of them meets the target; otherwise the
-  refusal names how many more samples, all right, would lift it there (``more_needed``, a
-  minimum), overall and for each label whose own bound falls short.
+- **Release.** What the release holds is each annotator's newest version on each ordinary
+  task. Reviewed work counts as the review found it (accepted, or fixed by the reviewer: right;
+  rejected: wrong); the unchecked rest counts at the accuracy of the samples, which are the
+  gold answers and the review decisions on first submissions (accept: right; reject or fix:
+  wrong), pooled. The release's lower bound takes the samples' Wilson 95 % lower bound for the
+  unchecked rest; granted when it meets the target. Otherwise the refusal names how many more
+  reviews would lift it there (each one turns an unchecked annotation into a right one),
+  overall and for each label whose own bound falls short. Review samples are drawn more from
+  the less accurate, so the pooled samples lean toward the weaker work: the bound errs low.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from annotation.quality.image_metrics import score_image
-from annotation.quality.intervals import Interval, more_needed, wilson
+from annotation.quality.intervals import Interval, wilson
 from annotation.quality.speech_metrics import batch, transcript_text
 from annotation.quality.text_metrics import label_set, single_label, span_set
 
@@ -122,20 +128,79 @@ def serve_gold(u: float, share: float) -> bool:
 
 
 @dataclass(frozen=True)
+class Stratum:
+    """A release's work and samples, overall or of one label.
+
+    ``delivered``: the annotations the release holds (each annotator's newest version on each
+    ordinary task). ``checked_right``: of those, reviewed and right as delivered (accepted, or
+    a reviewer's fix). ``checked_wrong``: reviewed and left wrong (rejected). ``sample_right`` /
+    ``sample_total``: the samples that estimate the rest (gold answers and review decisions)."""
+
+    delivered: int
+    checked_right: int
+    checked_wrong: int
+    sample_right: int
+    sample_total: int
+
+    def __add__(self, o: Stratum) -> Stratum:
+        return Stratum(self.delivered + o.delivered, self.checked_right + o.checked_right,
+                       self.checked_wrong + o.checked_wrong, self.sample_right + o.sample_right,
+                       self.sample_total + o.sample_total)
+
+    @property
+    def unchecked(self) -> int:
+        return max(0, self.delivered - self.checked_right - self.checked_wrong)
+
+
+NOTHING = Stratum(0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
 class Figures:
-    correct: int
-    total: int
-    interval: Interval
-    more_needed: int | None  # further right samples for the lower bound to reach the target
+    stratum: Stratum
+    sample: Interval  # the samples' Wilson interval: the accuracy of unchecked work
+    estimate: float | None  # the release's accuracy: checked right, plus unchecked at the sample estimate
+    low: float  # its lower bound: unchecked work at the sample's lower bound
+    to_review: int | None  # further reviews that lift ``low`` to the target; None: review cannot
 
     def as_json(self) -> dict[str, Any]:
-        iv = self.interval
-        return {"correct": self.correct, "total": self.total, "estimate": iv.estimate, "low": iv.low,
-                "high": iv.high, "more_needed": self.more_needed}
+        st, iv = self.stratum, self.sample
+        return {"delivered": st.delivered, "checked_right": st.checked_right, "checked_wrong": st.checked_wrong,
+                "sample_correct": st.sample_right, "sample_total": st.sample_total, "sample_estimate": iv.estimate,
+                "sample_low": iv.low, "sample_high": iv.high, "estimate": self.estimate, "low": self.low,
+                "more_needed": self.to_review}
 
 
-def figures(correct: int, total: int, target: float) -> Figures:
-    return Figures(correct, total, wilson(correct, total), more_needed(correct, total, target))
+def to_review(st: Stratum, low: float, target: float) -> int | None:
+    """The fewest further reviews (each turning one unchecked annotation into a right one, as
+    an accept or a fix does) after which ``(checked_right + m + (unchecked - m)·low) /
+    delivered`` reaches ``target``, the sample's lower bound held where it is; None when even
+    reviewing everything would not (rejected work stays wrong)."""
+    n, u = st.delivered, st.unchecked
+    if n == 0:
+        return None
+
+    def reaches(m: int) -> bool:
+        return st.checked_right + m + (u - m) * low >= target * n - 1e-9
+
+    if reaches(0):
+        return 0
+    if not reaches(u):
+        return None
+    m = max(0, min(u, math.ceil((target * n - st.checked_right - u * low) / (1 - low)) - 1))
+    while not reaches(m):
+        m += 1
+    return m
+
+
+def figures(st: Stratum, target: float) -> Figures:
+    iv = wilson(st.sample_right, st.sample_total)
+    if st.delivered == 0:
+        return Figures(st, iv, None, 0.0, None)
+    n, u = st.delivered, st.unchecked
+    low = (st.checked_right + u * iv.low) / n
+    estimate = None if iv.estimate is None and u else (st.checked_right + u * (iv.estimate or 0.0)) / n
+    return Figures(st, iv, estimate, low, to_review(st, iv.low, target))
 
 
 @dataclass(frozen=True)
@@ -148,24 +213,29 @@ class ReleaseVerdict:
 
 def _review(n: int | None, of: str = "") -> str:
     if n is None:
-        return f"the target cannot be proven by sampling{of}"
+        return f"the target cannot be reached by review{of}: rejected work must be redone"
     return f"review {n} more item{'s' if n != 1 else ''}{of}"
 
 
-def release_verdict(samples: Mapping[str | None, tuple[int, int]], target: float) -> ReleaseVerdict:
-    """``samples``: per label (None: no label), (right, all) of the gold answers and reviewed
-    annotations. Granted when the lower bound over all of them meets ``target``; otherwise
-    ``missing`` says what would prove it: the overall count first, then each label short of it
-    on its own."""
-    k = sum(c for c, _ in samples.values())
-    n = sum(t for _, t in samples.values())
-    overall = figures(k, n, target)
-    by_label = {label: figures(c, t, target) for label, (c, t) in sorted(
-        ((lb, v) for lb, v in samples.items() if lb is not None), key=lambda kv: kv[0])}
-    if n and overall.interval.low >= target:
+def release_verdict(strata: Mapping[str | None, Stratum], target: float) -> ReleaseVerdict:
+    """``strata``: per label (None: no label) the release's work and samples. The release's
+    accuracy counts reviewed work as it was found (accepted or fixed: right; rejected: wrong)
+    and the unchecked rest at the samples' accuracy; its lower bound takes the samples' Wilson
+    lower bound. Granted when that bound over everything meets ``target``; otherwise
+    ``missing`` says how many more reviews would lift it there, overall first, then for each
+    label short of the target on its own."""
+    total = NOTHING
+    for st in strata.values():
+        total = total + st
+    overall = figures(total, target)
+    by_label = {label: figures(st, target) for label, st in sorted(
+        ((lb, v) for lb, v in strata.items() if lb is not None), key=lambda kv: kv[0])}
+    if total.delivered and overall.low >= target:
         return ReleaseVerdict(True, overall, by_label)
-    missing = [_review(overall.more_needed)]
+    if not total.delivered:
+        return ReleaseVerdict(False, overall, by_label, ("nothing annotated to release",))
+    missing = [_review(overall.to_review)]
     for label, f in by_label.items():
-        if f.interval.low < target:
-            missing.append(_review(f.more_needed, f" of label {label}"))
+        if f.stratum.delivered and f.low < target:
+            missing.append(_review(f.to_review, f" of label {label}"))
     return ReleaseVerdict(False, overall, by_label, tuple(missing))

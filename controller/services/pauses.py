@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from controller.annotation_tables import QualityPause
 from controller.domain_errors import NotFound
@@ -75,13 +75,12 @@ def lift(db, ledger: Ledger, user: User, project_id: int, annotator_id: int, not
     if not rows:
         raise NotFound("no open pause of that annotator on this project")
     note = note.strip()
-    db.execute(update(QualityPause).where(QualityPause.id.in_([r.id for r in rows]))
-               .values(lifted_at=now, lifted_by=user.username, lift_note=note[:500]),
-               execution_options={"synchronize_session": False})
+    for r in rows:
+        r.lifted_at, r.lifted_by, r.lift_note = now, user.username, note[:500]
     username = db.scalar(select(User.username).where(User.id == annotator_id))
     for r in rows:
         ledger.record(db, LIFTED_KIND, {"pause": r.id, "project": project.id, "annotator": username,
                                         "note": note, "by": user.username,
                                         "at": now.astimezone(dt.timezone.utc).isoformat()})
     db.commit()
-    return [view(db.get(QualityPause, r.id), username) for r in rows]
+    return [view(r, username) for r in rows]

@@ -1,12 +1,15 @@
 """Releasing a project's dataset to its customer, with a guarantee.
 
-A release asks: do the samples prove the project's accuracy target? The samples are every
-annotator's first answer to each gold item (right or wrong against its answer) and every review
-decision on ordinary work (accept: right; reject or fix: wrong). Their Wilson 95 % lower bound
-must meet ``Project.accuracy_target`` (annotation/quality/oversight.py ``release_verdict``);
-otherwise the release is refused and names what is missing ("review 120 more items", overall and
-per label). Review samples are drawn at per-annotator rates (more for the less accurate), so the
-pooled estimate leans toward the weaker annotators' work: it errs low, never high.
+A release asks: does the work prove the project's accuracy target? The work is each annotator's
+newest version on each ordinary task; what a review checked counts as found (accepted or fixed:
+right; rejected: wrong), the rest at the accuracy of the samples: every annotator's first answer
+to each gold item (right or wrong against its answer) and every review decision (accept: right;
+reject or fix: wrong). With the samples' Wilson 95 % lower bound for the unchecked rest, the
+release's lower bound must meet ``Project.accuracy_target`` (annotation/quality/oversight.py
+``release_verdict``); otherwise the release is refused and names what is missing ("review 120
+more items", overall and per label). Review samples are drawn at per-annotator rates (more for
+the less accurate), so the pooled samples lean toward the weaker annotators' work: the bound
+errs low, never high.
 
 Granted or refused, each release is a row and a ``release.decided`` ledger leaf with its figures,
 the sampling plan (the rule, each annotator's gold counts and review rate) and what is missing,
@@ -22,7 +25,7 @@ from sqlalchemy import select
 
 from annotation.export_bundle import RELEASE_KIND
 from annotation.quality.intervals import Z95
-from annotation.quality.oversight import label_of, release_verdict
+from annotation.quality.oversight import Stratum, label_of, release_verdict
 from controller.annotation_tables import Annotation, Dataset, Item, Project, Release, Review, Task
 from controller.domain_errors import Invalid
 from controller.ledger import Ledger
@@ -32,31 +35,49 @@ from controller.services.projects import project_or_404
 from controller.services.scope import customer_scope
 
 
-def review_samples(db, project: Project) -> dict[str | None, tuple[int, int]]:
-    """Every review of the project's ordinary work as a sample, per the label the annotator gave."""
+def strata(db, project: Project) -> dict[str | None, Stratum]:
+    """Per label the annotator gave (None for kinds without a single label): the release's work
+    (each annotator's newest version on each ordinary task, reviewed or not, as reviewed) and
+    the samples (gold answers; review decisions on ordinary work)."""
     kind = (project.label_schema or {}).get("kind")
-    out: dict[str | None, tuple[int, int]] = {}
-    rows = db.execute(select(Review.decision, Annotation.result).join(Annotation, Annotation.id == Review.annotation_id)
+    rows = db.execute(select(Annotation.id, Annotation.task_id, Annotation.annotator_id, Annotation.version,
+                             Annotation.result)
                       .join(Task, Task.id == Annotation.task_id).join(Item, Item.id == Task.item_id)
-                      .where(Annotation.project_id == project.id, Item.is_gold.is_(False)))
-    for decision, result in rows:
-        label = label_of(kind, result)
-        k, n = out.get(label, (0, 0))
-        out[label] = (k + (decision == "accept"), n + 1)
-    return out
+                      .where(Annotation.project_id == project.id, Item.is_gold.is_(False))).all()
+    results = {aid: result for aid, _, _, _, result in rows}
+    newest: dict[tuple[int, int], tuple[int, int]] = {}
+    for aid, task, who, version, _ in rows:
+        if (task, who) not in newest or version > newest[(task, who)][0]:
+            newest[(task, who)] = (version, aid)
+    decided: dict[int, str] = {}
+    fixes: set[int] = set()
+    counts: dict[str | None, list[int]] = {}
 
+    def add(label: str | None, i: int, by: int = 1) -> None:
+        counts.setdefault(label, [0, 0, 0, 0, 0])[i] += by
 
-def _merge(*parts: dict[str | None, tuple[int, int]]) -> dict[str | None, tuple[int, int]]:
-    out: dict[str | None, tuple[int, int]] = {}
-    for part in parts:
-        for label, (k, n) in part.items():
-            a, b = out.get(label, (0, 0))
-            out[label] = (a + k, b + n)
-    return out
-
-
-def _sum(samples: dict[str | None, tuple[int, int]]) -> dict[str, int]:
-    return {"correct": sum(k for k, _ in samples.values()), "total": sum(n for _, n in samples.values())}
+    for annotation, decision, fixed in db.execute(
+            select(Review.annotation_id, Review.decision, Review.fixed_annotation_id)
+            .where(Review.annotation_id.in_(select(Annotation.id).where(Annotation.project_id == project.id)))):
+        if annotation not in results:
+            continue  # a gold item's
+        decided[annotation] = decision
+        if fixed is not None:
+            fixes.add(fixed)
+        label = label_of(kind, results[annotation])
+        add(label, 3, decision == "accept")
+        add(label, 4)
+    for _, aid in newest.values():
+        label = label_of(kind, results[aid])
+        add(label, 0)
+        if aid in fixes or decided.get(aid) == "accept":
+            add(label, 1)
+        elif decided.get(aid) == "reject":
+            add(label, 2)
+    for label, (k, n) in gold.gold_samples(db, project).items():
+        add(label, 3, k)
+        add(label, 4, n)
+    return {label: Stratum(*c) for label, c in counts.items()}
 
 
 def view(r: Release) -> dict[str, Any]:
@@ -76,11 +97,9 @@ def create_release(db, ledger: Ledger, user: User, project_id: int, dataset_id: 
         ds = db.get(Dataset, dataset_id)
         if ds is None or ds.project_id != project.id:
             raise Invalid("no such dataset in this project", ["dataset_id: not of this project"])
-    from_gold, from_review = gold.gold_samples(db, project), review_samples(db, project)
-    verdict = release_verdict(_merge(from_gold, from_review), project.accuracy_target)
+    verdict = release_verdict(strata(db, project), project.accuracy_target)
     figures = {"target": project.accuracy_target, "overall": verdict.overall.as_json(),
-               "by_label": {label: f.as_json() for label, f in verdict.by_label.items()},
-               "gold": _sum(from_gold), "review": _sum(from_review)}
+               "by_label": {label: f.as_json() for label, f in verdict.by_label.items()}}
     annotators = gold.annotator_gold_accuracy(db, project.id)
     plan = {"interval": "wilson", "confidence": 0.95, "z": Z95, "gold_share": project.gold_share,
             "rule": gold.rule_json(),
