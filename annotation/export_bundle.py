@@ -13,6 +13,9 @@ exactly one zip; the verifier rebuilds the zip from what it read and insists on 
 - ``proofs/<index>.tlog-proof``: that entry's inclusion proof against the checkpoint
   (C2SP tlog-proof)
 - ``items.jsonl``: the exported items (id, content hash, file name, size, duration)
+- ``release.json`` (when the project has a granted release): that release's ledger entry
+  (``release.decided``: its figures, the sampling plan) and its inclusion proof against the
+  same checkpoint, ``{"entry": {index, ts, kind, data}, "proof": "<tlog-proof>"}``
 - the format's files (annotation/export_formats.py), rendered from the newest version of each
   annotator on each task
 - ``MANIFEST.sha256``: the SHA-256 of every member above, ``sha256sum`` style
@@ -56,6 +59,8 @@ EXPORT_JSON = "export.json"
 CHECKPOINT = "checkpoint.txt"
 ANNOTATIONS = "annotations.jsonl"
 ITEMS = "items.jsonl"
+RELEASE = "release.json"
+RELEASE_KIND = "release.decided"
 MANIFEST = "MANIFEST.sha256"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _EXPORT_KEYS = frozenset({"bundle", "format", "project", "labels", "origin", "public_key", "checkpoint_size",
@@ -124,6 +129,8 @@ What the check does:
   hash of the one before;
 - the label files are rendered again from the newest verified version of each annotator on each
   task and must match byte for byte, so every exported label comes from a verified version;
+- release.json, when the project was released, is the granted release's ledger entry (its
+  accuracy figures and sampling plan), proven in the log like the versions;
 - MANIFEST.sha256 holds the SHA-256 of every other file.
 The check names the file, line and annotation of anything that fails.
 """.encode()
@@ -154,9 +161,11 @@ class BundleSummary:
 
 def bundle_members(*, fmt: str, project: int, labels: Sequence[str], items: Sequence[ExportItem],
                    leaves: Sequence[LeafRecord], proofs: Mapping[int, Sequence[bytes]], checkpoint: str,
-                   origin: str, public_key: bytes) -> tuple[list[tuple[str, bytes]], BundleSummary]:
-    """The bundle's members in order. ``proofs`` maps each leaf's index to its inclusion proof
-    against ``checkpoint``. Raises ExportFormatError for a result the format cannot carry."""
+                   origin: str, public_key: bytes,
+                   release: LeafRecord | None = None) -> tuple[list[tuple[str, bytes]], BundleSummary]:
+    """The bundle's members in order. ``proofs`` maps each leaf's index (and the release's, when
+    there is one) to its inclusion proof against ``checkpoint``. Raises ExportFormatError for a
+    result the format cannot carry."""
     leaves = sorted(leaves, key=lambda e: e.index)
     newest = newest_versions(leaves)
     used = {a.item_sha256 for a in newest}
@@ -172,6 +181,9 @@ def bundle_members(*, fmt: str, project: int, labels: Sequence[str], items: Sequ
                (CHECKPOINT, checkpoint.encode()),
                (ANNOTATIONS, "".join(e.line() + "\n" for e in leaves).encode()),
                (ITEMS, "".join(_canonical_line(i.as_json()) + "\n" for i in items).encode())]
+    if release is not None:
+        proof = TlogProof(release.index, tuple(proofs[release.index]), checkpoint).encode()
+        members.append((RELEASE, _pretty({"entry": json.loads(release.line()), "proof": proof})))
     members += [(proof_path(e.index), TlogProof(e.index, tuple(proofs[e.index]), checkpoint).encode().encode())
                 for e in leaves]
     members += sorted(files.items())
@@ -335,6 +347,33 @@ def _first_difference(name: str, want: bytes, got: bytes) -> str:
         pass
     return (f"{name} line {n}{what}: differs from the labels rendered from the verified versions "
             "(a label that no verified version holds, or one missing)")
+
+
+def _verify_release(raw: bytes, project: Any, note: str | None, verifier, origin: str, problems: ProblemList) -> None:
+    """release.json: a granted release of this project, its entry proven in the signed log."""
+    text = _text(RELEASE, raw, problems)
+    try:
+        obj = json.loads(text) if text is not None else None
+        entry = obj["entry"]
+        if set(obj) != {"entry", "proof"} or not isinstance(entry, dict) or set(entry) != _ENTRY_KEYS:
+            raise KeyError("fields")
+        rec = LeafRecord(entry["index"], entry["ts"], entry["kind"], entry["data"])
+        lh = rec.leaf_hash()
+    except (ValueError, KeyError, TypeError) as exc:
+        problems.add(f"{RELEASE}: not a release entry with its proof: {exc}")
+        return
+    data = rec.data if isinstance(rec.data, Mapping) else {}
+    if rec.kind != RELEASE_KIND or data.get("project") != project or data.get("granted") is not True:
+        problems.add(f"{RELEASE}: not a granted release of project {project}")
+    try:
+        proof = parse_proof(obj["proof"] if isinstance(obj["proof"], str) else "")
+        if proof.encode() != obj["proof"] or proof.index != rec.index or proof.checkpoint != note:
+            raise TlogProofError("not the canonical proof of this entry against checkpoint.txt")
+        if verifier is None:
+            raise TlogProofError("cannot be checked without a verified checkpoint")
+        verify_proof(proof, lh, verifier, origin)
+    except TlogProofError as exc:
+        problems.add(f"{RELEASE}: {exc}")
 
 
 def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: ProblemList, progress) -> None:
@@ -543,8 +582,11 @@ def _verify(raw: bytes, trusted: bytes | None, report: ExportReport, problems: P
         want_files = render(fmt, items, newest, labels)
     except ExportFormatError as exc:
         problems.add(f"label files: cannot be rendered from the verified versions: {exc}")
+    if RELEASE in files:
+        progress("checking the release and its inclusion proof")
+        _verify_release(files[RELEASE], project, note, verifier, origin, problems)
     if want_files:
-        fixed = {README, EXPORT_JSON, CHECKPOINT, ANNOTATIONS, ITEMS, MANIFEST}
+        fixed = {README, EXPORT_JSON, CHECKPOINT, ANNOTATIONS, ITEMS, MANIFEST, RELEASE}
         shipped = {n: d for n, d in files.items() if n not in fixed and not n.startswith("proofs/")}
         for name in sorted(set(want_files) | set(shipped)):
             if name not in shipped:

@@ -247,7 +247,9 @@ def text_records(kind: Kind, lines: Iterable[str]) -> Iterator[TextRecord]:
     """The items of a text file, given its lines (decoded, line ends kept):
 
     - ``.jsonl``: one item per line, each a JSON object with a non-empty string ``text`` and
-      optionally an ``id`` (string or integer); blank lines are skipped. Anything else: bad_json.
+      optionally an ``id`` (string or integer) and a ``gold`` object (the item's known answer,
+      in the project's result shape, e.g. ``{"label": "pos"}``: the item becomes gold; kept in
+      ``extra["gold"]``); blank lines are skipped. Anything else: bad_json.
     - ``.csv``: a header row naming a ``text`` column (and optionally ``id``); one item per row,
       quoted fields may span lines. No ``text`` column, a row of the wrong width or an empty
       text: bad_csv.
@@ -264,7 +266,10 @@ def text_records(kind: Kind, lines: Iterable[str]) -> Iterator[TextRecord]:
                 raise Refused(Refusal.bad_json, n) from None
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
                 raise Refused(Refusal.bad_json, n)
-            yield TextRecord(obj["text"], n, _source_id(obj.get("id")))
+            gold = obj.get("gold")
+            if gold is not None and (not isinstance(gold, dict) or not gold):
+                raise Refused(Refusal.bad_json, n)
+            yield TextRecord(obj["text"], n, _source_id(obj.get("id")), {"gold": gold} if gold else {})
     elif kind is Kind.csv:
         yield from _csv_records(lines)
     elif kind is Kind.txt:

@@ -40,6 +40,8 @@ from controller.routers import (
     synthesis,
     users,
 )
+from controller.routers import gold as gold_router
+from controller.routers import releases as releases_router
 from controller.routers import reviews as reviews_router
 from controller.routers import work as work_router
 from controller.session_release import end_sessions_with_endpoints
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
-              work_router, reviews_router, exports, synthesis, pages, docs):
+              work_router, reviews_router, gold_router, releases_router, exports, synthesis, pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(end_sessions_with_endpoints(r.router))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

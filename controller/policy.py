@@ -31,6 +31,7 @@ UNKNOWN_WORKSTATION = "unknown_workstation"  # the address is no seat's workstat
 ADDRESS_NOT_IN_CUSTOMER_VLAN = "address_not_in_customer_vlan"
 WRONG_CUSTOMER = "wrong_customer"  # the seat is another customer's than the project
 NOT_ASSIGNED_TO_PROJECT = "not_assigned_to_project"
+PAUSED_FOR_QUALITY = "paused_for_quality"  # accuracy on gold under the project's target; an officer lifts it
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class WorkFacts:
     ``address``: where the request came from. ``seat``: the seat whose workstation has that
     address (None: none has). ``subnets``: the VLAN subnets of the seat's customer. ``member``:
     the login is a member of the project. ``person``: the site's person that login is (None:
-    none). ``inside``/``today``: as for ``may_work``, of the seat's site."""
+    none). ``inside``/``today``: as for ``may_work``, of the seat's site. ``paused``: an open
+    quality pause holds the login from the project."""
 
     address: str
     project_customer: str
@@ -115,6 +117,7 @@ class WorkFacts:
     person: PersonFacts | None
     inside: frozenset[str]
     today: dt.date
+    paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,8 @@ def _address_in(address: str, subnets: tuple[ipaddress.IPv4Network, ...]) -> boo
 def work_decision(f: WorkFacts) -> Decision:
     """May this project's content be shown to this person at this address now. Every failing
     rule is named: the seat (known, covered, on its customer's VLAN, the project's customer's),
-    the project membership, then the person (as ``may_work`` judges them, for the project's
-    customer)."""
+    the project membership and any quality pause from the project, then the person (as
+    ``may_work`` judges them, for the project's customer)."""
     reasons: list[str] = []
     if f.seat is None:
         reasons.append(UNKNOWN_WORKSTATION)
@@ -147,5 +150,7 @@ def work_decision(f: WorkFacts) -> Decision:
             reasons.append(WRONG_CUSTOMER)
     if not f.member:
         reasons.append(NOT_ASSIGNED_TO_PROJECT)
+    if f.paused:
+        reasons.append(PAUSED_FOR_QUALITY)
     reasons += _person_reasons(f.project_customer, f.person, f.inside, f.today)
     return Decision(not reasons, tuple(reasons))

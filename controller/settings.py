@@ -38,6 +38,10 @@ class Settings:
     # none by default: a request's address is the peer that connected.
     trusted_proxies: tuple[str, ...] = field(
         default_factory=lambda: tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()))
+    # Which served tasks are gold: drawn from the system's random source, or, when this is set,
+    # from an HMAC of it over (project, annotator, tasks served so far): the same work in the same
+    # order gets the same gold, for simulations and tests. Never set it in production.
+    gold_seed: str = field(default_factory=lambda: _env("GOLD_SEED", ""))
 
     # Database connections one process keeps (and at most the overflow more, briefly); an HTTP
     # worker also runs no more request threads than it keeps connections. `siteguard controller

@@ -37,6 +37,8 @@ class ProjectIn(BaseModel):
     label_schema: LabelSchemaIn
     annotators_per_task: int = Field(1, ge=1, le=50)
     mask_personal_data: bool = False
+    gold_share: float = Field(0.1, ge=0, le=1, description="the share of served tasks that are gold")
+    accuracy_target: float = Field(0.95, gt=0, le=1, description="the accuracy a release must prove")
 
 
 class MemberIn(BaseModel):
@@ -54,7 +56,8 @@ def create_project(body: ProjectIn, db: DB, ledger: LedgerDep,
     return svc.create_project(db, ledger, customer_id=body.customer_id, slug=body.slug, name=body.name,
                               modality=body.modality, label_schema=body.label_schema.model_dump(),
                               annotators_per_task=body.annotators_per_task,
-                              mask_personal_data=body.mask_personal_data, by=user.username)
+                              mask_personal_data=body.mask_personal_data, gold_share=body.gold_share,
+                              accuracy_target=body.accuracy_target, by=user.username)
 
 
 @router.get("/projects", dependencies=[require(*READERS)])

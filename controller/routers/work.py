@@ -37,7 +37,8 @@ class SkipIn(BaseModel):
 def next_task(project_id: Int64, request: Request, db: DB, settings: SettingsDep, user: User = ANNOTATOR) -> Any:
     """Claim the next task of the project (or get back the one already held), reserved until
     ``reserved_until`` unless the page's heartbeat renews it. 204: nothing is free for you."""
-    out = svc.next_task(db, user, project_id, client_address(request), settings.agent_offline_after_s)
+    out = svc.next_task(db, user, project_id, client_address(request), settings.agent_offline_after_s,
+                        gold_seed=settings.gold_seed)
     if out is None:
         return Response(status_code=204, headers=NO_STORE)
     return out

@@ -10,6 +10,10 @@ Only what the ledger has integrated and signed is exported: each version's leaf 
 among the integrated ``annotation.saved`` entries and carries an inclusion proof against the
 newest signed checkpoint. While any version of the project still waits for the sequencer, the
 export is refused (409, try again shortly) rather than sent without it.
+
+The latest granted release of the project (controller/services/releases.py) travels with it as
+``release.json``: its ledger entry (figures and sampling plan) with its own inclusion proof; the
+export waits for that entry's integration the same way.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from annotation.export_bundle import LeafRecord, build_bundle, newest_versions
+from annotation.export_bundle import RELEASE_KIND, LeafRecord, build_bundle, newest_versions
 from annotation.export_formats import (
     FORMAT_KINDS,
     FORMATS,
@@ -36,6 +40,7 @@ from controller.annotation_tables import Annotation, Item, Project
 from controller.domain_errors import Conflict, Invalid, NotFound
 from controller.ledger import Ledger
 from controller.models import LedgerEntry, User
+from controller.services.releases import latest_granted, release_entry
 from controller.services.scope import customer_scope
 
 EXPORT_KIND = "export.created"
@@ -150,8 +155,16 @@ def create_export(db, ledger: Ledger, user: User, project_id: int, fmt: str | No
     for r in rows:
         if leaves[r.id].data.get("hash") != r.hash:
             raise Conflict(f"annotation {r.id} differs from its ledger leaf; it cannot be exported")
+    release = None
+    granted = latest_granted(db, project.id)
+    if granted is not None:
+        found = release_entry(db, granted.id, size)
+        if found is None:
+            raise Conflict(f"release {granted.id} is not yet integrated into the ledger; try again shortly",
+                           headers={"Retry-After": RETRY_AFTER_S})
+        release = LeafRecord(found[0], found[1], RELEASE_KIND, found[2])
     records = sorted(leaves.values(), key=lambda e: e.index)
-    note, proofs = ledger.inclusion_many([e.index for e in records])
+    note, proofs = ledger.inclusion_many([e.index for e in records] + ([release.index] if release else []))
     newest = newest_versions(records)
     shas = {a.item_sha256 for a in newest}
     item_rows = [i for i in db.scalars(select(Item).where(Item.project_id == project.id)).all() if i.sha256 in shas]
@@ -164,7 +177,7 @@ def create_export(db, ledger: Ledger, user: User, project_id: int, fmt: str | No
     try:
         summary = build_bundle(out, fmt=fmt, project=project.id, labels=labels_for(_schema_labels(schema), newest),
                                items=items, leaves=records, proofs=proofs, checkpoint=note, origin=ledger.origin,
-                               public_key=ledger.public_key)
+                               public_key=ledger.public_key, release=release)
     except ExportFormatError as exc:
         out.close()
         raise Invalid(f"cannot render {fmt}: {exc}") from None
@@ -176,7 +189,8 @@ def create_export(db, ledger: Ledger, user: User, project_id: int, fmt: str | No
     ledger.record(db, EXPORT_KIND, {
         "by": user.username, "role": user.role, "project": project.id, "customer": project.customer_id,
         "format": fmt, "count": summary.exported, "versions": summary.versions, "items": summary.items,
-        "checkpoint_size": summary.checkpoint_size, "bytes": nbytes, "sha256": digest.hexdigest()})
+        "checkpoint_size": summary.checkpoint_size, "bytes": nbytes, "sha256": digest.hexdigest(),
+        "release": granted.id if granted is not None else None})
     db.commit()
     return ExportFile(out, digest.hexdigest(), nbytes, f"{project.slug}-{fmt}-export.zip", summary.exported,
                       summary.versions)

@@ -164,6 +164,7 @@ class Piece:
     data: bytes
     media_type: str
     meta: dict[str, Any]
+    gold: dict[str, Any] | None = None  # the known answer: the item is gold
 
 
 @dataclass
@@ -370,7 +371,7 @@ def _pieces(run: _Run, path: Path, kind: Kind) -> list[Piece]:
                                     "chars": len(prepared.text)}
             if rec.source_id is not None:
                 meta["source_id"] = rec.source_id
-            out.append(Piece(prepared.text.encode("utf-8"), "text/plain", meta))
+            out.append(Piece(prepared.text.encode("utf-8"), "text/plain", meta, rec.extra.get("gold")))
         return out
     if kind in AUDIO_KINDS:
         media = audio_to_wav(path, run.work)
@@ -410,7 +411,8 @@ def _add_items(run: _Run, name: str, stored: list[tuple[tuple[str, int], Piece]]
                 continue
             known.add(sha)
             item = Item(project_id=run.project_id, dataset_id=run.dataset_id, sha256=sha,
-                        media_type=piece.media_type, size=size, source_name=name[:NAME_MAX], meta=piece.meta)
+                        media_type=piece.media_type, size=size, source_name=name[:NAME_MAX], meta=piece.meta,
+                        is_gold=piece.gold is not None, gold_answer=piece.gold)
             db.add(item)
             db.flush()
             task = Task(project_id=run.project_id, item_id=item.id, wanted=run.k, submitted=0, status="open")

@@ -18,7 +18,8 @@ from controller.services.scope import CustomerScope
 def project_view(p: Project, customer_slug: str | None = None) -> dict[str, Any]:
     return {"id": p.id, "customer_id": p.customer_id, "customer": customer_slug, "slug": p.slug, "name": p.name,
             "modality": p.modality, "label_schema": p.label_schema, "annotators_per_task": p.annotators_per_task,
-            "mask_personal_data": p.mask_personal_data, "created_by": p.created_by, "created_at": iso(p.created_at)}
+            "mask_personal_data": p.mask_personal_data, "gold_share": p.gold_share,
+            "accuracy_target": p.accuracy_target, "created_by": p.created_by, "created_at": iso(p.created_at)}
 
 
 def project_or_404(db, scope: CustomerScope, project_id: int) -> Project:
@@ -31,7 +32,7 @@ def project_or_404(db, scope: CustomerScope, project_id: int) -> Project:
 
 def create_project(db, ledger: Ledger, *, customer_id: int, slug: str, name: str, modality: str,
                    label_schema: dict[str, Any], annotators_per_task: int, mask_personal_data: bool,
-                   by: str) -> dict[str, Any]:
+                   by: str, gold_share: float = 0.1, accuracy_target: float = 0.95) -> dict[str, Any]:
     customer = db.get(Customer, customer_id)
     if customer is None:
         raise NotFound("no such customer")
@@ -40,18 +41,24 @@ def create_project(db, ledger: Ledger, *, customer_id: int, slug: str, name: str
         problems.append("slug: lower-case letters, digits and hyphens, at most 64")
     if annotators_per_task < 1:
         problems.append("annotators_per_task must be at least 1")
+    if not 0 <= gold_share <= 1:
+        problems.append("gold_share must be within [0, 1]")
+    if not 0 < accuracy_target <= 1:
+        problems.append("accuracy_target must be within (0, 1]")
     if problems:
         raise Invalid("the project does not fit", problems)
     if db.scalar(select(Project.id).where(Project.customer_id == customer_id, Project.slug == slug)) is not None:
         raise Conflict(f"customer {customer.slug} already has a project {slug}")
     p = Project(customer_id=customer_id, slug=slug, name=name, modality=modality, label_schema=label_schema,
-                annotators_per_task=annotators_per_task, mask_personal_data=mask_personal_data, created_by=by)
+                annotators_per_task=annotators_per_task, mask_personal_data=mask_personal_data,
+                gold_share=gold_share, accuracy_target=accuracy_target, created_by=by)
     db.add(p)
     db.flush()
     ledger.record(db, "project.created", {
         "project": p.id, "customer": customer.slug, "slug": slug, "modality": modality,
         "label_schema": label_schema, "annotators_per_task": annotators_per_task,
-        "mask_personal_data": mask_personal_data, "by": by})
+        "mask_personal_data": mask_personal_data, "gold_share": gold_share, "accuracy_target": accuracy_target,
+        "by": by})
     db.commit()
     return project_view(p, customer.slug)
 

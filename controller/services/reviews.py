@@ -13,6 +13,10 @@ The rules decided here:
 - The queue holds, per (task, annotator), the newest version when its slot is submitted and that
   version has no review yet; never the reviewer's own work, never a reviewer's fix. A version
   saved after a review (the annotator resubmits) is in the queue again.
+- Only sampled work is queued: each annotator's share follows their accuracy on gold
+  (``annotation.quality.oversight.review_rate``: all of it while they have few gold answers,
+  less as their lower bound rises), and one annotation is in or out by a fixed draw from its
+  hash. Answers to gold items are scored against their answer, never queued.
 - Only the newest version of a chain is reviewed (an older one: 409), once (again: 409).
 - A fix is the next version of the annotator's chain (chained by hash to the reviewed one, so
   the chain still verifies from its leaves alone), at the reviewer's seat, with its own
@@ -32,6 +36,7 @@ from sqlalchemy import func, select, text, update
 
 from annotation import assignment as A
 from annotation import result_diff
+from annotation.quality.oversight import sampled
 from annotation.versions import REVIEW_KIND
 from controller.annotation_tables import (
     Annotation,
@@ -45,7 +50,7 @@ from controller.annotation_tables import (
 from controller.domain_errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from controller.ledger import Ledger
 from controller.models import Role, User, iso, utcnow
-from controller.services import work
+from controller.services import gold, work
 
 DECISIONS = ("accept", "reject", "fix")
 STAFF = {Role.admin.value, Role.officer.value}
@@ -118,11 +123,22 @@ def queue(db, user: User, project_id: int, address: str, offline_after_s: float,
             .join(newest, (Annotation.task_id == newest.c.task_id) & (Annotation.annotator_id == newest.c.annotator_id)
                   & (Annotation.version == newest.c.v))
             .join(TaskSlot, (TaskSlot.task_id == Annotation.task_id) & (TaskSlot.annotator_id == Annotation.annotator_id))
-            .where(Annotation.annotator_id != user.id, TaskSlot.state == A.SUBMITTED,
+            .join(Task, Task.id == Annotation.task_id).join(Item, Item.id == Task.item_id)
+            .where(Annotation.annotator_id != user.id, TaskSlot.state == A.SUBMITTED, Item.is_gold.is_(False),
                    ~select(Review.id).where(Review.annotation_id == Annotation.id).exists(),
                    ~select(Review.id).where(Review.fixed_annotation_id == Annotation.id).exists())
-            .order_by(Annotation.task_id, Annotation.annotator_id).limit(limit))
-    rows = list(db.scalars(stmt))
+            .order_by(Annotation.task_id, Annotation.annotator_id))
+    rates = {who: f["review_rate"] for who, f in gold.annotator_gold_accuracy(db, project.id).items()}
+    rows = []
+    found = db.scalars(stmt.execution_options(yield_per=500))
+    try:
+        for r in found:
+            if sampled(r.hash, rates.get(r.annotator_id, 1.0)):
+                rows.append(r)
+                if len(rows) >= limit:
+                    break
+    finally:
+        found.close()
     names = _names(db, {r.annotator_id for r in rows})
     return [_view(r, names) for r in rows]
 

@@ -12,22 +12,34 @@ Assignment claims one of a task's precomputed slots. On PostgreSQL the free (or 
 locked with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers pass each other; on SQLite the
 claim is one write transaction (SQLite has one writer at a time). The unique (task, annotator)
 key is the last guard: a claim that collides with it tries the next slot.
+
+Gold tasks (controller/services/gold.py) are outside the k slots: each annotator gets each gold
+task once, on a place made for them when they claim it (numbered minus their user id, so two
+annotators never collide on a number; the unique (task, annotator) key still guards a double
+claim). A draw decides whether the next claim tries gold or ordinary work first, at the
+annotator's gold share; the other kind is the fallback, so nobody is told "nothing" while either
+is free for them. Nothing in what the annotator receives tells gold apart: the place is shown
+numbered among the k like any other, the task's counts as an ordinary task's would read.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import ipaddress
 import logging
+import random
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, delete, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from annotation import assignment as A
+from annotation.quality.oversight import draw, serve_gold
 from annotation.versions import LEAF_KIND, Version
 from controller.annotation_tables import (
     Annotation,
@@ -43,6 +55,8 @@ from controller.domain_errors import Conflict, NotFound, Refused
 from controller.ledger import Ledger
 from controller.models import Customer, Site, User, aware, iso, utcnow
 from controller.policy import Decision, SeatFacts, WorkFacts, work_decision
+from controller.services import gold
+from controller.services.pauses import open_pause
 from controller.services.seats import live_seat, person_facts
 from edge_agent.wire.site import SiteConfig
 
@@ -50,6 +64,7 @@ log = logging.getLogger("siteguard.controller.work")
 
 LAPSED = "reservation expired"  # the skip recorded for a holder whose lapsed slot was taken
 CLAIM_TRIES = 20
+_RANDOM = random.SystemRandom()
 
 
 def _write(db, stmt):
@@ -146,8 +161,9 @@ def check(db, user: User, project: Project, address: str, offline_after_s: float
     found = _find_seat(db, address)
     membership = (select(ProjectMember.id).where(ProjectMember.project_id == project.id,
                                                  ProjectMember.user_id == user.id).exists())
-    row = db.execute(select(Customer.slug, membership).where(Customer.id == project.customer_id)).first()
-    customer_slug, member = (row[0], bool(row[1])) if row is not None else ("", False)
+    row = db.execute(select(Customer.slug, membership, open_pause(project.id, user.id))
+                     .where(Customer.id == project.customer_id)).first()
+    customer_slug, member, paused = (row[0], bool(row[1]), bool(row[2])) if row is not None else ("", False, False)
     seat_facts, subnets, seat_name = None, (), None
     if found is not None:
         site, config, seat = found
@@ -164,7 +180,7 @@ def check(db, user: User, project: Project, address: str, offline_after_s: float
         person = person_facts(db, site.id, person_id)
         inside, today = frozenset(g.area_in for g in config.gates), _today(config)
     facts = WorkFacts(address=address, project_customer=customer_slug, member=member,
-                      seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today)
+                      seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today, paused=paused)
     return Check(work_decision(facts), seat_name)
 
 
@@ -188,9 +204,15 @@ def _view(slot: TaskSlot) -> A.SlotView:
     return A.SlotView(slot.task_id, slot.slot, slot.state, slot.annotator_id, aware(slot.reserved_until))
 
 
+def shown_slot(slot: int, k: int) -> int:
+    """The place number an annotator is shown: a gold place (below zero) as one of the k."""
+    return slot if slot >= 0 else (-slot) % max(1, k)
+
+
 def _task_answer(db, slot: TaskSlot) -> dict[str, Any]:
-    item = db.scalar(select(Item).join(Task, Task.item_id == Item.id).where(Task.id == slot.task_id))
-    return {"task": slot.task_id, "project": slot.project_id, "slot": slot.slot, "state": slot.state,
+    item, k = db.execute(select(Item, Project.annotators_per_task).join(Task, Task.item_id == Item.id)
+                         .join(Project, Project.id == Task.project_id).where(Task.id == slot.task_id)).one()
+    return {"task": slot.task_id, "project": slot.project_id, "slot": shown_slot(slot.slot, k), "state": slot.state,
             "reserved_until": iso(slot.reserved_until), "seat": slot.seat,
             # Never the gold flag or answer, nor the source file's name: only what labelling needs.
             "item": {"id": item.id, "media_type": item.media_type, "size": item.size, "meta": item.meta},
@@ -203,16 +225,63 @@ def _barred(project_id: int, annotator: int):
     return held, skipped
 
 
-def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime) -> TaskSlot | None:
+def _draws(project_id: int, annotator: int, served: int, seed: str) -> tuple[float, float]:
+    """Two uniform draws for the next claim: gold or not, and which gold task."""
+    if not seed:
+        return _RANDOM.random(), _RANDOM.random()
+    mac = hmac.new(seed.encode(), f"{project_id}:{annotator}:{served}".encode(), hashlib.sha256).hexdigest()
+    return draw(mac[:16]), draw(mac[16:32])
+
+
+def _claim_gold(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime, pick: float,
+                unseen: list[int]) -> TaskSlot | None:
+    """A place made for the annotator on one of the gold tasks they never held nor skipped."""
+    if not unseen:
+        return None
+    task_id = unseen[min(len(unseen) - 1, int(pick * len(unseen)))]
+    slot = TaskSlot(project_id=project_id, task_id=task_id, slot=-annotator, state=A.RESERVED, annotator_id=annotator,
+                    reserved_until=A.expires_at(now), seat=seat)
+    db.add(slot)
+    db.flush()  # a second claim of the same task by the same annotator fails here, on the unique key
+    return slot
+
+
+def _unseen_gold(db, project_id: int, annotator: int) -> list[int]:
+    held, skipped = _barred(project_id, annotator)
+    return list(db.scalars(select(Task.id).join(Item, Item.id == Task.item_id)
+                           .where(Task.project_id == project_id, Item.is_gold.is_(True),
+                                  Task.id.not_in(held), Task.id.not_in(skipped)).order_by(Task.id)))
+
+
+def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime,
+                gold_seed: str = "") -> TaskSlot | None:
     """One try: pick a slot the annotator may claim and take it, in the caller's transaction.
     None: nothing is free for them."""
     postgres = db.get_bind().dialect.name == "postgresql"
     if not postgres:  # take SQLite's write lock first, so what is read next is what is written on
         db.execute(text("UPDATE task_slots SET state = state WHERE 0"))
+    unseen = _unseen_gold(db, project_id, annotator)
+    if not unseen:
+        return _claim_work(db, project_id, annotator, seat, now, postgres)
+    project = db.get(Project, project_id)
+    served = db.scalar(select(func.count()).select_from(TaskSlot).where(
+        TaskSlot.project_id == project_id, TaskSlot.annotator_id == annotator)) if gold_seed else 0
+    u, pick = _draws(project_id, annotator, served, gold_seed)
+    if serve_gold(u, gold.gold_share_for(db, project, annotator)):
+        return (_claim_gold(db, project_id, annotator, seat, now, pick, unseen)
+                or _claim_work(db, project_id, annotator, seat, now, postgres))
+    return (_claim_work(db, project_id, annotator, seat, now, postgres)
+            or _claim_gold(db, project_id, annotator, seat, now, pick, unseen))
+
+
+def _claim_work(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime,
+                postgres: bool) -> TaskSlot | None:
+    """One of the k places of an ordinary (not gold) task."""
     held, skipped = _barred(project_id, annotator)
     open_ = or_(TaskSlot.state == A.FREE, and_(TaskSlot.state == A.RESERVED, TaskSlot.reserved_until <= now))
+    gold_task = select(Item.id).where(Item.id == Task.item_id, Item.is_gold.is_(True)).exists()
     stmt = (select(TaskSlot).join(Task, Task.id == TaskSlot.task_id)
-            .where(TaskSlot.project_id == project_id, Task.status == "open", open_,
+            .where(TaskSlot.project_id == project_id, Task.status == "open", open_, ~gold_task,
                    TaskSlot.task_id.not_in(held), TaskSlot.task_id.not_in(skipped))
             .order_by(TaskSlot.task_id, TaskSlot.slot).limit(1))
     if postgres:
@@ -243,13 +312,14 @@ def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.d
     return slot
 
 
-def claim(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime) -> TaskSlot | None:
+def claim(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime,
+          gold_seed: str = "") -> TaskSlot | None:
     """Claim the next slot for the annotator and commit. Collisions on the unique keys (two
     claims by one annotator at once) roll back and try again; None only when nothing is free
     for them."""
     for _ in range(CLAIM_TRIES):
         try:
-            slot = _claim_once(db, project_id, annotator, seat, now)
+            slot = _claim_once(db, project_id, annotator, seat, now, gold_seed)
             db.commit()
             return slot
         except IntegrityError:
@@ -264,7 +334,7 @@ def _own_reservation(db, project_id: int, annotator: int) -> TaskSlot | None:
 
 
 def next_task(db, user: User, project_id: int, address: str, offline_after_s: float,
-              now: dt.datetime | None = None) -> dict[str, Any] | None:
+              now: dt.datetime | None = None, gold_seed: str = "") -> dict[str, Any] | None:
     """The annotator's task in the project: the one they hold (renewed), else a newly claimed
     one. None: nothing is free for them."""
     now = now or utcnow()
@@ -275,7 +345,7 @@ def next_task(db, user: User, project_id: int, address: str, offline_after_s: fl
         own.reserved_until, own.seat = A.expires_at(now), c.seat
         db.commit()
         return _task_answer(db, own)
-    slot = claim(db, project.id, user.id, c.seat, now)
+    slot = claim(db, project.id, user.id, c.seat, now, gold_seed)
     return None if slot is None else _task_answer(db, slot)
 
 
@@ -394,10 +464,15 @@ def submit(db, ledger: Ledger, user: User, task_id: int, result: dict[str, Any],
                 .returning(Task.submitted, Task.status)).one()
             set_committed_value(task, "submitted", counted[0])
             set_committed_value(task, "status", counted[1])
+    if item.is_gold and row.version == 1:
+        gold.judge_after_gold(db, ledger, project, user, now)
     db.execute(delete(Draft).where(Draft.task_id == task.id, Draft.annotator_id == user.id))
     db.commit()
+    # A gold task counts every annotator's answer; it reads as an ordinary task of k would.
+    shown = min(task.submitted, task.wanted)
     return {"task": task.id, "annotation": row.id, "version": row.version, "hash": row.hash,
-            "prev_hash": row.prev_hash, "task_submitted": task.submitted, "task_status": task.status}
+            "prev_hash": row.prev_hash, "task_submitted": shown,
+            "task_status": "complete" if shown >= task.wanted else "open"}
 
 
 def skip(db, user: User, task_id: int, reason: str, now: dt.datetime | None = None) -> dict[str, Any]:

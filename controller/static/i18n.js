@@ -99,6 +99,7 @@
         address_not_in_customer_vlan: gettext("address not on the customer's network"),
         wrong_customer: gettext("the seat is another customer's"),
         not_assigned_to_project: gettext("not assigned to this project"),
+        paused_for_quality: gettext("paused from this project: accuracy on gold under the target"),
         // gate decisions and withdrawn grants
         granted: gettext("granted"), passback_soft: gettext("granted despite passback"),
         gate_fail_safe_open: gettext("gate open for evacuation"), unknown_card: gettext("unknown card"),
