@@ -39,6 +39,7 @@ from controller.routers import (
     sites,
     users,
 )
+from controller.routers import quality as quality_router
 from controller.routers import reviews as reviews_router
 from controller.routers import work as work_router
 from controller.settings import Settings
@@ -66,8 +67,8 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
             app.state.wire = LinkClient(settings.link_rpc, rpc_secret(settings.keys_dir))
             # Each worker counts its own refused logins in memory; its housekeeping folds them in.
             stop = threading.Event()
-            threading.Thread(target=housekeeping_loop, args=(core, stop), daemon=True,
-                             name="housekeeping").start()
+            threading.Thread(target=housekeeping_loop, args=(core, stop, False), daemon=True,
+                             name="housekeeping").start()  # the link process records quality snapshots
             try:
                 yield
             finally:
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
-              work_router, reviews_router, exports, pages, docs):
+              work_router, reviews_router, quality_router, exports, pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
