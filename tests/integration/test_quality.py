@@ -137,7 +137,8 @@ def test_the_api_for_officers_and_the_project_s_customer_only(project):
         assert client.post(f"/api/projects/{pid}/quality/snapshots", headers=off).status_code == 201
         body = client.get(f"/api/projects/{pid}/quality", headers=acme).json()
         assert body["project"]["slug"] == "intents" and body["metrics"][0]["value"] == 0.75
-        assert len(body["series"]) == 1 and body["series"][0]["figures"]["label_accuracy"]["value"] == 0.75
+        # the one taken here (and, served apart, maybe one the link process's housekeeping took)
+        assert body["series"] and body["series"][-1]["figures"]["label_accuracy"]["value"] == 0.75
         assert [a["username"] for a in body["annotators"]] == ["alice", "bob", "carol"]
 
 
