@@ -39,10 +39,10 @@ two or more annotators submitted, scored against gold by the kind's first metric
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from annotation.quality import agreement, confusion, consensus, image_metrics, speech_metrics, text_metrics
 from annotation.quality.counts import PRF
@@ -61,8 +61,7 @@ BREAK_S = 1800.0
 MOST_CONFUSED = 5
 
 
-@dataclass(frozen=True)
-class Submission:
+class Submission(NamedTuple):  # a tuple: a project has a hundred thousand of them
     task: int
     annotator: int
     result: Result
@@ -152,7 +151,8 @@ def kind_metrics(kind: str, pairs: Sequence[tuple[Result, Result]], target: floa
 def rating(kind: str, result: Result) -> Hashable | None:
     """What agreement compares of one result (module docstring); None: no rating."""
     if kind == "classification":
-        return text_metrics.single_label(result)
+        label = result.get("label") if result.__class__ is dict else text_metrics.single_label(result)
+        return label if isinstance(label, str) else None
     if kind == "multi_label":
         return text_metrics.label_set(result) if isinstance(result, Mapping) else None
     if kind == "spans":
@@ -171,10 +171,18 @@ def _holds(kind: str, value: Hashable, label: str) -> bool:
 
 
 def agreement_figures(kind: str, units: list[list[Hashable | None]], labels: Sequence[str]) -> dict[str, Any] | None:
-    """Alpha, alpha per label and Fleiss' kappa over the tasks with two or more ratings."""
-    units = [u for u in units if sum(v is not None for v in u) >= 2]
-    if kind == "transcript" or not units:
+    """Alpha, alpha per label and Fleiss' kappa over the tasks with two or more ratings. Both
+    measures depend only on which values each unit holds, so units alike are counted once with
+    their number as a weight (a project of 50,000 two-rating tasks has a handful of patterns)."""
+    patterns: Counter = Counter()
+    for u in units:
+        present = [v for v in u if v is not None]
+        if len(present) >= 2:
+            patterns[tuple(sorted(present, key=repr))] += 1
+    if kind == "transcript" or not patterns:
         return None
+    units = [list(p) for p in patterns]
+    weights = list(patterns.values())
     seen = set(labels)
     for u in units:
         for v in u:
@@ -188,14 +196,14 @@ def agreement_figures(kind: str, units: list[list[Hashable | None]], labels: Seq
                 seen.update(v)
     order = list(dict.fromkeys(labels)) + sorted(seen - set(labels))
     per_label = {label: agreement.krippendorff_alpha(
-        [[None if v is None else _holds(kind, v, label) for v in u] for u in units]) for label in order}
+        [[_holds(kind, v, label) for v in u] for u in units], weights=weights) for label in order}
     try:
-        kappa = agreement.fleiss_kappa(units)
+        kappa = agreement.fleiss_kappa(units, weights=weights)
     except ValueError:  # raters differ between tasks: alpha only
         kappa = None
-    ratings = [len([v for v in u if v is not None]) for u in units]
-    return {"tasks": len(units), "ratings": sum(ratings),
-            "alpha": metric("alpha", agreement.krippendorff_alpha(units), ALPHA_TARGET),
+    ratings = [len(u) for u in units]
+    return {"tasks": sum(weights), "ratings": sum(r * w for r, w in zip(ratings, weights)),
+            "alpha": metric("alpha", agreement.krippendorff_alpha(units, weights=weights), ALPHA_TARGET),
             "fleiss_kappa": kappa, "equal_raters": len(set(ratings)) == 1,
             "per_label": [{"label": label, "alpha": a} for label, a in per_label.items()]}
 

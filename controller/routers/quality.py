@@ -22,7 +22,7 @@ READERS = (Role.admin, Role.officer, Role.customer)
 @router.get("/{project_id}/quality", dependencies=[require(*READERS)])
 def project_quality(project_id: Int64, db: DB, board: QualityBoardDep, user: CurrentUser) -> dict[str, Any]:
     """The project's quality report (README "Quality"), scored from its newest work (at most a
-    minute old: ``scored_at``), and ``series``, its snapshots over time, oldest first."""
+    ten seconds behind the work: ``scored_at``), and ``series``, its snapshots over time, oldest first."""
     return svc.quality_view(db, board, customer_scope(db, user), project_id)
 
 

@@ -12,8 +12,10 @@ linked group is judged once every member has a result.
 The board keeps each project's last report in memory with a fingerprint of what it was made
 from (the project's annotations, gold items, open pauses and settings). A request whose
 fingerprint matches is answered from memory; otherwise the stale report is answered while one
-background thread scores again (the first request for a project scores at once). A report
-older than ``max_age_s`` is scored again the same way."""
+background thread scores again (the first request for a project scores at once), at most once
+every ``min_refresh_s``, so that a project under work is at most that far behind and scoring a
+large one does not run back to back. A report older than ``max_age_s`` is scored again the same
+way."""
 from __future__ import annotations
 
 import datetime as dt
@@ -229,9 +231,10 @@ class _Entry:
 class QualityBoard:
     """Each project's last report, answered from memory (module docstring)."""
 
-    def __init__(self, sessions, max_age_s: float = 60.0) -> None:
+    def __init__(self, sessions, max_age_s: float = 60.0, min_refresh_s: float = 10.0) -> None:
         self._sessions = sessions
         self._max_age_s = max_age_s
+        self._min_refresh_s = min_refresh_s
         self._entries: dict[int, _Entry] = {}
         self._busy: set[int] = set()
         self._lock = threading.Lock()
@@ -261,7 +264,9 @@ class QualityBoard:
             entry = self._entries.get(project.id)
         if entry is None:
             entry = self._score(db, project, fp)
-        elif entry.fingerprint != fp or time.monotonic() - entry.scored > self._max_age_s:
+            return entry.report, entry.scored_at
+        age = time.monotonic() - entry.scored
+        if (entry.fingerprint != fp and age >= self._min_refresh_s) or age > self._max_age_s:
             with self._lock:
                 start = project.id not in self._busy
                 self._busy.add(project.id)

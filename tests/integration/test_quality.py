@@ -145,7 +145,7 @@ def test_the_api_for_officers_and_the_project_s_customer_only(project):
 def test_the_board_answers_from_memory_until_the_work_changes(project):
     app, pid = project
     sessions = app.state.core.sessions
-    board = quality.QualityBoard(sessions)
+    board = quality.QualityBoard(sessions, min_refresh_s=0)
     with sessions() as s:
         p = s.get(Project, pid)
         first, at = board.report(s, p)
