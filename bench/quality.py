@@ -176,6 +176,9 @@ def run(admin_url: str, annotations: int, annotators: int, seconds: float, worke
                 parts = pool.starmap(drive, [(rig.url, pid, share, start, seconds, think) for share in shares])
             poller.join()
             rig.proc.stop()
+            if errors or any(p["errors"] for p in parts):  # what the controller said about them
+                said = [ln for ln in rig.proc.log().splitlines() if "Error" in ln or "error" in ln]
+                print("  controller: " + "\n  controller: ".join(said[-5:]), file=sys.stderr)
     finally:
         if rig is not None:
             rig.proc.stop()

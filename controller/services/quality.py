@@ -174,9 +174,9 @@ def due_projects(db, every_s: float, now: dt.datetime) -> list[int]:
     """Projects with work whose newest snapshot is older than ``every_s`` (or that have none)."""
     last = (select(QualitySnapshot.project_id, func.max(QualitySnapshot.at).label("at"))
             .group_by(QualitySnapshot.project_id).subquery())
-    worked = select(Annotation.project_id).distinct()
+    worked = select(Annotation.id).where(Annotation.project_id == Project.id).exists()
     rows = db.execute(select(Project.id, last.c.at).outerjoin(last, last.c.project_id == Project.id)
-                      .where(Project.id.in_(worked)).order_by(Project.id))
+                      .where(worked).order_by(Project.id))
     cutoff = now - dt.timedelta(seconds=every_s)
     return [pid for pid, at in rows if at is None or aware(at) <= cutoff]
 
