@@ -51,6 +51,13 @@ def server_public_key_file(settings: Settings) -> Path:
     return settings.keys_dir / "controller.key"
 
 
+def close_quality_board(app: FastAPI) -> None:
+    """Ends the quality board's scoring process, if it started one."""
+    board = getattr(app.state, "quality_board", None)
+    if board is not None:
+        board.close()
+
+
 def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
     """role "all": the link and the sequencer run in this process beside the HTTP app (one
     worker, the embedded default). role "http": one of N stateless HTTP workers; it reaches the
@@ -73,6 +80,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
                 yield
             finally:
                 stop.set()
+                close_quality_board(app)
                 report_failed_logins(core.sessions, core.ledger, flush_all=True)
                 core.engine.dispose()
             return
@@ -88,6 +96,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
             yield
         finally:
             stop.set()
+            close_quality_board(app)
             stop_link(watch)
             report_failed_logins(core.sessions, core.ledger, flush_all=True)
             core.ledger.integrate_all()

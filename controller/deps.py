@@ -50,7 +50,8 @@ def get_quality_board(request: Request) -> QualityBoard:
     with _board_lock:
         board = getattr(state, "quality_board", None)
         if board is None:
-            board = state.quality_board = QualityBoard(state.core.sessions)
+            core = state.core
+            board = state.quality_board = QualityBoard(core.sessions, database_url=core.settings.database_url)
     return board
 
 

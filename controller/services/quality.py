@@ -11,11 +11,13 @@ linked group is judged once every member has a result.
 
 The board keeps each project's last report in memory with a fingerprint of what it was made
 from (the project's annotations, gold items, open pauses and settings). A request whose
-fingerprint matches is answered from memory; otherwise the stale report is answered while one
-background thread scores again (the first request for a project scores at once), at most once
+fingerprint matches is answered from memory; otherwise the stale report is answered while the
+project is scored again behind it (the first request for a project waits for its score), at most once
 every ``min_refresh_s``, so that a project under work is at most that far behind and scoring a
 large one does not run back to back. A report older than ``max_age_s`` is scored again the same
-way."""
+way. Given a database URL, the board scores in a process of its own (one per HTTP worker,
+started on first use): scoring a large project is seconds of Python, which in a thread would
+hold the worker's interpreter lock and slow every request it serves meanwhile."""
 from __future__ import annotations
 
 import datetime as dt
@@ -42,6 +44,7 @@ from controller.annotation_tables import (
     Review,
     Task,
 )
+from controller.domain_errors import NotFound
 from controller.models import User, aware, iso, utcnow
 from controller.services.projects import project_or_404
 from controller.services.scope import CustomerScope
@@ -228,34 +231,73 @@ class _Entry:
     scored_at: str
 
 
+_child_sessions: dict[str, Any] = {}
+
+
+def score_in_child(database_url: str, project_id: int) -> tuple[tuple, dict[str, Any]] | None:
+    """In the board's scoring process: (fingerprint, report) of the project, or None if it is
+    gone. One small engine per database, kept between calls."""
+    from controller import db as dbmod
+
+    sessions = _child_sessions.get(database_url)
+    if sessions is None:
+        sessions = _child_sessions[database_url] = dbmod.make_sessionmaker(dbmod.make_engine(database_url, 1, 1))
+    with sessions() as db:
+        project = db.get(Project, project_id)
+        if project is None:
+            return None
+        fp = fingerprint(db, project)
+        return fp, score_project(db, project)
+
+
 class QualityBoard:
     """Each project's last report, answered from memory (module docstring)."""
 
-    def __init__(self, sessions, max_age_s: float = 60.0, min_refresh_s: float = 10.0) -> None:
+    def __init__(self, sessions, max_age_s: float = 60.0, min_refresh_s: float = 10.0,
+                 database_url: str | None = None) -> None:
         self._sessions = sessions
         self._max_age_s = max_age_s
         self._min_refresh_s = min_refresh_s
+        self._database_url = database_url
+        self._pool = None
         self._entries: dict[int, _Entry] = {}
         self._busy: set[int] = set()
         self._lock = threading.Lock()
 
-    def _score(self, db, project: Project, fp: tuple) -> _Entry:
-        entry = _Entry(fp, score_project(db, project), time.monotonic(), iso(utcnow()))
+    def _scored(self, project_id: int) -> tuple[tuple, dict[str, Any]] | None:
+        if self._database_url is None:
+            with self._sessions() as db:
+                project = db.get(Project, project_id)
+                return None if project is None else (fingerprint(db, project), score_project(db, project))
         with self._lock:
-            self._entries[project.id] = entry
+            if self._pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool.submit(score_in_child, self._database_url, project_id).result()
+
+    def _score(self, project_id: int) -> _Entry | None:
+        got = self._scored(project_id)
+        if got is None:
+            return None
+        entry = _Entry(got[0], got[1], time.monotonic(), iso(utcnow()))
+        with self._lock:
+            self._entries[project_id] = entry
         return entry
 
     def _refresh(self, project_id: int) -> None:
         try:
-            with self._sessions() as db:
-                project = db.get(Project, project_id)
-                if project is not None:
-                    self._score(db, project, fingerprint(db, project))
+            self._score(project_id)
         except Exception:  # the database may be briefly away; the next request tries again
             log.exception("scoring project %s failed", project_id)
         finally:
             with self._lock:
                 self._busy.discard(project_id)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
     def report(self, db, project: Project) -> tuple[dict[str, Any], str]:
         """(report, when it was scored)."""
@@ -263,7 +305,9 @@ class QualityBoard:
         with self._lock:
             entry = self._entries.get(project.id)
         if entry is None:
-            entry = self._score(db, project, fp)
+            entry = self._score(project.id)
+            if entry is None:  # removed meanwhile
+                raise NotFound("no such project")
             return entry.report, entry.scored_at
         age = time.monotonic() - entry.scored
         if (entry.fingerprint != fp and age >= self._min_refresh_s) or age > self._max_age_s:
