@@ -155,6 +155,8 @@ async def annotator(base: str, pid: int, i: int, token: str, end: float, think: 
     connector = aiohttp.TCPConnector(local_addr=(address(i), 0), limit=1)
     async with aiohttp.ClientSession(base, connector=connector, timeout=aiohttp.ClientTimeout(total=30),
                                      headers={"Authorization": f"Bearer {token}"}) as c:
+        if think:  # people do not all start at the same second
+            await asyncio.sleep(random.uniform(0, think))
         while time.monotonic() < end:
             try:
                 t0 = time.perf_counter()

@@ -41,6 +41,7 @@ from controller.routers import (
     users,
 )
 from controller.routers import gold as gold_router
+from controller.routers import quality as quality_router
 from controller.routers import releases as releases_router
 from controller.routers import reviews as reviews_router
 from controller.routers import work as work_router
@@ -52,6 +53,13 @@ log = logging.getLogger("siteguard.controller")
 
 def server_public_key_file(settings: Settings) -> Path:
     return settings.keys_dir / "controller.key"
+
+
+def close_quality_board(app: FastAPI) -> None:
+    """Ends the quality board's scoring process, if it started one."""
+    board = getattr(app.state, "quality_board", None)
+    if board is not None:
+        board.close()
 
 
 def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
@@ -70,12 +78,13 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
             app.state.wire = LinkClient(settings.link_rpc, rpc_secret(settings.keys_dir))
             # Each worker counts its own refused logins in memory; its housekeeping folds them in.
             stop = threading.Event()
-            threading.Thread(target=housekeeping_loop, args=(core, stop), daemon=True,
-                             name="housekeeping").start()
+            threading.Thread(target=housekeeping_loop, args=(core, stop, False), daemon=True,
+                             name="housekeeping").start()  # the link process records quality snapshots
             try:
                 yield
             finally:
                 stop.set()
+                close_quality_board(app)
                 report_failed_logins(core.sessions, core.ledger, flush_all=True)
                 core.engine.dispose()
             return
@@ -91,6 +100,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
             yield
         finally:
             stop.set()
+            close_quality_board(app)
             stop_link(watch)
             report_failed_logins(core.sessions, core.ledger, flush_all=True)
             core.ledger.integrate_all()
@@ -126,7 +136,8 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
-              work_router, reviews_router, gold_router, releases_router, exports, synthesis, pages, docs):
+              work_router, reviews_router, gold_router, releases_router, quality_router, exports, synthesis, pages,
+              docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(end_sessions_with_endpoints(r.router))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

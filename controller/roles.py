@@ -12,6 +12,7 @@ from controller.core import Core, open_core
 from controller.link_rpc import LinkRpcServer, rpc_secret
 from controller.link_watch import LinkWatch
 from controller.login import report_failed_logins
+from controller.services import quality
 from controller.settings import Settings
 from controller.wire_server import WireServer
 from edge_agent.wire.keys import ensure_keypair
@@ -32,13 +33,19 @@ def sequencer_loop(core: Core, stop: threading.Event, every_s: float = 0.2) -> N
             log.exception("ledger sequencer round failed")
 
 
-def housekeeping_loop(core: Core, stop: threading.Event) -> None:
-    """Writes the ledger's aggregated failed-login entries."""
+def housekeeping_loop(core: Core, stop: threading.Event, snapshots: bool = True) -> None:
+    """Writes the ledger's aggregated failed-login entries and, where ``snapshots`` (one process
+    of a controller: not each HTTP worker), each project's quality figures when they are due."""
     while not stop.wait(core.settings.checkpoint_every_s):
         try:
             report_failed_logins(core.sessions, core.ledger)
         except Exception:  # the database may be briefly away; try again next round
             log.exception("failed-login report failed")
+        if snapshots:
+            try:
+                quality.snapshot_due(core.sessions, core.settings.quality_snapshot_every_s)
+            except Exception:  # likewise: the next round takes the ones still due
+                log.exception("quality snapshots failed")
 
 
 def start_link(core: Core, on_restart=lambda wire: None) -> LinkWatch:

@@ -29,6 +29,8 @@ class Settings:
     )
     checkpoint_every_s: float = field(default_factory=lambda: float(_env("CHECKPOINT_EVERY_S", "10")))
     command_timeout_s: float = field(default_factory=lambda: float(_env("COMMAND_TIMEOUT_S", "5")))
+    # How often each project's quality figures are recorded for the quality page's line over time.
+    quality_snapshot_every_s: float = field(default_factory=lambda: float(_env("QUALITY_SNAPSHOT_EVERY_S", "300")))
     token_ttl_hours: int = field(default_factory=lambda: int(_env("TOKEN_TTL_HOURS", "12")))
     session_ttl_hours: int = field(default_factory=lambda: int(_env("SESSION_TTL_HOURS", "12")))
     secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")

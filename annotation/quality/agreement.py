@@ -26,6 +26,11 @@ from typing import Literal
 Level = Literal["nominal", "interval"]
 
 
+def _ones():
+    while True:
+        yield 1
+
+
 def _present(unit: Iterable[Hashable | None]) -> list[Hashable]:
     return [v for v in unit if v is not None]
 
@@ -38,10 +43,13 @@ def _delta2(level: Level):
     raise ValueError("level must be nominal or interval")
 
 
-def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]], level: Level = "nominal") -> float | None:
+def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]], level: Level = "nominal",
+                       weights: Iterable[int] | None = None) -> float | None:
+    """``weights``: how many times each unit counts (1 each by default), so that a caller with
+    many units alike passes each pattern once."""
     delta2 = _delta2(level)
     coincidence: Counter = Counter()
-    for unit in units:
+    for unit, w in zip(units, weights if weights is not None else _ones()):
         counts = Counter(_present(unit))
         m = sum(counts.values())
         if m < 2:
@@ -50,7 +58,7 @@ def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]], level: Level 
             for k, nk in counts.items():
                 pairs = nc * (nk - 1) if c == k else nc * nk
                 if pairs:
-                    coincidence[(c, k)] += pairs / (m - 1)
+                    coincidence[(c, k)] += w * pairs / (m - 1)
     if not coincidence:
         return None
     n_c: Counter = Counter()
@@ -65,22 +73,25 @@ def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]], level: Level 
     return 1.0 - d_o / d_e
 
 
-def fleiss_kappa(units: Sequence[Sequence[Hashable | None]]) -> float | None:
+def fleiss_kappa(units: Sequence[Sequence[Hashable | None]], weights: Sequence[int] | None = None) -> float | None:
+    """``weights`` as for ``krippendorff_alpha``."""
     rated = [_present(u) for u in units]
     if not rated:
         return None
+    ws = list(weights) if weights is not None else [1] * len(rated)
     n = len(rated[0])
     uneven = [i for i, r in enumerate(rated) if len(r) != n]
     if uneven or n < 2:
         raise ValueError("Fleiss' kappa needs the same number (at least 2) of ratings on every unit; "
                          f"units {uneven or list(range(len(rated)))} differ from unit 0's {n}")
-    big_n = len(rated)
+    big_n = sum(ws)
     totals: Counter = Counter()
     p_bar = 0.0
-    for r in rated:
+    for r, w in zip(rated, ws):
         counts = Counter(r)
-        totals.update(counts)
-        p_bar += (sum(v * v for v in counts.values()) - n) / (n * (n - 1))
+        for v, c in counts.items():
+            totals[v] += w * c
+        p_bar += w * (sum(v * v for v in counts.values()) - n) / (n * (n - 1))
     p_bar /= big_n
     p_e = sum((v / (big_n * n)) ** 2 for v in totals.values())
     if p_e == 1:

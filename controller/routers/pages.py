@@ -26,10 +26,11 @@ from controller.auth import (
 from controller.deps import LedgerDep, SessionsDep, SettingsDep
 from controller.models import Customer, Role, Site, User
 from controller.params import Int64
+from controller.services import reviews
 from controller.services.agents import agent_views
 from controller.services.auth import authenticate
 from controller.services.events import alarm_view, list_alarm_rows, recent_events
-from controller.services import reviews
+from controller.services.scope import customer_scope
 from controller.services.seats import site_coverage
 from controller.sessions import end_session, open_session, session_user
 
@@ -312,3 +313,43 @@ def review_page(project_id: Int64, request: Request, db: DB):
     return render(request, "review.html", user, project=project, kind=str(schema.get("kind", "")),
                   labels=[str(x) for x in schema.get("labels") or []],
                   site_tz=sites[0]["tz"] if sites else None)
+
+
+QUALITY_READERS = (Role.admin.value, Role.officer.value, Role.customer.value)
+
+
+def _quality_reader_or_response(request: Request, db) -> tuple[User | None, HTMLResponse | None]:
+    """The logged-in officer, admin or customer, or the response to send anyone else."""
+    user = optional_user(request, db)
+    if user is None:
+        return None, RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if user.role not in QUALITY_READERS:
+        resp = render(request, "welcome.html", user)
+        resp.status_code = status.HTTP_403_FORBIDDEN
+        return user, resp
+    return user, None
+
+
+@router.get("/quality", response_class=HTMLResponse, include_in_schema=False)
+def quality_list_page(request: Request, db: DB):
+    """The projects whose quality the user may see (a customer: its own), each opening its page."""
+    user, other = _quality_reader_or_response(request, db)
+    if other is not None:
+        return other
+    stmt = customer_scope(db, user).filter(select(Project).order_by(Project.name, Project.id), Project.customer_id)
+    return render(request, "quality_list.html", user, projects=list(db.scalars(stmt)))
+
+
+@router.get("/quality/{project_id}", response_class=HTMLResponse, include_in_schema=False)
+def quality_page(project_id: Int64, request: Request, db: DB):
+    """A project's quality: each metric against its target with its interval, the figures over
+    time, the annotators, agreement per label and the confusion matrix (from the quality API)."""
+    user, other = _quality_reader_or_response(request, db)
+    if other is not None:
+        return other
+    project = db.get(Project, project_id)
+    if project is None or not customer_scope(db, user).sees_id(project.customer_id):
+        locale = i18n.choose_locale(request, user)
+        return HTMLResponse(i18n.translate(locale, "no such project"), status_code=404)
+    return render(request, "quality.html", user, project=project,
+                  kind=str((project.label_schema or {}).get("kind", "")))

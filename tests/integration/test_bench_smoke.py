@@ -18,6 +18,7 @@ SMOKE = {
     "ledger": ["--writers", "1", "--facts", "50"],
     "login": ["--flooders", "2", "--seconds", "2"],
     "network": ["--switches", "2", "--parallel", "2"],
+    "quality": ["--annotations", "2000", "--annotators", "5", "--seconds", "2", "--workers", "2"],
     "recording": ["--seconds", "4", "--segment-seconds", "2"],
     "wire": ["--events", "200"],
 }

@@ -84,3 +84,13 @@ def test_fleiss_needs_the_same_number_of_ratings_per_unit():
     assert fleiss_kappa([["a", "a"], ["b", "b"]]) == 1.0
     assert fleiss_kappa([["a", "a"], ["a", "a"]]) is None
     assert fleiss_kappa([]) is None
+
+
+def test_weights_count_a_unit_as_many_times():
+    units = [["a", "a"], ["a", "b"], ["b", "b", None], ["c", "a"]]
+    weights = [3, 1, 2, 5]
+    repeated = [u for u, w in zip(units, weights) for _ in range(w)]
+    assert krippendorff_alpha(units, weights=weights) == pytest.approx(krippendorff_alpha(repeated))
+    even = [["a", "a"], ["a", "b"], ["b", "b"]]
+    assert fleiss_kappa(even, weights=[2, 1, 4]) == pytest.approx(
+        fleiss_kappa([["a", "a"]] * 2 + [["a", "b"]] + [["b", "b"]] * 4))
