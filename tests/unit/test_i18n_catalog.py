@@ -282,3 +282,12 @@ def test_check_site_reports_problems_in_chinese(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert f"site file {bad} is invalid (1 problem):" in err
     assert "unknown time zone 'Mars/Olympus' (use an IANA name such as Asia/Shanghai)" in err
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_each_catalog_is_well_formed(locale):
+    """Every entry has its msgid and msgstr: a broken entry is refused, not read past with a
+    warning printed into every command's output."""
+    path = ROOT / "controller" / "locale" / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as f:
+        read_po(f, abort_invalid=True)
