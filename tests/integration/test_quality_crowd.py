@@ -25,6 +25,7 @@ from controller.annotation_tables import Item, Task
 from controller.models import Customer, LedgerEntry, Person
 from controller.services import gold
 from controller.services.work import content_path
+from tests.conftest import wait_for
 from tests.integration.test_annotation_work import A1, A2, rig  # noqa: F401 - rig is the fixture used here
 
 A3 = "10.110.0.13"
@@ -87,10 +88,8 @@ def test_a_simulated_crowd_is_measured_paused_and_released(gold_seed, rig):  # n
                files={"file": ("batch.jsonl", "".join(json.dumps(x) + "\n" for x in lines).encode())})
     assert r.status_code == 202, r.text
     ds = r.json()["dataset_id"]
-    deadline = time.monotonic() + 120
-    while c.get(f"/api/projects/{pid}/datasets/{ds}", headers=off).json()["status"] == "importing":
-        assert time.monotonic() < deadline, "the import did not finish"
-        time.sleep(0.2)  # the poll's pace
+    wait_for(lambda: c.get(f"/api/projects/{pid}/datasets/{ds}", headers=off).json()["status"] != "importing",
+             timeout=120, what="the import to finish")
     assert c.get(f"/api/projects/{pid}/datasets/{ds}", headers=off).json()["items_added"] == GOLD + ORDINARY
     for name in (*ERROR, "ann4"):
         r = c.post(f"/api/projects/{pid}/members", headers=off,
