@@ -38,6 +38,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -93,6 +95,22 @@ CLAIM_INDEXES = (
     "CREATE INDEX bench_task_slots_annotator ON task_slots (annotator_id, project_id, state)",
     "CREATE INDEX bench_task_slots_open ON task_slots (project_id, task_id, slot) WHERE state <> 'submitted'",
 )
+
+
+@contextmanager
+def throwaway_database(admin_url: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server of ``admin_url``, dropped afterwards; yields its URL."""
+    name = f"sg_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 def prepare(data: Path, url: str, n: int, tasks: int, claim_indexes: bool = False) -> tuple[int, list[str]]:
@@ -221,40 +239,32 @@ def pct(values: list[float], p: int) -> float:
 
 def run_one(admin_url: str, n: int, seconds: float, workers: int, drivers: int, claim_indexes: bool,
             think: float = 0.0) -> str:
-    name = f"sg_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     rig = None
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            tmp = Path(d)
-            tasks = max(2 * n, int(seconds * 1500 / K) + n)  # more than the loop can take
-            t0 = time.perf_counter()
-            pid, tokens = prepare(tmp / "controller", url, n, tasks, claim_indexes)
-            print(f"  n={n}: {tasks} tasks prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-            rig = ControllerRig(tmp, url, site=None, workers=workers)
-            rig.env["SITEGUARD_AGENT_OFFLINE_AFTER_S"] = "86400"  # the edge's one heartbeat counts all run
-            rig.env["SITEGUARD_LOG_LEVEL"] = "WARNING"
-            rig.start()
-            members = list(enumerate(tokens))
-            shares = [members[j::drivers] for j in range(min(drivers, n))]
-            start = time.time() + 2 + n / 500  # every driver's clients are made before the clock runs
-            with multiprocessing.Pool(len(shares)) as pool:
-                parts = pool.starmap(drive, [(rig.url, pid, share, start, seconds, think) for share in shares])
-            rig.proc.stop()  # its connections back to the server before the count
-            if any(p["errors"] for p in parts):  # what the controller said about them
-                said = [ln for ln in rig.proc.log().splitlines() if "Error" in ln or "error" in ln]
-                print("  controller: " + "\n  controller: ".join(said[-5:]), file=sys.stderr)
-            over = over_assigned(url, pid)
-    finally:
-        if rig is not None:
-            rig.proc.stop()
-        with admin.connect() as c:
-            c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with throwaway_database(admin_url) as url:
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                tmp = Path(d)
+                tasks = max(2 * n, int(seconds * 1500 / K) + n)  # more than the loop can take
+                t0 = time.perf_counter()
+                pid, tokens = prepare(tmp / "controller", url, n, tasks, claim_indexes)
+                print(f"  n={n}: {tasks} tasks prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+                rig = ControllerRig(tmp, url, site=None, workers=workers)
+                rig.env["SITEGUARD_AGENT_OFFLINE_AFTER_S"] = "86400"  # the edge's one heartbeat counts all run
+                rig.env["SITEGUARD_LOG_LEVEL"] = "WARNING"
+                rig.start()
+                members = list(enumerate(tokens))
+                shares = [members[j::drivers] for j in range(min(drivers, n))]
+                start = time.time() + 2 + n / 500  # every driver's clients are made before the clock runs
+                with multiprocessing.Pool(len(shares)) as pool:
+                    parts = pool.starmap(drive, [(rig.url, pid, share, start, seconds, think) for share in shares])
+                rig.proc.stop()  # its connections back to the server before the count
+                if any(p["errors"] for p in parts):  # what the controller said about them
+                    said = [ln for ln in rig.proc.log().splitlines() if "Error" in ln or "error" in ln]
+                    print("  controller: " + "\n  controller: ".join(said[-5:]), file=sys.stderr)
+                over = over_assigned(url, pid)
+        finally:
+            if rig is not None:
+                rig.proc.stop()
     nxt = [x for p in parts for x in p["next"]]
     sub = [x for p in parts for x in p["submit"]]
     errors = [e for p in parts for e in p["errors"]]

@@ -35,15 +35,21 @@ import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text, update
 
-from bench.annotation_load import DEFAULT_ADMIN_URL, K, drive, pct, prepare
+from annotation.quality.report import report
+from bench.annotation_load import (
+    DEFAULT_ADMIN_URL,
+    K,
+    drive,
+    pct,
+    prepare,
+    throwaway_database,
+)
 from controller.annotation_tables import Annotation, Item, Project, Task
 from controller.app import open_core
 from controller.models import ApiToken, Role, User, utcnow
 from controller.security import hash_password, new_token
-from annotation.quality.report import report
 from controller.services.quality import facts
 from controller.settings import Settings
 from tests.conftest import ControllerRig
@@ -134,58 +140,50 @@ def poll(base: str, token: str, pid: int, end: float, per_s: float, out: list[fl
 
 def run(admin_url: str, annotations: int, annotators: int, seconds: float, workers: int, drivers: int,
         think: float, per_s: float) -> str:
-    name = f"sg_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     rig = None
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            tmp = Path(d)
-            data = tmp / "controller"
-            t0 = time.perf_counter()
-            free = max(2 * annotators, int(seconds * 1500 / K) + annotators)
-            pid, tokens = prepare(data, url, annotators, annotations // K + free)
-            officer = fill(url, data, pid, annotations)
-            print(f"  {annotations} annotations prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr,
-                  flush=True)
-            score_s, _ = time_scoring(url, data, pid)
-            rig = ControllerRig(tmp, url, site=None, workers=workers)
-            rig.env["SITEGUARD_AGENT_OFFLINE_AFTER_S"] = "86400"
-            rig.env["SITEGUARD_LOG_LEVEL"] = "WARNING"
-            rig.env["SITEGUARD_CHECKPOINT_EVERY_S"] = "10"
-            rig.start()
-            warm: list[float] = []
-            errors: list[str] = []
-            with httpx.Client(base_url=rig.url, headers={"Authorization": f"Bearer {officer}"}, timeout=60) as c:
-                for _ in range(4 * workers):  # so that every worker has most likely scored once
-                    t0 = time.perf_counter()
-                    if c.get(f"/api/projects/{pid}/quality").status_code != 200:
-                        errors.append("warm-up")
-                    warm.append((time.perf_counter() - t0) * 1000)
-            print(f"  warm-up: {len(warm)} requests, slowest {max(warm):.0f} ms", file=sys.stderr, flush=True)
-            members = list(enumerate(tokens))
-            shares = [members[j::drivers] for j in range(min(drivers, annotators))]
-            start = time.time() + 2 + annotators / 500
-            lat: list[float] = []
-            poller = threading.Thread(target=lambda: (time.sleep(max(0.0, start - time.time())), poll(
-                rig.url, officer, pid, time.monotonic() + seconds, per_s, lat, errors)))
-            poller.start()
-            with multiprocessing.Pool(len(shares)) as pool:
-                parts = pool.starmap(drive, [(rig.url, pid, share, start, seconds, think) for share in shares])
-            poller.join()
-            rig.proc.stop()
-            if errors or any(p["errors"] for p in parts):  # what the controller said about them
-                said = [ln for ln in rig.proc.log().splitlines() if "Error" in ln or "error" in ln]
-                print("  controller: " + "\n  controller: ".join(said[-5:]), file=sys.stderr)
-    finally:
-        if rig is not None:
-            rig.proc.stop()
-        with admin.connect() as c:
-            c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with throwaway_database(admin_url) as url:
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                tmp = Path(d)
+                data = tmp / "controller"
+                t0 = time.perf_counter()
+                free = max(2 * annotators, int(seconds * 1500 / K) + annotators)
+                pid, tokens = prepare(data, url, annotators, annotations // K + free)
+                officer = fill(url, data, pid, annotations)
+                print(f"  {annotations} annotations prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr,
+                      flush=True)
+                score_s, _ = time_scoring(url, data, pid)
+                rig = ControllerRig(tmp, url, site=None, workers=workers)
+                rig.env["SITEGUARD_AGENT_OFFLINE_AFTER_S"] = "86400"
+                rig.env["SITEGUARD_LOG_LEVEL"] = "WARNING"
+                rig.env["SITEGUARD_CHECKPOINT_EVERY_S"] = "10"
+                rig.start()
+                warm: list[float] = []
+                errors: list[str] = []
+                with httpx.Client(base_url=rig.url, headers={"Authorization": f"Bearer {officer}"}, timeout=60) as c:
+                    for _ in range(4 * workers):  # so that every worker has most likely scored once
+                        t0 = time.perf_counter()
+                        if c.get(f"/api/projects/{pid}/quality").status_code != 200:
+                            errors.append("warm-up")
+                        warm.append((time.perf_counter() - t0) * 1000)
+                print(f"  warm-up: {len(warm)} requests, slowest {max(warm):.0f} ms", file=sys.stderr, flush=True)
+                members = list(enumerate(tokens))
+                shares = [members[j::drivers] for j in range(min(drivers, annotators))]
+                start = time.time() + 2 + annotators / 500
+                lat: list[float] = []
+                poller = threading.Thread(target=lambda: (time.sleep(max(0.0, start - time.time())), poll(
+                    rig.url, officer, pid, time.monotonic() + seconds, per_s, lat, errors)))
+                poller.start()
+                with multiprocessing.Pool(len(shares)) as pool:
+                    parts = pool.starmap(drive, [(rig.url, pid, share, start, seconds, think) for share in shares])
+                poller.join()
+                rig.proc.stop()
+                if errors or any(p["errors"] for p in parts):  # what the controller said about them
+                    said = [ln for ln in rig.proc.log().splitlines() if "Error" in ln or "error" in ln]
+                    print("  controller: " + "\n  controller: ".join(said[-5:]), file=sys.stderr)
+        finally:
+            if rig is not None:
+                rig.proc.stop()
     work_errors = [e for p in parts for e in p["errors"]]
     if errors or work_errors:
         print(f"  errors: {(errors + work_errors)[:3]}", file=sys.stderr)
