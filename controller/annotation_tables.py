@@ -223,6 +223,20 @@ class QualitySnapshot(Base):
     figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class QualityReport(Base):
+    """A project's newest full quality report, shared by every HTTP worker: one of them scores it
+    (holding the lease) while the others answer the stored one. ``fingerprint`` is the hash of
+    what it was scored from; ``report`` None: never scored yet."""
+
+    __tablename__ = "quality_reports"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    scored_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease: Mapped[str | None] = mapped_column(String(32))  # who is scoring it now
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Release(Base):
     """A dataset handed to its customer, or refused: granted only when the lower bound of the
     estimated accuracy meets the target. Figures, the sampling plan and what is missing are kept

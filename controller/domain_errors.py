@@ -59,6 +59,13 @@ class TooManyAttempts(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class Busy(DomainError):
+    """The answer is being made and is not ready yet; ask again after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+
+
 class EdgeUnavailable(DomainError):
     """The site's edge agent is not connected."""
 

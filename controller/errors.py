@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.auth import optional_user
 from controller.domain_errors import (
     BadProof,
+    Busy,
     Conflict,
     DomainError,
     EdgeFailed,
@@ -88,7 +89,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
 # A service's refusal and the answer it gets; a subclass answers as its nearest listed base.
 STATUS_OF: dict[type[DomainError], int] = {
     BadProof: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Gone: 410, Invalid: 422,
-    TooManyAttempts: 429, EdgeFailed: 502, EdgeUnavailable: 503, EdgeTimeout: 504,
+    TooManyAttempts: 429, EdgeFailed: 502, EdgeUnavailable: 503, EdgeTimeout: 504, Busy: 503,
 }
 
 

@@ -9,28 +9,31 @@ consistency the project's linked item groups with the consensus result of each l
 (whatever project the item belongs to; here a fix counts, as it is the dataset's answer). A
 linked group is judged once every member has a result.
 
-The board keeps each project's last report in memory with a fingerprint of what it was made
-from (the project's annotations, gold items, open pauses and settings). A request whose
-fingerprint matches is answered from memory; otherwise the stale report is answered while the
-project is scored again behind it (the first request for a project waits for its score), at most once
-every ``min_refresh_s``, so that a project under work is at most that far behind and scoring a
-large one does not run back to back. A report older than ``max_age_s`` is scored again the same
-way. Given a database URL, the board scores in a process of its own (one per HTTP worker,
-started on first use): scoring a large project is seconds of Python, which in a thread would
-hold the worker's interpreter lock and slow every request it serves meanwhile."""
+The board keeps each project's newest report in the database (``quality_reports``) with a
+fingerprint of what it was made from (the project's annotations, gold items, reviews, open pauses
+and settings), so that every HTTP worker answers the same report and a project is scored by one
+worker at a time, not by each of them. A request finds the stored report's fingerprint stale, at
+most once every ``min_refresh_s``, or the report older than ``max_age_s``; it is answered with the
+stored report while the worker that wins the project's lease (a compare-and-swap on the row)
+scores it again behind it. The first request for a project waits for its score. Given a database
+URL, the board scores in a process of its own (started on first use): scoring a large project is
+seconds of Python, which in a thread would hold the worker's interpreter lock and slow every
+request it serves meanwhile."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from annotation.quality import crossmodal as cm
 from annotation.quality.report import ProjectFacts, Submission, consensus_result, headline, report
@@ -40,11 +43,12 @@ from controller.annotation_tables import (
     ItemLink,
     Project,
     QualityPause,
+    QualityReport,
     QualitySnapshot,
     Review,
     Task,
 )
-from controller.domain_errors import NotFound
+from controller.domain_errors import Busy, NotFound
 from controller.models import User, aware, iso, utcnow
 from controller.services.projects import project_or_404
 from controller.services.scope import CustomerScope
@@ -193,8 +197,17 @@ def snapshot_due(sessions, every_s: float, now: dt.datetime | None = None) -> in
         with sessions() as db:
             project = db.get(Project, pid)
             if project is not None:
-                take_snapshot(db, project, now)
+                take_snapshot(db, project, now, stored_if_current(db, project))
     return len(due)
+
+
+def stored_if_current(db, project: Project) -> dict[str, Any] | None:
+    """The board's stored report of the project if nothing it depends on changed since."""
+    row = db.execute(select(QualityReport.fingerprint, QualityReport.report)
+                     .where(QualityReport.project_id == project.id)).one_or_none()
+    if row is None or row[1] is None or row[0] != fingerprint_key(fingerprint(db, project)):
+        return None
+    return row[1]
 
 
 def series(db, project_id: int, limit: int = SERIES_POINTS) -> list[dict[str, Any]]:
@@ -223,12 +236,8 @@ def fingerprint(db, project: Project) -> tuple:
     return (*row, settings)
 
 
-@dataclass
-class _Entry:
-    fingerprint: tuple
-    report: dict[str, Any]
-    scored: float  # time.monotonic()
-    scored_at: str
+def fingerprint_key(fp: tuple) -> str:
+    return hashlib.sha256(json.dumps(fp, default=str).encode()).hexdigest()
 
 
 _child_sessions: dict[str, Any] = {}
@@ -250,19 +259,68 @@ def score_in_child(database_url: str, project_id: int) -> tuple[tuple, dict[str,
         return fp, score_project(db, project)
 
 
+def claim(db, project_id: int, lease_s: float, now: dt.datetime | None = None) -> str | None:
+    """Takes the right to score the project for ``lease_s`` seconds: the lease's token, or None
+    while another holder's lease runs. A compare-and-swap on the row's token, so of the HTTP
+    workers asking at once exactly one gets it; a holder that died loses it when it runs out."""
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    until = now + dt.timedelta(seconds=lease_s)
+    row = db.execute(select(QualityReport.lease, QualityReport.lease_until)
+                     .where(QualityReport.project_id == project_id)).one_or_none()
+    try:
+        if row is None:
+            db.add(QualityReport(project_id=project_id, lease=token, lease_until=until))
+            db.commit()
+            return token
+        held, held_until = row
+        if held is not None and held_until is not None and aware(held_until) > now:
+            return None
+        same = QualityReport.lease.is_(None) if held is None else QualityReport.lease == held
+        done = db.execute(update(QualityReport).where(QualityReport.project_id == project_id, same)
+                          .values(lease=token, lease_until=until))
+        db.commit()
+        return token if done.rowcount == 1 else None
+    except IntegrityError:  # another worker made the row first: its lease
+        db.rollback()
+        return None
+
+
+def store(db, project_id: int, token: str, fp: tuple, rep: dict[str, Any]) -> dt.datetime | None:
+    """Writes a scored report and ends the lease ``token``; None if the lease was lost meanwhile
+    (another worker took it over, or the project is gone), and nothing is written."""
+    now = utcnow()
+    done = db.execute(update(QualityReport).where(QualityReport.project_id == project_id,
+                                                  QualityReport.lease == token)
+                      .values(fingerprint=fingerprint_key(fp), report=rep, scored_at=now, lease=None,
+                              lease_until=None))
+    db.commit()
+    return now if done.rowcount == 1 else None
+
+
+def release(db, project_id: int, token: str) -> None:
+    db.execute(update(QualityReport).where(QualityReport.project_id == project_id, QualityReport.lease == token)
+               .values(lease=None, lease_until=None))
+    db.commit()
+
+
 class QualityBoard:
-    """Each project's last report, answered from memory (module docstring)."""
+    """Each project's newest report, scored by one HTTP worker at a time and kept in the
+    database for all of them (module docstring). Each worker keeps the report it last read in
+    memory, so that a report is parsed once per worker per scoring, not once per request."""
 
     def __init__(self, sessions, max_age_s: float = 60.0, min_refresh_s: float = 10.0,
-                 database_url: str | None = None) -> None:
+                 database_url: str | None = None, lease_s: float = 120.0, first_wait_s: float = 60.0) -> None:
         self._sessions = sessions
         self._max_age_s = max_age_s
         self._min_refresh_s = min_refresh_s
         self._database_url = database_url
+        self._lease_s = lease_s
+        self._first_wait_s = first_wait_s
         self._pool = None
-        self._entries: dict[int, _Entry] = {}
-        self._busy: set[int] = set()
+        self._memory: dict[int, tuple[dt.datetime, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self.scored = 0  # how many reports this board scored itself
 
     def _scored(self, project_id: int) -> tuple[tuple, dict[str, Any]] | None:
         if self._database_url is None:
@@ -277,47 +335,77 @@ class QualityBoard:
                 self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         return self._pool.submit(score_in_child, self._database_url, project_id).result()
 
-    def _score(self, project_id: int) -> _Entry | None:
-        got = self._scored(project_id)
-        if got is None:
-            return None
-        entry = _Entry(got[0], got[1], time.monotonic(), iso(utcnow()))
-        with self._lock:
-            self._entries[project_id] = entry
-        return entry
-
-    def _refresh(self, project_id: int) -> None:
+    def _score(self, project_id: int, token: str) -> None:
+        """Scores the project under the lease ``token`` and stores it; the lease ends either way."""
         try:
-            self._score(project_id)
+            got = self._scored(project_id)
+            with self._sessions() as db:
+                if got is None:
+                    release(db, project_id, token)
+                    return
+                if store(db, project_id, token, *got) is not None:
+                    self.scored += 1
         except Exception:  # the database may be briefly away; the next request tries again
             log.exception("scoring project %s failed", project_id)
-        finally:
-            with self._lock:
-                self._busy.discard(project_id)
+            try:
+                with self._sessions() as db:
+                    release(db, project_id, token)
+            except Exception:
+                log.exception("ending the lease on project %s failed", project_id)
+
+    def _read(self, db, project_id: int, scored_at: dt.datetime) -> dict[str, Any]:
+        with self._lock:
+            held = self._memory.get(project_id)
+        if held is not None and held[0] == scored_at:
+            return held[1]
+        rep = db.scalar(select(QualityReport.report).where(QualityReport.project_id == project_id))
+        with self._lock:
+            self._memory[project_id] = (scored_at, rep)
+        return rep
+
+    def _first(self, project_id: int) -> tuple[dt.datetime, dict[str, Any]]:
+        """The project has never been scored: score it now, or wait for the worker that is."""
+        deadline = time.monotonic() + self._first_wait_s
+        while True:
+            with self._sessions() as db:
+                row = db.execute(select(QualityReport.scored_at, QualityReport.report)
+                                 .where(QualityReport.project_id == project_id)).one_or_none()
+                if row is not None and row[0] is not None:
+                    return row[0], row[1]
+                token = claim(db, project_id, self._lease_s)
+            if token is not None:
+                self._score(project_id, token)
+                with self._sessions() as db:
+                    if db.get(Project, project_id) is None:
+                        raise NotFound("no such project")
+                continue
+            if time.monotonic() > deadline:
+                raise Busy("the project's quality is being scored; ask again in a moment")
+            time.sleep(0.2)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
     def report(self, db, project: Project) -> tuple[dict[str, Any], str]:
-        """(report, when it was scored)."""
-        fp = fingerprint(db, project)
-        with self._lock:
-            entry = self._entries.get(project.id)
-        if entry is None:
-            entry = self._score(project.id)
-            if entry is None:  # removed meanwhile
-                raise NotFound("no such project")
-            return entry.report, entry.scored_at
-        age = time.monotonic() - entry.scored
-        if (entry.fingerprint != fp and age >= self._min_refresh_s) or age > self._max_age_s:
+        """(report, when it was scored). A stale report is answered while one worker scores the
+        project again behind it."""
+        row = db.execute(select(QualityReport.fingerprint, QualityReport.scored_at)
+                         .where(QualityReport.project_id == project.id)).one_or_none()
+        if row is None or row[1] is None:
+            scored_at, rep = self._first(project.id)
             with self._lock:
-                start = project.id not in self._busy
-                self._busy.add(project.id)
-            if start:
-                threading.Thread(target=self._refresh, args=(project.id,), daemon=True,
+                self._memory[project.id] = (scored_at, rep)
+            return rep, iso(scored_at)
+        stored_fp, scored_at = row
+        age = (utcnow() - aware(scored_at)).total_seconds()
+        changed = age >= self._min_refresh_s and stored_fp != fingerprint_key(fingerprint(db, project))
+        if changed or age > self._max_age_s:
+            token = claim(db, project.id, self._lease_s)
+            if token is not None:
+                threading.Thread(target=self._score, args=(project.id, token), daemon=True,
                                  name=f"quality-{project.id}").start()
-        return entry.report, entry.scored_at
+        return self._read(db, project.id, scored_at), iso(scored_at)
 
 
 def quality_view(db, board: QualityBoard, scope: CustomerScope, project_id: int) -> dict[str, Any]:

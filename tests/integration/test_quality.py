@@ -161,3 +161,72 @@ def test_the_board_answers_from_memory_until_the_work_changes(project):
         with sessions() as s:
             return board.report(s, s.get(Project, pid))[0]["submissions"] == 13
     wait_for(fresh, timeout=20, what="the board to score the new work")
+
+
+def _add_dave_gold(s, pid):
+    p = s.get(Project, pid)
+    g1 = min(quality.gold_answers(s, pid))
+    quality_project._save(s, p, g1, s.scalar(select(User.id).where(User.username == "dave")), {"label": "neu"},
+                          quality_project.T0, 1)
+    s.commit()
+
+
+def test_workers_share_one_report_and_one_scoring(project):
+    """Two boards stand for two HTTP workers over one database: the project is scored once for
+    both, and once more (by one of them) after the work changes."""
+    app, pid = project
+    sessions = app.state.core.sessions
+    a, b = (quality.QualityBoard(sessions, min_refresh_s=0) for _ in range(2))
+    with sessions() as s:
+        first, at = a.report(s, s.get(Project, pid))
+        other, at_b = b.report(s, s.get(Project, pid))
+    assert (a.scored, b.scored) == (1, 0) and other == first and at_b == at
+    with sessions() as s:
+        _add_dave_gold(s, pid)
+    with sessions() as s:  # both see it stale; one wins the lease, the other answers the stored one
+        for board in (a, b):
+            assert board.report(s, s.get(Project, pid))[0]["submissions"] == 12
+
+    def fresh():
+        with sessions() as s:
+            return all(board.report(s, s.get(Project, pid))[0]["submissions"] == 13 for board in (a, b))
+    wait_for(fresh, timeout=20, what="one board to score the new work for both")
+    assert a.scored + b.scored == 2
+
+
+def test_a_lease_excludes_others_until_it_runs_out(project):
+    app, pid = project
+    sessions = app.state.core.sessions
+    with sessions() as s:
+        held = quality.claim(s, pid, lease_s=60)
+        assert held and quality.claim(s, pid, lease_s=60) is None
+    board = quality.QualityBoard(sessions, first_wait_s=0.5)
+    with sessions() as s, pytest.raises(quality.Busy):  # never scored, and another worker holds it
+        board.report(s, s.get(Project, pid))
+    with sessions() as s:  # the holder died: its lease runs out and the next asker takes it over
+        later = quality.utcnow() + quality.dt.timedelta(seconds=61)
+        taken = quality.claim(s, pid, lease_s=60, now=later)
+        assert taken and taken != held
+        assert quality.store(s, pid, held, ("stale",), {"late": True}) is None  # the dead one's lease is void
+        quality.release(s, pid, taken)
+        rep, _ = board.report(s, s.get(Project, pid))
+    assert rep["submissions"] == 12 and board.scored == 1
+
+
+def test_the_api_answers_busy_while_another_worker_scores_first(project):
+    """In process, so that the board can be given a short wait (served, it waits a minute)."""
+    from fastapi.testclient import TestClient
+
+    from controller.models import Role
+    from controller.services.users import create_user
+
+    app, pid = project
+    core = app.state.core
+    with core.sessions() as s:
+        create_user(s, core.ledger, "off", "off-pass", Role.officer, None, "test")
+        s.commit()
+        quality.claim(s, pid, lease_s=60)
+    with TestClient(app) as client:
+        app.state.quality_board = quality.QualityBoard(core.sessions, first_wait_s=0.2)
+        r = client.get(f"/api/projects/{pid}/quality", headers=login(client, "off"))
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5" and "being scored" in r.json()["detail"]
