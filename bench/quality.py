@@ -15,9 +15,9 @@ in this process; the median is score_s (goal < 5 s at 100,000).
 Then `siteguard controller --workers W` serves it: N annotators work through the rest of the
 tasks with bench/annotation_load's driver (next -> submit, --think seconds on each), while an
 officer's client asks GET /api/projects/{id}/quality --polls-per-s times a second. The board
-answers from memory and scores again in the background as the work changes; the first answer of
-each HTTP worker scores at once, so a few requests before the clock runs warm them up (their
-times go to stderr). Last line, e.g.
+answers the report stored in the database while one worker scores the project again behind it
+as the work changes; the first request scores it, and a few requests before the clock runs let
+each worker read the stored report once (their times go to stderr). Last line, e.g.
     quality: annotations=100000 score_s=... dashboard_p50_ms=... dashboard_p99_ms=... cycles_per_s=... errors=...
 """
 from __future__ import annotations
@@ -161,7 +161,7 @@ def run(admin_url: str, annotations: int, annotators: int, seconds: float, worke
                 warm: list[float] = []
                 errors: list[str] = []
                 with httpx.Client(base_url=rig.url, headers={"Authorization": f"Bearer {officer}"}, timeout=60) as c:
-                    for _ in range(4 * workers):  # so that every worker has most likely scored once
+                    for _ in range(4 * workers):  # so that every worker has most likely read the stored report
                         t0 = time.perf_counter()
                         if c.get(f"/api/projects/{pid}/quality").status_code != 200:
                             errors.append("warm-up")

@@ -234,11 +234,14 @@ def _draws(project_id: int, annotator: int, served: int, seed: str) -> tuple[flo
 
 
 def _claim_gold(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime, pick: float,
-                unseen: list[int]) -> TaskSlot | None:
-    """A place made for the annotator on one of the gold tasks they never held nor skipped."""
-    if not unseen:
+                unseen, n_unseen: int) -> TaskSlot | None:
+    """A place made for the annotator on one of the ``n_unseen`` gold tasks of the query
+    ``unseen`` (those they never held nor skipped): the one at ``pick`` of the way along."""
+    if not n_unseen:
         return None
-    task_id = unseen[min(len(unseen) - 1, int(pick * len(unseen)))]
+    task_id = db.scalar(unseen.order_by(Task.id).offset(min(n_unseen - 1, int(pick * n_unseen))).limit(1))
+    if task_id is None:
+        return None
     slot = TaskSlot(project_id=project_id, task_id=task_id, slot=-annotator, state=A.RESERVED, annotator_id=annotator,
                     reserved_until=A.expires_at(now), seat=seat)
     db.add(slot)
@@ -246,11 +249,14 @@ def _claim_gold(db, project_id: int, annotator: int, seat: str | None, now: dt.d
     return slot
 
 
-def _unseen_gold(db, project_id: int, annotator: int) -> list[int]:
+def _unseen_gold(project_id: int, annotator: int):
+    """The query of the project's gold tasks the annotator never held nor skipped, by id. Read
+    as a count and one row at an offset: a project may hold thousands of gold tasks, and every
+    claim would otherwise fetch them all."""
     held, skipped = _barred(project_id, annotator)
-    return list(db.scalars(select(Task.id).join(Item, Item.id == Task.item_id)
-                           .where(Task.project_id == project_id, Item.is_gold.is_(True),
-                                  Task.id.not_in(held), Task.id.not_in(skipped)).order_by(Task.id)))
+    return (select(Task.id).join(Item, Item.id == Task.item_id)
+            .where(Task.project_id == project_id, Item.is_gold.is_(True),
+                   Task.id.not_in(held), Task.id.not_in(skipped)))
 
 
 def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime,
@@ -260,18 +266,19 @@ def _claim_once(db, project_id: int, annotator: int, seat: str | None, now: dt.d
     postgres = db.get_bind().dialect.name == "postgresql"
     if not postgres:  # take SQLite's write lock first, so what is read next is what is written on
         db.execute(text("UPDATE task_slots SET state = state WHERE 0"))
-    unseen = _unseen_gold(db, project_id, annotator)
-    if not unseen:
+    unseen = _unseen_gold(project_id, annotator)
+    n_unseen = db.scalar(select(func.count()).select_from(unseen.subquery()))
+    if not n_unseen:
         return _claim_work(db, project_id, annotator, seat, now, postgres)
     project = db.get(Project, project_id)
     served = db.scalar(select(func.count()).select_from(TaskSlot).where(
         TaskSlot.project_id == project_id, TaskSlot.annotator_id == annotator)) if gold_seed else 0
     u, pick = _draws(project_id, annotator, served, gold_seed)
     if serve_gold(u, gold.gold_share_for(db, project, annotator)):
-        return (_claim_gold(db, project_id, annotator, seat, now, pick, unseen)
+        return (_claim_gold(db, project_id, annotator, seat, now, pick, unseen, n_unseen)
                 or _claim_work(db, project_id, annotator, seat, now, postgres))
     return (_claim_work(db, project_id, annotator, seat, now, postgres)
-            or _claim_gold(db, project_id, annotator, seat, now, pick, unseen))
+            or _claim_gold(db, project_id, annotator, seat, now, pick, unseen, n_unseen))
 
 
 def _claim_work(db, project_id: int, annotator: int, seat: str | None, now: dt.datetime,
