@@ -521,7 +521,9 @@ def seed_demo_annotation(core, config, base: Path, espeak: str = "espeak-ng", **
 
 
 def cmd_demo(args) -> int:
-    import httpx
+    import urllib.error
+    import urllib.request
+
     from sqlalchemy import select
 
     from controller.app import open_core, server_public_key_file
@@ -563,9 +565,10 @@ def cmd_demo(args) -> int:
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{args.port}"
     for _ in range(150):
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:  # the base package has no httpx
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
             pass
         if procs[0].poll() is not None:
             print(_t("controller failed to start"), file=sys.stderr)

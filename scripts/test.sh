@@ -3,7 +3,7 @@
 # simulators, PostgreSQL and SQLite, and the browser tests. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh test
 
 # The suite runs against the PostgreSQL on loopback too; start it if it is not up.
 if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then

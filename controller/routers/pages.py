@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from controller import i18n
+from controller import i18n, page_access
 from controller.annotation_tables import Project, ProjectMember
 from controller.auth import (
     DB,
@@ -29,9 +29,11 @@ from controller.params import Int64
 from controller.services import reviews
 from controller.services.agents import agent_views
 from controller.services.auth import authenticate
+from controller.services.customers import customer_vlans
 from controller.services.events import alarm_view, list_alarm_rows, recent_events
+from controller.services.network import list_changes
 from controller.services.scope import customer_scope
-from controller.services.seats import site_coverage
+from controller.services.seats import seat_states, site_coverage
 from controller.sessions import end_session, open_session, session_user
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -72,7 +74,10 @@ def render(request: Request, name: str, user: User | None, **ctx) -> HTMLRespons
     resp = templates.TemplateResponse(request, name, {
         "user": user, "csrf": csrf_token(request), "locale": locale, "html_lang": i18n.html_lang(locale),
         "languages": [(code, i18n.NATIVE_NAMES[code]) for code in i18n.LOCALES], "here": here, "catalog_version": i18n.catalog_version(locale),
-        "site_tz": site_tz, "role_name": role_names(locale).get(user.role, user.role) if user else "", **ctx})
+        "site_tz": site_tz, "role_name": role_names(locale).get(user.role, user.role) if user else "",
+        "role_names": role_names(locale),
+        "menu": page_access.menu(user.role if user else None),
+        "may": lambda action: page_access.may(user.role if user else None, action), **ctx})
     resp.headers["Content-Language"] = i18n.html_lang(locale)
     resp.headers["Vary"] = "Accept-Language, Cookie"
     return resp
@@ -110,13 +115,22 @@ def switch_language(request: Request, db: DB, locale: str = Form(..., max_length
     return resp
 
 
-def site_reader_or_redirect(request: Request, db) -> tuple[User | None, HTMLResponse | None]:
-    """The logged-in officer/inspector/admin, or the response to send anyone else."""
+def forbidden(request: Request, user: User, refusal: str | None = None) -> HTMLResponse:
+    """The 403 page: says that this page is not for the user's role (or ``refusal``), and offers
+    the pages it may open."""
+    resp = render(request, "forbidden.html", user, refusal=refusal)
+    resp.status_code = status.HTTP_403_FORBIDDEN
+    return resp
+
+
+def page_user(request: Request, db, page: str) -> tuple[User | None, Response | None]:
+    """The logged-in user if its role may open ``page`` (page_access.PAGES), else the response to
+    send: the login page for nobody, the 403 page for a role the page is not for."""
     user = optional_user(request, db)
     if user is None:
         return None, RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    if user.role not in {r.value for r in SITE_READERS}:
-        return user, render(request, "welcome.html", user)
+    if not page_access.may_open(user.role, page):
+        return user, forbidden(request, user)
     return user, None
 
 
@@ -167,13 +181,33 @@ def logout(request: Request, db: DB, csrf: str = Form("")):
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def overview_page(request: Request, db: DB):
+    """Each role's home: the officers' overview; a customer's own (its seats, the alarms about
+    them, its VLANs and changes); a role without an overview lands on its first page."""
     user = optional_user(request, db)
-    if user is not None and user.role == Role.customer.value:
-        return RedirectResponse("/network", status_code=status.HTTP_303_SEE_OTHER)
-    user, redirect = site_reader_or_redirect(request, db)
-    if redirect is not None:
-        return redirect
+    if user is not None and not page_access.may_open(user.role, "overview"):
+        return RedirectResponse(page_access.home(user.role), status_code=status.HTTP_303_SEE_OTHER)
+    user, other = page_user(request, db, "overview")
+    if other is not None:
+        return other
+    if user.role == Role.customer.value:
+        return render(request, "customer_overview.html", user, **customer_overview(db, user), sites=site_list(db))
     return render(request, "overview.html", user, sites=site_list(db))
+
+
+def customer_overview(db, user: User) -> dict:
+    """What a customer's overview shows: per site its seats and their coverage, its changes;
+    its VLANs; the active alarms about its seats (the alarms its scope lets it see)."""
+    scope = customer_scope(db, user)
+    customer = db.get(Customer, user.customer_id)
+    per_site = []
+    for site in db.scalars(select(Site).order_by(Site.slug)):
+        seats = seat_states(db, scope, site.id)
+        if not seats["layout"]:
+            continue
+        per_site.append({"site": site, "seats": seats, "changes": list_changes(db, scope, site.id)[:20]})
+    return {"customer": customer, "per_site": per_site,
+            "vlans": customer_vlans(db, user, customer.id) if customer is not None else [],
+            "alarms": [alarm_view(a) for a in list_alarm_rows(db, user, "active", 50)]}
 
 
 @router.get("/api/overview", tags=["overview"])
@@ -189,17 +223,17 @@ def overview_data(db: DB, ledger: LedgerDep, settings: SettingsDep, user: User =
 
 @router.get("/cameras", response_class=HTMLResponse, include_in_schema=False)
 def cameras_page(request: Request, db: DB):
-    user, redirect = site_reader_or_redirect(request, db)
-    if redirect is not None:
-        return redirect
+    user, other = page_user(request, db, "cameras")
+    if other is not None:
+        return other
     return render(request, "cameras.html", user, sites=site_list(db))
 
 
 @router.get("/cameras/{site_id}/{camera}", response_class=HTMLResponse, include_in_schema=False)
 def camera_page(site_id: Int64, camera: str, request: Request, db: DB):
-    user, redirect = site_reader_or_redirect(request, db)
-    if redirect is not None:
-        return redirect
+    user, other = page_user(request, db, "cameras")
+    if other is not None:
+        return other
     site = db.get(Site, site_id)
     if site is None:
         locale = i18n.choose_locale(request, user)
@@ -210,9 +244,9 @@ def camera_page(site_id: Int64, camera: str, request: Request, db: DB):
 
 @router.get("/gates", response_class=HTMLResponse, include_in_schema=False)
 def gates_page(request: Request, db: DB):
-    user, redirect = site_reader_or_redirect(request, db)
-    if redirect is not None:
-        return redirect
+    user, other = page_user(request, db, "gates")
+    if other is not None:
+        return other
     sites = site_list(db)
     return render(request, "gates.html", user, sites=sites)
 
@@ -221,11 +255,9 @@ def gates_page(request: Request, db: DB):
 def network_page(request: Request, db: DB):
     """Customer VLAN isolation: VLANs, change requests with their exact commands and diffs,
     approval by signature in the browser, and (for officers) apply and drift."""
-    user = optional_user(request, db)
-    if user is None:
-        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    if user.role not in (Role.admin.value, Role.officer.value, Role.inspector.value, Role.customer.value):
-        return render(request, "welcome.html", user)
+    user, other = page_user(request, db, "network")
+    if other is not None:
+        return other
     sites = site_list(db)
     customer = None
     if user.role == Role.customer.value:
@@ -237,25 +269,11 @@ def network_page(request: Request, db: DB):
 @router.get("/seats", response_class=HTMLResponse, include_in_schema=False)
 def seats_page(request: Request, db: DB):
     """The floor map: every seat coloured by whether video covers it, with its reasons."""
-    user = optional_user(request, db)
-    if user is None:
-        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    if user.role not in (Role.admin.value, Role.officer.value, Role.inspector.value, Role.customer.value):
-        return render(request, "welcome.html", user)
+    user, other = page_user(request, db, "seats")
+    if other is not None:
+        return other
     sites = site_list(db)
     return render(request, "seats.html", user, sites=sites)
-
-
-def _annotator_or_response(request: Request, db) -> tuple[User | None, HTMLResponse | None]:
-    """The logged-in annotator, or the response to send anyone else (the login page, or a 403)."""
-    user = optional_user(request, db)
-    if user is None:
-        return None, RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    if user.role != Role.annotator.value:
-        resp = render(request, "welcome.html", user)
-        resp.status_code = status.HTTP_403_FORBIDDEN
-        return user, resp
-    return user, None
 
 
 def _my_projects(db, user: User) -> list[Project]:
@@ -266,7 +284,7 @@ def _my_projects(db, user: User) -> list[Project]:
 @router.get("/work", response_class=HTMLResponse, include_in_schema=False)
 def work_list_page(request: Request, db: DB):
     """The annotator's projects, each opening its labelling page."""
-    user, other = _annotator_or_response(request, db)
+    user, other = page_user(request, db, "work")
     if other is not None:
         return other
     return render(request, "work_list.html", user, projects=_my_projects(db, user),
@@ -277,7 +295,7 @@ def work_list_page(request: Request, db: DB):
 def work_page(project_id: Int64, request: Request, db: DB):
     """The labelling page of one project: the task's content under a watermark, the tools for the
     project's kind, and the site's policy asked again every few seconds."""
-    user, other = _annotator_or_response(request, db)
+    user, other = page_user(request, db, "work")
     if other is not None:
         return other
     project = next((p for p in _my_projects(db, user) if p.id == project_id), None)
@@ -296,7 +314,7 @@ def review_page(project_id: Int64, request: Request, db: DB):
     """The reviewer page of one project: the review queue, the item's content under a watermark,
     two versions side by side with what changed, and accept, reject or fix. Only for a member
     with the project's review right; the site's policy is asked again every few seconds."""
-    user, other = _annotator_or_response(request, db)
+    user, other = page_user(request, db, "work")
     if other is not None:
         return other
     locale = i18n.choose_locale(request, user)
@@ -304,10 +322,7 @@ def review_page(project_id: Int64, request: Request, db: DB):
     if project is None:
         return HTMLResponse(i18n.translate(locale, "no such project"), status_code=404)
     if not reviews.may_review(db, user, project.id):
-        resp = render(request, "welcome.html", user,
-                      refusal=i18n.translate(locale, "Reviewing this project needs its review right."))
-        resp.status_code = status.HTTP_403_FORBIDDEN
-        return resp
+        return forbidden(request, user, i18n.translate(locale, "Reviewing this project needs its review right."))
     schema = project.label_schema or {}
     sites = site_list(db)
     return render(request, "review.html", user, project=project, kind=str(schema.get("kind", "")),
@@ -315,25 +330,10 @@ def review_page(project_id: Int64, request: Request, db: DB):
                   site_tz=sites[0]["tz"] if sites else None)
 
 
-QUALITY_READERS = (Role.admin.value, Role.officer.value, Role.customer.value)
-
-
-def _quality_reader_or_response(request: Request, db) -> tuple[User | None, HTMLResponse | None]:
-    """The logged-in officer, admin or customer, or the response to send anyone else."""
-    user = optional_user(request, db)
-    if user is None:
-        return None, RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    if user.role not in QUALITY_READERS:
-        resp = render(request, "welcome.html", user)
-        resp.status_code = status.HTTP_403_FORBIDDEN
-        return user, resp
-    return user, None
-
-
 @router.get("/quality", response_class=HTMLResponse, include_in_schema=False)
 def quality_list_page(request: Request, db: DB):
     """The projects whose quality the user may see (a customer: its own), each opening its page."""
-    user, other = _quality_reader_or_response(request, db)
+    user, other = page_user(request, db, "quality")
     if other is not None:
         return other
     stmt = customer_scope(db, user).filter(select(Project).order_by(Project.name, Project.id), Project.customer_id)
@@ -344,7 +344,7 @@ def quality_list_page(request: Request, db: DB):
 def quality_page(project_id: Int64, request: Request, db: DB):
     """A project's quality: each metric against its target with its interval, the figures over
     time, the annotators, agreement per label and the confusion matrix (from the quality API)."""
-    user, other = _quality_reader_or_response(request, db)
+    user, other = page_user(request, db, "quality")
     if other is not None:
         return other
     project = db.get(Project, project_id)

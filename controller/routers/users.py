@@ -1,4 +1,5 @@
-"""Users and roles (admin only); every creation and role change is ledgered."""
+"""Users and roles (admin only): accounts, their role, customer and state, a new password, their
+sessions; every change is ledgered."""
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -28,6 +29,10 @@ class NewUser(BaseModel):
         return self
 
 
+class PasswordReset(BaseModel):
+    new_password: str = Field(min_length=8, max_length=256)
+
+
 class UserChange(BaseModel):
     role: Role | None = None
     customer_id: int | None = None
@@ -49,3 +54,22 @@ def add_user(body: NewUser, db: DB, ledger: LedgerDep, admin: User = require(Rol
 def change_user(user_id: Int64, body: UserChange, db: DB, ledger: LedgerDep,
                 admin: User = require(Role.admin)) -> dict:
     return svc.user_view(svc.change_user(db, ledger, user_id, body.role, body.customer_id, body.active, admin.username))
+
+
+@router.post("/{user_id}/password")
+def reset_password(user_id: Int64, body: PasswordReset, db: DB, ledger: LedgerDep,
+                   admin: User = require(Role.admin)) -> dict:
+    """Set a new password for an account; ends all its sessions and tokens."""
+    return {"ended": svc.reset_password(db, ledger, user_id, body.new_password, admin.username)}
+
+
+@router.get("/{user_id}/sessions", dependencies=[require(Role.admin)])
+def user_sessions(user_id: Int64, db: DB) -> list[dict]:
+    """The account's browser sessions and API tokens, with their state."""
+    return svc.session_views(db, user_id)
+
+
+@router.post("/{user_id}/sessions/end")
+def end_user_sessions(user_id: Int64, db: DB, ledger: LedgerDep, admin: User = require(Role.admin)) -> dict:
+    """End every session and token of the account now."""
+    return {"ended": svc.end_sessions(db, ledger, user_id, admin.username)}

@@ -1,13 +1,24 @@
-"""Accounts: creation and changes of role, customer or state; every one ledgered."""
+"""Accounts: creation and changes of role, customer or state, a new password set by an admin,
+and their sessions; every change ledgered."""
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller.domain_errors import Conflict, Invalid, NotFound
 from controller.ledger import Ledger
-from controller.models import Customer, Role, User
+from controller.models import (
+    ApiToken,
+    Customer,
+    Role,
+    User,
+    UserSession,
+    aware,
+    iso,
+    utcnow,
+)
 from controller.security import hash_password
-from controller.sessions import end_everything
+from controller.sessions import end_everything, token_view
 
 CUSTOMER_ONLY = "customer_id is required for, and only for, role 'customer'"
 
@@ -59,3 +70,44 @@ def change_user(db, ledger: Ledger, user_id: int, role: Role | None, customer_id
                                        "by": by, **({"ended": ended} if ended else {})})
     db.commit()
     return u
+
+
+def _user(db, user_id: int) -> User:
+    u = db.get(User, user_id)
+    if u is None:
+        raise NotFound("no such user")
+    return u
+
+
+def reset_password(db, ledger: Ledger, user_id: int, new_password: str, by: str) -> dict[str, int]:
+    """An admin sets a new password for an account (e.g. one that forgot its own): every session
+    and token of it ends, ledgered (never the password)."""
+    u = _user(db, user_id)
+    u.password_hash = hash_password(new_password)
+    ended = end_everything(db, u.id)
+    ledger.record(db, "user.password_reset", {"username": u.username, "by": by, "ended": ended})
+    db.commit()
+    return ended
+
+
+def session_views(db, user_id: int) -> list[dict]:
+    """An account's browser sessions and API tokens, newest first, with their state."""
+    u = _user(db, user_id)
+    now = utcnow()
+    rows = db.scalars(select(UserSession).where(UserSession.user_id == u.id)
+                      .order_by(UserSession.id.desc()).limit(200))
+    views = [{"kind": "session", "id": s.id, "client": s.client, "created_at": iso(s.created_at),
+              "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at),
+              "state": "revoked" if s.revoked_at else ("expired" if aware(s.expires_at) <= now else "active")}
+             for s in rows]
+    tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == u.id).order_by(ApiToken.id.desc()).limit(200))
+    return views + [{"kind": "token", **token_view(t)} for t in tokens]
+
+
+def end_sessions(db, ledger: Ledger, user_id: int, by: str) -> dict[str, int]:
+    """End every session and token of an account now (it may log in again), ledgered."""
+    u = _user(db, user_id)
+    ended = end_everything(db, u.id)
+    ledger.record(db, "user.sessions_ended", {"username": u.username, "by": by, "ended": ended})
+    db.commit()
+    return ended

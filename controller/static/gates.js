@@ -3,6 +3,8 @@
 i18n.ready.then(function () {
   const siteSel = document.getElementById("site");
   const form = document.getElementById("filters");
+  // The page shows the reset buttons only to the roles that may reset (page_access.py).
+  const resetAll = document.getElementById("reset-all");
 
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -74,11 +76,13 @@ i18n.ready.then(function () {
         const li = el("li", _("{name} ({person}), since {time} via {gate}",
           { name: p.name, person: p.person, time: i18n.time(p.since), gate: p.gate }) + " ");
         li.dataset.person = p.person;
-        const btn = el("button", _("reset passback"), "small");
-        btn.type = "button";
-        btn.dataset.person = p.person;
-        btn.addEventListener("click", () => resetPassback(p.person));
-        li.appendChild(btn);
+        if (resetAll) {
+          const btn = el("button", _("reset passback"), "small");
+          btn.type = "button";
+          btn.dataset.person = p.person;
+          btn.addEventListener("click", () => resetPassback(p.person));
+          li.appendChild(btn);
+        }
         ul.appendChild(li);
       }
       box.append(h, ul);
@@ -123,7 +127,7 @@ i18n.ready.then(function () {
     }
   }
   form.addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
-  document.getElementById("reset-all").addEventListener("click", () => resetPassback(null));
+  if (resetAll) resetAll.addEventListener("click", () => resetPassback(null));
   siteSel.addEventListener("change", refresh);
   refresh();
   setInterval(refresh, 3000);

@@ -243,7 +243,7 @@ i18n.ready.then(function () {
     const actions = document.getElementById("detail-actions");
     actions.replaceChildren();
     const mine = c.signing.find((s) => s.customer === customer);
-    if (role === "customer" && mine && c.status === "pending" && !c.approvals.some((a) => a.customer === customer)) {
+    if (page.dataset.mayApprove === "true" && mine && c.status === "pending" && !c.approvals.some((a) => a.customer === customer)) {
       actions.append(el("p", _("You sign SHA-256 {digest} of the exact lines above for {customer}.", { digest: mine.digest, customer: customer }), "mono small"));
       const ok = el("button", _("Approve and sign")); ok.id = "approve";
       ok.addEventListener("click", async () => {
@@ -259,7 +259,7 @@ i18n.ready.then(function () {
       });
       actions.append(ok, document.createTextNode(" "), no);
     }
-    if ((role === "officer" || role === "admin") && c.status === "approved") {
+    if (page.dataset.mayApply === "true" && c.status === "approved") {
       const run = el("button", _("Apply on the switches")); run.id = "apply";
       run.addEventListener("click", async () => {
         try { await call("POST", "/api/network/changes/" + c.id + "/apply"); }
