@@ -41,6 +41,11 @@ class ProjectIn(BaseModel):
     accuracy_target: float = Field(0.95, gt=0, le=1, description="the accuracy a release must prove")
 
 
+class QualitySettingsIn(BaseModel):
+    gold_share: float | None = Field(None, ge=0, le=1, description="the share of served tasks that are gold")
+    accuracy_target: float | None = Field(None, gt=0, le=1, description="the accuracy a release must prove")
+
+
 class MemberIn(BaseModel):
     user_id: Int64
     can_review: bool = False
@@ -68,6 +73,14 @@ def list_projects(db: DB, user: CurrentUser, customer_id: Int64 | None = None) -
 @router.get("/projects/{project_id}", dependencies=[require(*READERS)])
 def get_project(project_id: Int64, db: DB, user: CurrentUser) -> dict[str, Any]:
     return svc.get_project(db, customer_scope(db, user), project_id)
+
+
+@router.patch("/projects/{project_id}/quality-settings")
+def change_quality_settings(project_id: Int64, body: QualitySettingsIn, db: DB, ledger: LedgerDep,
+                            user: User = require(Role.admin, Role.officer)) -> dict[str, Any]:
+    """Change the project's gold share and accuracy target (ledgered, before and after)."""
+    return svc.change_quality_settings(db, ledger, customer_scope(db, user), project_id, user.username,
+                                       gold_share=body.gold_share, accuracy_target=body.accuracy_target)
 
 
 @router.get("/projects/{project_id}/members", dependencies=[require(Role.admin, Role.officer)])

@@ -41,10 +41,7 @@ def create_project(db, ledger: Ledger, *, customer_id: int, slug: str, name: str
         problems.append("slug: lower-case letters, digits and hyphens, at most 64")
     if annotators_per_task < 1:
         problems.append("annotators_per_task must be at least 1")
-    if not 0 <= gold_share <= 1:
-        problems.append("gold_share must be within [0, 1]")
-    if not 0 < accuracy_target <= 1:
-        problems.append("accuracy_target must be within (0, 1]")
+    problems += quality_problems(gold_share, accuracy_target)
     if problems:
         raise Invalid("the project does not fit", problems)
     if db.scalar(select(Project.id).where(Project.customer_id == customer_id, Project.slug == slug)) is not None:
@@ -61,6 +58,38 @@ def create_project(db, ledger: Ledger, *, customer_id: int, slug: str, name: str
         "by": by})
     db.commit()
     return project_view(p, customer.slug)
+
+
+def quality_problems(gold_share: float | None, accuracy_target: float | None) -> list[str]:
+    problems = []
+    if gold_share is not None and not 0 <= gold_share <= 1:
+        problems.append("gold_share must be within [0, 1]")
+    if accuracy_target is not None and not 0 < accuracy_target <= 1:
+        problems.append("accuracy_target must be within (0, 1]")
+    return problems
+
+
+def change_quality_settings(db, ledger: Ledger, scope: CustomerScope, project_id: int, by: str, *,
+                            gold_share: float | None = None, accuracy_target: float | None = None) -> dict[str, Any]:
+    """Sets the project's share of gold and its accuracy target (either or both), ledgered with
+    the values before and after. The quality board sees the change in its fingerprint and the
+    next claims and releases judge by the new values."""
+    p = project_or_404(db, scope, project_id)
+    problems = quality_problems(gold_share, accuracy_target)
+    if gold_share is None and accuracy_target is None:
+        problems.append("give gold_share, accuracy_target or both")
+    if problems:
+        raise Invalid("the settings do not fit", problems)
+    before = {"gold_share": p.gold_share, "accuracy_target": p.accuracy_target}
+    if gold_share is not None:
+        p.gold_share = gold_share
+    if accuracy_target is not None:
+        p.accuracy_target = accuracy_target
+    after = {"gold_share": p.gold_share, "accuracy_target": p.accuracy_target}
+    ledger.record(db, "project.quality_settings", {"project": p.id, "before": before, "after": after, "by": by})
+    db.commit()
+    c = db.get(Customer, p.customer_id)
+    return project_view(p, c.slug if c else None)
 
 
 def list_projects(db, scope: CustomerScope, customer_id: int | None = None) -> list[dict[str, Any]]:

@@ -254,3 +254,21 @@ def test_server_side_import_stays_in_the_import_folder(api):
     texts = {ContentStore(core.settings.data_dir).read_bytes(i["sha256"]).decode()
              for i in c.get(f"/api/projects/{p['id']}/items", headers=off).json()["items"]}
     assert texts == {"one", "two"}
+
+
+def test_quality_settings_change_is_the_officers_and_ledgered(api):
+    c, as_user, core, ids = api
+    off, acme, ann = as_user("off"), as_user("acme1"), as_user("ann1")
+    p = _project(c, off, ids["acme"], "tuned", "text", {"kind": "classification", "labels": ["a", "b"]})
+    url = f"/api/projects/{p['id']}/quality-settings"
+    for who in (acme, ann):  # the customer and an annotator may not lower the bar
+        assert c.patch(url, headers=who, json={"accuracy_target": 0.5}).status_code == 403
+    for bad in ({"gold_share": 1.5}, {"accuracy_target": 0}, {}):
+        assert c.patch(url, headers=off, json=bad).status_code == 422, bad
+    assert c.patch("/api/projects/999999/quality-settings", headers=off, json={"gold_share": 0.2}).status_code == 404
+    assert c.get(f"/api/projects/{p['id']}", headers=off).json()["accuracy_target"] == 0.95  # nothing changed
+    r = c.patch(url, headers=off, json={"gold_share": 0.25})
+    assert r.status_code == 200 and (r.json()["gold_share"], r.json()["accuracy_target"]) == (0.25, 0.95)
+    r = c.patch(url, headers=off, json={"accuracy_target": 0.98})
+    assert (r.json()["gold_share"], r.json()["accuracy_target"]) == (0.25, 0.98)
+    assert core.ledger.count_kind("project.quality_settings") == 2
