@@ -29,7 +29,7 @@ from controller.params import Int64
 from controller.services import reviews
 from controller.services.agents import agent_views
 from controller.services.auth import authenticate
-from controller.services.events import alarm_view, list_alarm_rows, recent_events
+from controller.services.events import alarm_groups
 from controller.services.scope import customer_scope
 from controller.services.seats import site_coverage
 from controller.sessions import end_session, open_session, session_user
@@ -180,8 +180,7 @@ def overview_page(request: Request, db: DB):
 def overview_data(db: DB, ledger: LedgerDep, settings: SettingsDep, user: User = require(*SITE_READERS)) -> dict:
     return {
         "agents": agent_views(db, settings.agent_offline_after_s),
-        "events": recent_events(db, user, 25),
-        "alarms": [alarm_view(a) for a in list_alarm_rows(db, user, "active", 50)],
+        "alarm_groups": alarm_groups(db, user),  # the events come from /api/events/feed, filtered
         "ledger_size": ledger.size,
         "coverage": site_coverage(db),
     }
