@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from controller.ingest import customer_ids, store_events
-from controller.models import Alarm, Event, LedgerEntry, LedgerQueued, Role
+from controller.models import Alarm, Customer, Event, LedgerEntry, LedgerQueued, Role
 from controller.services.users import create_user
 from edge_agent.wire.messages import Event as WireEvent
 from tests.conftest import app_with_demo_site, serve, wait_for
@@ -36,10 +36,7 @@ def rig(tmp_path, database_url):
         for name, role, customer in (("off", Role.officer, None), ("off2", Role.officer, None),
                                      ("insp", Role.inspector, None), ("ann", Role.annotator, None),
                                      ("acme1", Role.customer, "acme"), ("bore1", Role.customer, "borealis")):
-            cid = None
-            if customer:
-                from controller.models import Customer
-                cid = s.scalar(select(Customer.id).where(Customer.slug == customer))
+            cid = s.scalar(select(Customer.id).where(Customer.slug == customer)) if customer else None
             create_user(s, core.ledger, name, f"{name}-pass-1", role, cid, "test")
         heartbeat = {"camera": "cam-01", "state": "recording", "detail": ""}
         store_events(s, agent_id, site_id, _events(
