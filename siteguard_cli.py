@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -463,6 +464,32 @@ def seat_the_browser(doc: dict, user: str, address: str) -> str:
     return seat["id"]
 
 
+# The simulated cameras encode H.264 at about a tenth of a bit per pixel and frame, 10 frames/s
+# on their main stream (simulators/camera/encoder.py), which the edge records.
+DEMO_CAMERA_FPS = 10
+DEMO_BITS_PER_PIXEL = 0.1
+# The edge raises its critical disk alarm when the disk reaches its reserve within this many days
+# (retention.capacity.disk_pressure).
+DISK_CRITICAL_DAYS = 7.0
+
+
+def demo_disk_note(free_bytes: int, total_bytes: int, reserve_percent: float,
+                   resolutions: Mapping[str, tuple[int, int]]) -> str | None:
+    """One plain line when the demo's disk cannot hold a week of its recordings: the edge's first
+    alarm will then be a true 'recording disk nearly full', and the newcomer should know why."""
+    from retention.capacity import forecast, format_bytes
+
+    rates = {cam: w * h * DEMO_CAMERA_FPS * DEMO_BITS_PER_PIXEL for cam, (w, h) in resolutions.items()}
+    fc = forecast(free_bytes, int(total_bytes * reserve_percent / 100), rates)
+    if fc.days_left >= DISK_CRITICAL_DAYS:
+        return None
+    return (f"  disk: the demo's {len(rates)} cameras record about {format_bytes(fc.bytes_per_day)} a day and this "
+            f"disk has {format_bytes(free_bytes)} free, so it reaches its reserve in {fc.days_left:.1f} days. "
+            f"The critical alarm 'Recording disk nearly full' the pages show is true of this disk: recordings "
+            f"are kept for the whole minimum retention, so nothing may be deleted to make room. Give the demo "
+            f"a bigger disk (--data) or stop it within that time.")
+
+
 def demo_runtime_site(base: Path) -> tuple[Path, Path, str]:
     """The demo site file with approval keys for its customers (made on first start) and the
     browser's seat (``seat_the_browser``), the folder holding the customers' private keys, as
@@ -618,6 +645,11 @@ def cmd_demo(args) -> int:
     print(f"  labelling: {url}/work as {DEMO_BROWSER_USER}, once she is inside (POST http://127.0.0.1:"
           f"{args.gate_control_port}/gates/gate-main/enter {{\"person\": \"{person}\"}}); covering her seat's "
           f"camera (POST .../cameras/{camera}/fault {{\"fault\": \"lens_covered\"}}) hides the work")
+    du = shutil.disk_usage(base)  # the edge records under the demo's data folder
+    note = demo_disk_note(du.free, du.total, config.retention.reserve_percent,
+                          {c.id: tuple(c.resolution) for c in config.cameras})
+    if note:
+        print(note)
     print("  press Ctrl-C to stop\n", flush=True)
 
     def stop_on_term(signum, frame):  # a service manager's stop takes the whole site down too

@@ -17,7 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from controller.alarms import clear_alarms, raise_alarm
-from controller.models import Alarm, Customer, Event, utcnow
+from controller.event_text import is_routine, state_key
+from controller.models import Alarm, CameraState, Customer, Event, GateState, utcnow
 from controller.projections import LEDGERED_KINDS, project
 from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import ALARM_PREFIX
@@ -77,7 +78,8 @@ def store_events(
             continue
         customer = getattr(body, "customer", None)
         customer_id = customer_ids.get(customer) if customer else None
-        rows.append(_row(agent_id, e.seq, e.ts, now, e.kind, e.data, customer_id))
+        routine = is_routine(e.kind, e.data, _previous_state(s, site_id, body))
+        rows.append(_row(agent_id, e.seq, e.ts, now, e.kind, e.data, customer_id, routine))
         result.stored.append(e.seq)
         project(s, agent_id, site_id, body)
         if e.kind in LEDGERED_KINDS:
@@ -90,9 +92,23 @@ def store_events(
 
 
 def _row(agent_id: int, seq: int, ts: str, now: Any, kind: str, data: dict[str, Any],
-         customer_id: int | None) -> dict[str, Any]:
+         customer_id: int | None, routine: bool = False) -> dict[str, Any]:
     return {"agent_id": agent_id, "seq": seq, "ts": ts, "received_at": now, "kind": kind, "data": data,
-            "customer_id": customer_id}
+            "customer_id": customer_id, "routine": routine}
+
+
+def _previous_state(s: Session, site_id: int | None, body: P.Body) -> Any:
+    """What the camera or gate of a state report said before it (None: nothing yet), read from
+    the projection before this report updates it."""
+    if site_id is None:
+        return None
+    if isinstance(body, P.CameraState):
+        row = s.get(CameraState, (site_id, body.camera))
+        return None if row is None else state_key("camera.state", {"state": row.state})
+    if isinstance(body, P.GateState):
+        row = s.get(GateState, (site_id, body.gate))
+        return None if row is None else state_key("gate.state", {"state": row.state, "online": row.online})
+    return None
 
 
 def _alarm(s: Session, result: IngestResult, agent_id: int, site_id: int | None, customer_id: int | None,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -156,6 +157,9 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(80), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # A report that only repeats what was known (a camera's heartbeat with its state unchanged,
+    # a recorded segment): kept like any other, left out of the pages' event feeds.
+    routine: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Alarm(Base):
@@ -173,6 +177,13 @@ class Alarm(Base):
     cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Raised again while active: counted here instead of a new row.
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_raised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ack_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LedgerEntry(Base):

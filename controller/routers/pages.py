@@ -30,7 +30,7 @@ from controller.services import reviews
 from controller.services.agents import agent_views
 from controller.services.auth import authenticate
 from controller.services.customers import customer_vlans
-from controller.services.events import alarm_view, list_alarm_rows, recent_events
+from controller.services.events import alarm_groups, alarm_view, list_alarm_rows
 from controller.services.network import list_changes
 from controller.services.scope import customer_scope
 from controller.services.seats import seat_states, site_coverage
@@ -214,8 +214,7 @@ def customer_overview(db, user: User) -> dict:
 def overview_data(db: DB, ledger: LedgerDep, settings: SettingsDep, user: User = require(*SITE_READERS)) -> dict:
     return {
         "agents": agent_views(db, settings.agent_offline_after_s),
-        "events": recent_events(db, user, 25),
-        "alarms": [alarm_view(a) for a in list_alarm_rows(db, user, "active", 50)],
+        "alarm_groups": alarm_groups(db, user),  # the events come from /api/events/feed, filtered
         "ledger_size": ledger.size,
         "coverage": site_coverage(db),
     }

@@ -54,8 +54,9 @@ i18n.ready.then(function () {
     }
   }
 
-  function play(s) {
+  function play(s, offset) {
     const player = document.getElementById("player");
+    if (offset) player.addEventListener("loadedmetadata", () => { player.currentTime = offset; }, { once: true });
     player.src = "/api/segments/" + s.id + "/video";
     player.play().catch(() => {});
     const playing = document.getElementById("playing");
@@ -90,6 +91,29 @@ i18n.ready.then(function () {
     probe.src = img.dataset.src + "?t=" + Date.now();
     setTimeout(snapshot, 3000);
   }
+
+  // Opened from an alarm or an event: play the recording of that moment (the segment holding it,
+  // from that second on).
+  async function playAt(at) {
+    const t = Date.parse(at);
+    if (isNaN(t)) return;
+    const q = "?start=" + encodeURIComponent(new Date(t - 600e3).toISOString()) +
+      "&end=" + encodeURIComponent(new Date(t + 600e3).toISOString());
+    const r = await fetch("/api/cameras/" + site + "/" + encodeURIComponent(camera) + "/segments" + q, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const live = (await r.json()).segments.filter((s) => !s.deleted_at);
+    const s = live.find((x) => Date.parse(x.start) <= t && t < Date.parse(x.end)) || live.find((x) => Date.parse(x.start) >= t);
+    const playing = document.getElementById("playing");
+    playing.dataset.at = at;
+    if (!s) {
+      playing.textContent = _("The recording of {time} is not stored yet; it plays here once its segment is.", { time: i18n.dateTime(at) });
+      setTimeout(() => playAt(at), 15000);
+      return;
+    }
+    play(s, Math.max(0, (t - Date.parse(s.start)) / 1000));
+  }
+  const at = new URLSearchParams(location.search).get("at");
+  if (at) playAt(at);
 
   document.getElementById("span").addEventListener("change", timeline);
   timeline(); setInterval(timeline, 15000);

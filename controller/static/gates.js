@@ -129,6 +129,9 @@ i18n.ready.then(function () {
   form.addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
   if (resetAll) resetAll.addEventListener("click", () => resetPassback(null));
   siteSel.addEventListener("change", refresh);
+  // Opened from an event or alarm about a person: their access events.
+  const person = new URLSearchParams(location.search).get("person");
+  if (person) form.elements.person.value = person;
   refresh();
   setInterval(refresh, 3000);
 });

@@ -177,11 +177,47 @@
     return gettext("{title}: {message}", { title: alarmTitle(a.kind), message: a.message });
   }
 
+  // A sentence from the controller (controller/event_text.py): its message translated, each value
+  // worded (codes) and put inside its link where it has one. Returns a DocumentFragment.
+  function codeWord(how, value) {
+    if (how === "reason") return reasonText(value);
+    if (how === "reasons") return reasons(value);
+    if (how === "camera_state") return cameraState(value);
+    if (how === "gate_state") return gateState(value);
+    if (how === "alarm") return alarmTitle(value);
+    if (how === "time") return dateTime(value);
+    return String(value);
+  }
+
+  function sentence(s) {
+    const out = document.createDocumentFragment();
+    const params = s.params || {}, links = s.links || {}, codes = s.codes || {};
+    const parts = gettext(s.msgid).split(/\{(\w+)\}/);
+    parts.forEach((part, i) => {
+      if (i % 2 === 0) { if (part) out.append(document.createTextNode(part)); return; }
+      if (!(part in params)) { out.append(document.createTextNode("{" + part + "}")); return; }
+      const word = codes[part] ? codeWord(codes[part], params[part]) : String(params[part]);
+      if (links[part]) {
+        const a = document.createElement("a");
+        a.href = links[part];
+        a.dataset.param = part;
+        a.textContent = word;
+        out.append(a);
+      } else {
+        const span = document.createElement("span");
+        span.dataset.param = part;
+        span.textContent = word;
+        out.append(span);
+      }
+    });
+    return out;
+  }
+
   window._ = gettext;
   window.ngettext = ngettext;
   window.i18n = {
     locale: locale, tag: tag, timeZone: timeZone, dateTime: dateTime, time: time, ago: ago, fromSiteTime: fromSiteTime,
-    reason: reasonText, reasons: reasons, cameraState: cameraState, gateState: gateState, alarmTitle: alarmTitle, alarmText: alarmText,
+    reason: reasonText, reasons: reasons, sentence: sentence, cameraState: cameraState, gateState: gateState, alarmTitle: alarmTitle, alarmText: alarmText,
     ready: fetch("/i18n/" + locale + ".json?v=" + (root.dataset.catalog || ""), { credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : { messages: {}, nplurals: 2 }))
       .then((c) => { messages = c.messages || {}; nplurals = c.nplurals || 2; })

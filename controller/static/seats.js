@@ -384,6 +384,7 @@ i18n.ready.then(function () {
   }));
   siteSel.addEventListener("change", () => { refresh(); refreshChart(); });
   refresh();
+  if (location.hash.length > 1) openSeat(decodeURIComponent(location.hash.slice(1)));  // from an event or alarm
   refreshChart();
   setInterval(refresh, 3000);
   setInterval(refreshChart, 30000);

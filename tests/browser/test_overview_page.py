@@ -31,7 +31,8 @@ def test_officer_logs_in_and_sees_agent_online(tmp_path, page, lang, served):
         agent.start()  # no reload: the page updates itself
         expect(row.locator(".state")).to_have_attribute("data-state", "online", timeout=20_000)
         expect(row.locator(".state")).to_have_text(T(lang, "online"))
-        expect(page.locator("#events")).to_contain_text("agent.started", timeout=10_000)
+        expect(page.locator("#events")).to_contain_text(T(lang, "Edge agent {agent} started", agent="edge-floor3"),
+                                                        timeout=10_000)
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
         agent.stop()
         expect(row.locator(".state")).to_have_attribute("data-state", "offline", timeout=20_000)

@@ -29,6 +29,7 @@ def extracted() -> dict[str, tuple]:
     method_map = [("controller/templates/**.html", "jinja2"), ("controller/static/*.js", "javascript"),
                   ("controller/i18n.py", "python"), ("controller/routers/pages.py", "python"),
                   ("controller/routers/role_pages.py", "python"), ("controller/page_access.py", "python"),
+                  ("controller/event_text.py", "python"),
                   ("siteguard_cli.py", "python")]
     options = {"controller/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     keywords = {**DEFAULT_KEYWORDS, **i18n.PYTHON_KEYWORDS}
