@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -124,15 +125,16 @@ def frame_on_floor(matrix: np.ndarray, size: tuple[int, int], usable_from_row: f
     frame = _clip_half_plane(frame, m[2], nearest / HORIZON_RANGE_RATIO)
     if len(frame) < 3:
         return Polygon()
-    return shapely.make_valid(Polygon(image_to_floor(m, frame))).buffer(0)
+    # A convex polygon in front of the camera maps to a convex polygon: no repair needed.
+    return Polygon(image_to_floor(m, frame))
 
 
-def _shadow(camera: np.ndarray, vertices: np.ndarray, reach: float) -> Polygon | None:
-    """What a convex piece (a segment or a convex polygon's corners) hides from ``camera``: the
-    piece itself and everything behind it out to ``reach`` metres. None when it hides nothing."""
+def _shadow_points(camera: np.ndarray, vertices: np.ndarray, reach: float) -> np.ndarray | None:
+    """The points whose convex hull is what a convex piece (a segment or a convex polygon's
+    corners) hides from ``camera``: the piece and everything behind it out to ``reach`` metres.
+    None when it hides nothing."""
     rel = vertices - camera
-    dist = np.hypot(rel[:, 0], rel[:, 1])
-    if dist.min() < 1e-9:
+    if np.min(np.abs(rel).sum(axis=1)) < 1e-9:
         return None
     centre = rel.mean(axis=0)
     base = math.atan2(centre[1], centre[0])
@@ -144,7 +146,12 @@ def _shadow(camera: np.ndarray, vertices: np.ndarray, reach: float) -> Polygon |
     steps = max(1, math.ceil((hi - lo) / (math.pi / 4)))
     far_angles = base + np.linspace(lo, hi, steps + 1)
     far = camera + (reach / math.cos(math.pi / 8)) * np.column_stack([np.cos(far_angles), np.sin(far_angles)])
-    return shapely.convex_hull(shapely.multipoints(np.vstack([vertices, far])))
+    return np.vstack([vertices, far])
+
+
+def _shadow(camera: np.ndarray, vertices: np.ndarray, reach: float) -> Polygon | None:
+    pts = _shadow_points(camera, vertices, reach)
+    return None if pts is None else shapely.convex_hull(shapely.multipoints(pts))
 
 
 def _pieces(geom: BaseGeometry) -> list[np.ndarray]:
@@ -184,11 +191,13 @@ class Obstacles:
         c = np.asarray(camera, dtype=np.float64)
         x0, y0, x1, y1 = area.bounds
         reach = max(math.hypot(x - c[0], y - c[1]) for x in (x0, x1) for y in (y0, y1)) + 1.0
-        near = self.tree.query(shapely.box(*area.bounds).union(shapely.Point(c)).envelope)
-        parts = [s for i in near for piece in self.pieces[i] if (s := _shadow(c, piece, reach)) is not None]
-        if not parts:
+        near = self.tree.query(shapely.box(min(x0, c[0]), min(y0, c[1]), max(x1, c[0]), max(y1, c[1])))
+        groups = [p for i in near for piece in self.pieces[i] if (p := _shadow_points(c, piece, reach)) is not None]
+        if not groups:
             return Polygon()
-        return shapely.union_all(parts)
+        index = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+        hulls = shapely.convex_hull(shapely.multipoints(np.vstack(groups), indices=index))
+        return shapely.union_all(hulls)
 
 
 @dataclass(frozen=True)
@@ -204,7 +213,7 @@ class Floor:
            occluders: Iterable[Sequence[Point]] = ()) -> Floor:
         return cls(Polygon(outline), Obstacles.of([LineString(w) for w in walls], [Polygon(o) for o in occluders]))
 
-    @property
+    @cached_property
     def work_area(self) -> BaseGeometry:
         occluders = [g for g in self.obstacles.geometries if isinstance(g, Polygon)]
         return self.outline.difference(shapely.union_all(occluders)) if occluders else self.outline
@@ -268,15 +277,21 @@ def coverage(floor: Floor, footprints: Mapping[str, BaseGeometry], live: Iterabl
 
 
 def exclusive_patches(footprints: Mapping[str, BaseGeometry], live: Iterable[str]) -> dict[str, BaseGeometry]:
-    """Per live camera, the floor that only it sees: the patch that opens when it goes dark."""
+    """Per live camera, the floor that only it sees: the patch that opens when it goes dark.
+    Its footprint less the floor seen twice or more (the union of the pairwise overlaps)."""
     live = [c for c in live if c in footprints and not footprints[c].is_empty]
-    geoms = [footprints[c] for c in live]
-    tree = shapely.STRtree(geoms)
-    out: dict[str, BaseGeometry] = {}
-    for i, cam in enumerate(live):
-        others = [geoms[j] for j in tree.query(geoms[i]) if j != i]
-        out[cam] = _polygonal(geoms[i].difference(shapely.union_all(others))) if others else geoms[i]
-    return out
+    if not live:
+        return {}
+    geoms = np.array([footprints[c] for c in live], dtype=object)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    overlaps = shapely.intersection(geoms[left[keep]], geoms[right[keep]])
+    twice = shapely.union_all(overlaps) if len(overlaps) else Polygon()
+    if twice.is_empty:
+        return dict(zip(live, geoms))
+    shapely.prepare(twice)
+    local = shapely.intersection(twice, shapely.envelope(geoms))
+    return {c: _polygonal(g) for c, g in zip(live, shapely.difference(geoms, local))}
 
 
 def alarm_patches(cov: Coverage, max_blind_m2: float = DEFAULT_MAX_BLIND_M2) -> list[Polygon]:
