@@ -31,6 +31,7 @@ from controller.routers import (
     docs,
     events,
     exports,
+    floorplan,
     ledger_api,
     network,
     pages,
@@ -137,8 +138,8 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
-              work_router, reviews_router, gold_router, releases_router, quality_router, exports, synthesis, pages,
-              role_pages, docs):
+              work_router, reviews_router, gold_router, releases_router, quality_router, exports, synthesis, floorplan,
+              pages, role_pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(end_sessions_with_endpoints(r.router))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

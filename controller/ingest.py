@@ -20,6 +20,7 @@ from controller.alarms import clear_alarms, raise_alarm
 from controller.event_text import is_routine, state_key
 from controller.models import Alarm, CameraState, Customer, Event, GateState, utcnow
 from controller.projections import LEDGERED_KINDS, project
+from controller.services import floorplan
 from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import ALARM_PREFIX
 from edge_agent.wire.messages import Event as WireEvent
@@ -63,6 +64,7 @@ def store_events(
     result = IngestResult()
     rows, seen = [], set()
     now = utcnow()
+    camera_changed = False
     for e in events:
         if e.seq in known or e.seq in seen:
             result.duplicates.append(e.seq)
@@ -81,6 +83,9 @@ def store_events(
         routine = is_routine(e.kind, e.data, _previous_state(s, site_id, body))
         rows.append(_row(agent_id, e.seq, e.ts, now, e.kind, e.data, customer_id, routine))
         result.stored.append(e.seq)
+        if isinstance(body, P.CameraState) and site_id is not None:
+            before = s.get(CameraState, (site_id, body.camera))
+            camera_changed |= before is None or before.state != body.state
         project(s, agent_id, site_id, body)
         if e.kind in LEDGERED_KINDS:
             result.ledger.append((e.kind, {"agent": agent_id, "seq": e.seq, **e.data}))
@@ -88,6 +93,11 @@ def store_events(
             _alarm(s, result, agent_id, site_id, customer_id, e.kind[len(ALARM_PREFIX):], body, e.data)
     if rows:
         s.execute(_insert(s).values(rows).on_conflict_do_nothing(index_elements=["agent_id", "seq"]))
+    if camera_changed:  # a camera went dark or came back: the floor's blind area changes at once
+        s.flush()
+        raised, cleared = floorplan.recompute(s, site_id)
+        result.alarms.extend(raised)
+        result.cleared.extend(cleared)
     return result
 
 

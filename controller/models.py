@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -361,3 +362,35 @@ class NetworkApproval(Base):
 # The annotation platform's tables live in a module of their own; importing it here registers
 # them wherever the models are (Alembic, the app, the CLI).
 from controller import annotation_tables  # noqa: E402,F401
+
+
+class CameraCalibration(Base):
+    """One version of a camera's floor calibration: the point pairs an officer clicked and the
+    homography (image pixels to floor metres) fitted to them. The newest version is in force;
+    without any, the site file's calibration is."""
+
+    __tablename__ = "camera_calibrations"
+    __table_args__ = (UniqueConstraint("site_id", "camera", "version", name="uq_camera_calibrations_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", name="fk_camera_calibrations_site"), index=True)
+    camera: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    pairs: Mapped[list[Any]] = mapped_column(JSON)
+    homography: Mapped[list[Any]] = mapped_column(JSON)
+    rms_m: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BlindAreaHour(Base):
+    """Per site, area and hour (UTC): the largest and the latest blind area seen, for the daily
+    report. Written at every recompute (camera state or calibration change) and by the hourly chore."""
+
+    __tablename__ = "blind_area_hours"
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", name="fk_blind_area_hours_site"), primary_key=True)
+    area: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    work_area_m2: Mapped[float] = mapped_column(Float)
+    max_blind_m2: Mapped[float] = mapped_column(Float)
+    last_blind_m2: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -29,6 +29,7 @@ def _page(name: str, path: str, label: str, *roles: str) -> Page:
 PAGES: tuple[Page, ...] = (
     _page("overview", "/", N_("Overview"), ADMIN, OFFICER, INSPECTOR, CUSTOMER),
     _page("cameras", "/cameras", N_("Cameras"), ADMIN, OFFICER, INSPECTOR),
+    _page("floorplan", "/floorplan", N_("Floor plan"), ADMIN, OFFICER, INSPECTOR),
     _page("gates", "/gates", N_("Gates"), ADMIN, OFFICER, INSPECTOR),
     _page("seats", "/seats", N_("Seats"), ADMIN, OFFICER, INSPECTOR, CUSTOMER),
     _page("network", "/network", N_("Network"), ADMIN, OFFICER, INSPECTOR, CUSTOMER),
@@ -45,6 +46,7 @@ BY_NAME = {p.name: p for p in PAGES}
 ACTIONS: dict[str, frozenset[str]] = {
     "passback.reset": frozenset({ADMIN, OFFICER}),  # POST /api/sites/{id}/passback/reset
     "seat.calibrate": frozenset({ADMIN, OFFICER}),  # PUT /api/sites/{id}/seats/{seat}/views/{camera}
+    "camera.calibrate": frozenset({ADMIN, OFFICER}),  # POST /api/sites/{id}/cameras/{cam}/calibrations
     "seat.policy_check": frozenset({ADMIN, OFFICER, INSPECTOR}),  # GET .../policy?person= (people are staff's)
     "network.request": frozenset({ADMIN, OFFICER, CUSTOMER}),  # POST /api/sites/{id}/network/changes
     "network.approve": frozenset({CUSTOMER}),  # POST /api/network/changes/{id}/approve|reject

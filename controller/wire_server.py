@@ -30,6 +30,7 @@ from controller.ingest import customer_ids, store_events
 from controller.ledger import Ledger
 from controller.models import Agent, Alarm, Site, utcnow
 from controller.refusals import RefusalCounter
+from controller.services import floorplan
 from edge_agent.wire import messages as m
 from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import CommandName
@@ -289,12 +290,28 @@ class WireServer(threading.Thread):
     def _chores(self) -> None:
         """Once a second: liveness of agents and refused handshakes. Each may fail (the database
         away, a pool exhausted): counted, logged and tried again next second."""
-        for where, chore in (("liveness", self._check_liveness), ("refusals", self._report_refusals)):
+        for where, chore in (("liveness", self._check_liveness), ("refusals", self._report_refusals),
+                             ("blind area", self._blind_area_hour)):
             try:
                 chore()
             except Exception:
                 log.exception("edge link %s check failed; trying again", where)
                 metrics.LINK_ERRORS.labels(where).inc()
+
+    def _blind_area_hour(self) -> None:
+        """Each site's blind-area figure for the daily report has a row for every hour, even one
+        in which no camera changed state."""
+        if time.monotonic() < getattr(self, "_blind_area_next", 0.0):
+            return
+        self._blind_area_next = time.monotonic() + 60.0
+        with self.sessions() as s:
+            for site_id in floorplan.hourly_due(s):
+                raised, cleared = floorplan.recompute(s, site_id)
+                for alarm in raised:
+                    self.ledger.record(s, "alarm.raised", ledger_record(alarm))
+                for alarm in cleared:
+                    self.ledger.record(s, "alarm.cleared", ledger_record(alarm))
+            s.commit()
 
     def _flush_outbox(self, sock: zmq.Socket) -> None:
         while True:

@@ -228,6 +228,16 @@ def cameras_page(request: Request, db: DB):
     return render(request, "cameras.html", user, sites=site_list(db))
 
 
+@router.get("/floorplan", response_class=HTMLResponse, include_in_schema=False)
+def floorplan_page(request: Request, db: DB):
+    """Each area's plan: cameras and what they see of the floor, blind patches, seats, gates; and
+    for officers, camera calibration by clicking the same points on a snapshot and on the plan."""
+    user, other = page_user(request, db, "floorplan")
+    if other is not None:
+        return other
+    return render(request, "floorplan.html", user, sites=site_list(db))
+
+
 @router.get("/cameras/{site_id}/{camera}", response_class=HTMLResponse, include_in_schema=False)
 def camera_page(site_id: Int64, camera: str, request: Request, db: DB):
     user, other = page_user(request, db, "cameras")

@@ -61,6 +61,9 @@ __all__ = [
     "Camera",
     "TamperThresholds",
     "FloorPoint",
+    "FloorPlan",
+    "PlanCamera",
+    "CalibrationPair",
     "Seat",
     "SeatView",
     "Gate",
@@ -287,9 +290,67 @@ class RetentionPolicy(_Model):
         return self
 
 
+def _check_floor_polygon(points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    if abs(_polygon_area2(points)) < 1e-6:  # type: ignore[arg-type]
+        raise _Invalid("polygon has no area (points are collinear or repeated)")
+    return points
+
+
+# Floor-plan geometry, in metres.
+FloorXY = tuple[Float, Float]
+FloorPolygon = Annotated[tuple[FloorXY, ...], Field(min_length=3), AfterValidator(_check_floor_polygon)]
+FloorLine = Annotated[tuple[FloorXY, ...], Field(min_length=2)]
+
+
+class CalibrationPair(_Model):
+    """One point seen by a camera: where it is in the frame (pixels) and on the floor (metres)."""
+
+    image: tuple[Float, Float]
+    floor: FloorXY
+
+
+class PlanCamera(_Model):
+    """A camera placed on a floor plan; its floor position is the camera's ``location``.
+
+    calibration: four or more point pairs that tie its frame to the floor (an officer may
+    submit newer ones on the floor plan page). usable_from_row: rows above this one show floor
+    too far away to watch and count for nothing."""
+
+    camera: Ident
+    calibration: tuple[CalibrationPair, ...] = ()
+    usable_from_row: Annotated[int, Strict(), Field(ge=0)] = 0
+
+    @field_validator("calibration")
+    @classmethod
+    def _enough_pairs(cls, value: tuple[CalibrationPair, ...]) -> tuple[CalibrationPair, ...]:
+        if 0 < len(value) < 4:
+            raise _Invalid(f"a calibration needs at least 4 point pairs, got {len(value)}")
+        if value:
+            pts = [p.floor for p in value]
+            if all(abs(_polygon_area2((a, b, c))) < 1e-6  # type: ignore[arg-type]
+                   for i, a in enumerate(pts) for j, b in enumerate(pts[i + 1:], i + 1) for c in pts[j + 1:]):
+                raise _Invalid("the calibration's floor points lie on one line; spread them over the floor in view")
+        return value
+
+
+class FloorPlan(_Model):
+    """An area's floor in metres: the work area that must be under video with no blind spot
+    (outline), walls and tall furniture that block a camera's view (occluders), the cameras on
+    it. max_blind_m2: a blind patch larger than this raises an alarm. background: an image
+    drawn under the plan, stretched over the outline's bounding box (a URL path)."""
+
+    outline: FloorPolygon
+    walls: tuple[FloorLine, ...] = ()
+    occluders: tuple[FloorPolygon, ...] = ()
+    background: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    max_blind_m2: Annotated[float, Strict(), Field(gt=0)] = 0.5
+    cameras: tuple[PlanCamera, ...] = ()
+
+
 class Area(_Model):
     id: Ident
     name: Text
+    floor_plan: FloorPlan | None = None
 
 
 def _strict_network(value: Any) -> Any:
@@ -465,6 +526,7 @@ class Gate(_Model):
     # Where the lane is in that camera's frame: people whose feet are inside it are counted
     # against the grants (camera tailgating). Without it, the camera is only named.
     lane: Polygon | None = None
+    position: FloorPoint | None = None  # where the gate stands on the floor plan
     passback: GatePassback = GatePassback()
     access: GateAccess = GateAccess()
 
@@ -742,6 +804,29 @@ class SiteConfig(_Model):
 
         unique("workstation address", [(("seats", i, "workstation"), str(seat.workstation))
                                        for i, seat in enumerate(self.seats) if seat.workstation is not None])
+
+        placed: list[tuple[Loc, str]] = []
+        for i, area in enumerate(self.areas):
+            plan = area.floor_plan
+            if plan is None:
+                continue
+            for j, pc in enumerate(plan.cameras):
+                loc = ("areas", i, "floor_plan", "cameras", j)
+                placed.append(((*loc, "camera"), pc.camera))
+                if not known("camera", pc.camera, cameras, (*loc, "camera")):
+                    continue
+                cam = cameras[pc.camera]
+                if cam.location is None:
+                    problems.append(((*loc, "camera"), f"camera {pc.camera} needs a location to stand on the floor plan"))
+                w, h = cam.resolution
+                if pc.usable_from_row >= h:
+                    problems.append(((*loc, "usable_from_row"), f"row {pc.usable_from_row} is outside {pc.camera}'s {w}x{h} frame"))
+                for k, pair in enumerate(pc.calibration):
+                    x, y = pair.image
+                    if not (0 <= x <= w and 0 <= y <= h):
+                        problems.append(((*loc, "calibration", k, "image"),
+                                         f"point [{x}, {y}] is outside {pc.camera}'s {w}x{h} frame"))
+        unique("floor plan camera", placed)
 
         for i, gate in enumerate(self.gates):
             known("area", gate.area_in, areas, ("gates", i, "area_in"))
