@@ -46,7 +46,8 @@ def test_request_sign_in_the_browser_and_apply(site, browser, lang, tmp_path):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     acme = new_context(browser, lang, viewport={"width": 1280, "height": 1000}).new_page()
     login(acme, url, "acme1")
-    expect(acme).to_have_url(url + "/network")  # a customer lands on its network page
+    expect(acme).to_have_url(url + "/")  # a customer lands on its own overview
+    acme.goto(url + "/network")
     expect(acme.locator("#vlans tbody tr")).to_have_count(1, timeout=15_000)  # its own VLAN only
     acme.set_input_files("#key-file", str(key_file))
     expect(acme.locator("#key-state")).to_have_attribute("data-ready", "yes", timeout=10_000)
