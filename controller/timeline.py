@@ -103,17 +103,16 @@ def camera_spans(segments: list[SegmentFact], start: dt.datetime, end: dt.dateti
             holes.append((cursor, s.start))
         cursor = max(cursor, s.end)
     tail_end = min(end, now)
-    if (tail_end - cursor).total_seconds() > GAP_TOLERANCE_S:
-        holes.append((cursor, tail_end))
-    for i, (a, b) in enumerate(holes):
-        last = i == len(holes) - 1 and b >= tail_end
-        if last and recording_now:
-            rec_from = max(a, b - dt.timedelta(seconds=segment_seconds + REPORT_SLACK_S))
-            if (rec_from - a).total_seconds() > GAP_TOLERANCE_S:
-                spans.append(_placed({"kind": "gap", "open": False}, start, end, a, rec_from))
-            spans.append(_placed({"kind": "recording"}, start, end, rec_from, b))
-        else:
-            spans.append(_placed({"kind": "gap", "open": last}, start, end, a, b))
+    for a, b in holes:
+        spans.append(_placed({"kind": "gap", "open": False}, start, end, a, b))
+    if recording_now and tail_end > cursor:
+        # The recorder is writing a segment now: however short the time since the last one.
+        rec_from = max(cursor, tail_end - dt.timedelta(seconds=segment_seconds + REPORT_SLACK_S))
+        if (rec_from - cursor).total_seconds() > GAP_TOLERANCE_S:
+            spans.append(_placed({"kind": "gap", "open": False}, start, end, cursor, rec_from))
+        spans.append(_placed({"kind": "recording"}, start, end, rec_from, tail_end))
+    elif (tail_end - cursor).total_seconds() > GAP_TOLERANCE_S:
+        spans.append(_placed({"kind": "gap", "open": True}, start, end, cursor, tail_end))
     spans.sort(key=lambda d: (d["start"], d["kind"]))
     return spans
 

@@ -105,3 +105,8 @@ def test_ticks_over_a_daylight_saving_change_stay_on_whole_hours():
     assert all(t["label"].endswith(":00") for t in ticks)
     ats = [dt.datetime.fromisoformat(t["at"]) for t in ticks]
     assert len(set(ats)) == len(ats) and ats == sorted(ats)
+
+
+def test_a_segment_reported_a_moment_ago_still_leaves_the_recording_one_drawn():
+    spans = camera_spans(segs((0, 60)), at(0), at(60.5), first_ever=at(0), recording_now=True, segment_seconds=60)
+    assert kinds(spans) == [("recorded", 0, 60), ("recording", 60, 60.5)]
