@@ -379,24 +379,33 @@ def cmd_agent_key(args) -> int:
 
 # --- the demo ---------------------------------------------------------------------------------
 
-def cmd_approval_key(args) -> int:
-    """A customer's approval key pair: the private key to a file only its owner reads, the
-    public key printed for the site file (customers[].approval_public_key)."""
+def write_approval_key(out: Path):
+    """A new Ed25519 approval key written to ``out`` (readable by its owner only); None when
+    ``out`` already exists."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from network_policy.approval import public_key_text
-
-    out = Path(args.out)
     if out.exists():
-        print(_t("{path} exists; not overwriting a key", path=out), file=sys.stderr)
-        return 2
+        return None
     key = Ed25519PrivateKey.generate()
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()))
+    return key
+
+
+def cmd_approval_key(args) -> int:
+    """A customer's approval key pair: the private key to a file only its owner reads, the
+    public key printed for the site file (customers[].approval_public_key)."""
+    from network_policy.approval import public_key_text
+
+    out = Path(args.out)
+    key = write_approval_key(out)
+    if key is None:
+        print(_t("{path} exists; not overwriting a key", path=out), file=sys.stderr)
+        return 2
     print(public_key_text(key.public_key()))
     return 0
 
@@ -504,8 +513,8 @@ def demo_runtime_site(base: Path) -> tuple[Path, Path, str]:
     doc = yaml.safe_load(demo_site_file().read_text())
     for c in doc["customers"]:
         path = keys_dir / f"{c['id']}.pem"
-        if not path.exists():
-            cmd_approval_key(argparse.Namespace(out=str(path)))
+        if write_approval_key(path) is not None:  # first start: say what the new key is for
+            print(f"customer {c['id']}: new approval key (signs its network changes) in {path}")
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         c["approval_public_key"] = public_key_text(key.public_key())
     seat = seat_the_browser(doc, DEMO_BROWSER_USER, DEMO_BROWSER_ADDRESS)
@@ -585,7 +594,9 @@ def cmd_demo(args) -> int:
     annotation = seed_demo_annotation(core, config, base)
     core.engine.dispose()
 
-    env = {**demo_environment(), "SITEGUARD_DATA_DIR": str(settings.data_dir),
+    # OpenCV's own "Stream timeout triggered" warnings (a sub-stream read that waited 5 s, common
+    # on a busy demo machine) stay quiet: the edge reports a stream it loses as the camera's state.
+    env = {"OPENCV_LOG_LEVEL": "ERROR", **demo_environment(), "SITEGUARD_DATA_DIR": str(settings.data_dir),
            "SITEGUARD_DATABASE_URL": settings.database_url,
            "SITEGUARD_HTTP_PORT": str(args.port), "SITEGUARD_HTTP_HOST": args.host}
     procs = [subprocess.Popen([sys.executable, "-m", "siteguard_cli", "controller"], env=env)]
@@ -650,6 +661,7 @@ def cmd_demo(args) -> int:
                           {c.id: tuple(c.resolution) for c in config.cameras})
     if note:
         print(note)
+    print(f"  the demo's data (databases, keys, recordings, imported content): {base.resolve()}")
     print("  press Ctrl-C to stop\n", flush=True)
 
     def stop_on_term(signum, frame):  # a service manager's stop takes the whole site down too

@@ -82,8 +82,8 @@ class EdgeAgent:
     def run(self) -> None:
         self.store.append(EventKind.AGENT_STARTED, P.AgentStarted(site=self.config.site.id,
                                                                   config_hash=self.config.config_hash()))
-        log.info("edge agent for site %s started; key %s", self.config.site.id,
-                 self.public_key.decode())
+        log.info("edge agent for site %s started; its public key (CurveZMQ, as enrolled at the controller) %s",
+                 self.config.site.id, self.public_key.decode())
         self._start_video()
         self._start_gates()
         self._link_gate_cameras()

@@ -46,6 +46,14 @@ def list_gates(site_id: Int64, db: DB) -> list[dict]:
     return svc.gates(db, site_id)
 
 
+@router.get("/sites/{site_id}/gates/alarms", dependencies=[require(*SITE_READERS)])
+def gate_alarms(site_id: Int64, db: DB, hours: float = Query(24, gt=0, le=24 * 31),
+                limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+    """The gates' alarms of the last ``hours`` (and every active one), newest first, with the people
+    they concern by name; a tailgate names the one who badged and the one who followed."""
+    return svc.gate_alarms(db, site_id, hours, limit)
+
+
 @router.get("/sites/{site_id}/occupancy", dependencies=[require(*SITE_READERS)])
 def occupancy(site_id: Int64, db: DB) -> dict:
     """Who is inside each area now (from completed passages)."""

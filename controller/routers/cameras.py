@@ -33,6 +33,16 @@ def camera_segments(site_id: Int64, camera: str, db: DB,
     return svc.camera_segments(db, site_id, camera, start, end, limit)
 
 
+@router.get("/cameras/{site_id}/{camera}/timeline", dependencies=[require(*SITE_READERS)])
+def camera_timeline(site_id: Int64, camera: str, db: DB,
+                    start: dt.datetime | None = None, end: dt.datetime | None = None,
+                    limit: int = Query(2000, ge=1, le=20000)) -> dict:
+    """What the camera's timeline draws over [start, end] (default: the last hour): axis ticks in
+    the site's time zone, spans (``recorded``, ``deleted``, ``recording`` now, ``gap``), each with
+    its share of the window (``x0``, ``x1``), and the camera's alarm periods."""
+    return svc.camera_timeline(db, site_id, camera, start, end, limit)
+
+
 @router.get("/cameras/{site_id}/{camera}/snapshot", dependencies=[require(*SITE_READERS)],
             responses=documented(503, 502),
             response_class=Response)

@@ -9,13 +9,21 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from controller.domain_errors import EdgeFailed, Gone, Invalid, NotFound
+from controller.i18n import DEFAULT_TIMEZONE
 from controller.ledger import Ledger
-from controller.models import CameraState, Segment, Site, aware, iso
+from controller.models import Alarm, CameraState, Segment, Site, aware, iso
 from controller.services.edge import EdgeChannel, send_to_edge
 from controller.services.sites import site_or_404
+from controller.timeline import (
+    AlarmFact,
+    SegmentFact,
+    alarm_bands,
+    axis_ticks,
+    camera_spans,
+)
 from edge_agent.wire.kinds import CommandName
 
 CHUNK = 512 * 1024  # well under the wire's message limit once base64-encoded
@@ -98,6 +106,47 @@ def camera_segments(db, site_id: int, camera: str, start: dt.datetime | None, en
     gaps = find_gaps(live, max(start, first), end) if first is not None and first < end else []
     return {"camera": camera, "start": start.isoformat(), "end": end.isoformat(),
             "segments": [segment_view(r) for r in rows], "gaps": gaps}
+
+
+def camera_alarms(db, site_id: int, camera: str, start: dt.datetime, end: dt.datetime) -> list[Alarm]:
+    """The camera's alarms (source ``camera:<id>`` or ``camera:<id>:…``) open at some time in [start, end]."""
+    return list(db.scalars(
+        select(Alarm).where(Alarm.site_id == site_id,
+                            or_(Alarm.source == f"camera:{camera}",
+                                Alarm.source.startswith(f"camera:{camera}:", autoescape=True)),
+                            Alarm.raised_at < end, or_(Alarm.cleared_at.is_(None), Alarm.cleared_at > start))
+        .order_by(Alarm.raised_at).limit(500)))
+
+
+def camera_timeline(db, site_id: int, camera: str, start: dt.datetime | None, end: dt.datetime | None,
+                    limit: int) -> dict[str, Any]:
+    """What the camera page's timeline draws over [start, end] (default: the last hour): the
+    axis ticks in the site's time zone, the spans (recorded, deleted, recording now, gap) and the
+    camera's alarm periods."""
+    site = camera_site(db, site_id, camera)
+    now = dt.datetime.now(dt.timezone.utc)
+    end = aware(end) or now
+    start = aware(start) or end - dt.timedelta(hours=1)
+    if start >= end:
+        raise Invalid("start must be before end")
+    rows = list(db.scalars(
+        select(Segment).where(Segment.site_id == site_id, Segment.camera == camera,
+                              Segment.end > start, Segment.start < end)
+        .order_by(Segment.start).limit(limit)))
+    first = aware(db.scalar(select(func.min(Segment.start)).where(Segment.site_id == site_id,
+                                                                 Segment.camera == camera)))
+    state = db.get(CameraState, (site_id, camera))
+    config = json.loads(site.config_json)
+    seconds = config.get("retention", {}).get("segment_seconds", 60)
+    tz = config.get("site", {}).get("timezone") or DEFAULT_TIMEZONE
+    spans = camera_spans(
+        [SegmentFact(r.id, r.seq, aware(r.start), aware(r.end), r.deleted_at is not None, r.sha256) for r in rows],
+        start, end, first_ever=first, recording_now=state is not None and state.state == "recording",
+        segment_seconds=float(seconds), now=now)
+    alarms = alarm_bands([AlarmFact(a.id, a.kind, a.severity, aware(a.raised_at), aware(a.cleared_at), a.message)
+                          for a in camera_alarms(db, site_id, camera, start, end)], start, end, now)
+    return {"camera": camera, "start": start.isoformat(), "end": end.isoformat(), "timezone": tz,
+            "ticks": axis_ticks(start, end, tz), "spans": spans, "alarms": alarms}
 
 
 def snapshot(db, edge: EdgeChannel, site_id: int, camera: str, timeout: float) -> bytes:

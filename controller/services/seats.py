@@ -27,6 +27,7 @@ from controller.services.edge import EdgeChannel, send_to_edge
 from controller.services.scope import CustomerScope
 from controller.services.sites import site_or_404
 from controller.sites import apply_site_config
+from controller.timeline import axis_ticks
 from edge_agent.wire.kinds import CommandName
 from edge_agent.wire.site import SiteConfig
 
@@ -136,6 +137,7 @@ def coverage_history(db, scope: CustomerScope, site_id: int, hours: float) -> di
     since = until - dt.timedelta(hours=hours)
     spans = seat_spans(_changes(db, site_id, since, until), seats, since, until)
     return {"since": since.isoformat(), "until": until.isoformat(),
+            "timezone": config.site.timezone, "ticks": axis_ticks(since, until, config.site.timezone),
             "percent": [{"at": t.isoformat(), "percent": p} for t, p in percent_series(spans)],
             "seats": {seat: [_span_view(x) for x in v] for seat, v in spans.items()},
             "covered_share": {seat: covered_share(v) for seat, v in spans.items()}}
@@ -152,6 +154,7 @@ def seat_detail(db, scope: CustomerScope, site_id: int, seat_id: str, hours: flo
             "views": [{"camera": v.camera, "resolution": resolution.get(v.camera), "seat_zone": [list(p) for p in v.seat],
                        "screen_zone": [list(p) for p in v.screen]} for v in seat.views],
             "state": latest, "since": since.isoformat(), "until": until.isoformat(),
+            "timezone": config.site.timezone, "ticks": axis_ticks(since, until, config.site.timezone),
             "history": [_span_view(x) for x in spans], "covered_share": covered_share(spans)}
 
 

@@ -1,4 +1,5 @@
-// One camera: live snapshot, health, recording timeline with gaps, playback of a segment.
+// One camera: live snapshot, health, recording timeline (time axis, the segment being recorded,
+// gaps, alarm periods), playback of a segment.
 "use strict";
 i18n.ready.then(function () {
   const svg = document.getElementById("timeline");
@@ -6,51 +7,89 @@ i18n.ready.then(function () {
   const NS = "http://www.w3.org/2000/svg";
   const img = document.getElementById("snapshot");
 
-  function rect(x, w, cls, title) {
-    const r = document.createElementNS(NS, "rect");
-    r.setAttribute("x", x); r.setAttribute("y", 10);
-    r.setAttribute("width", Math.max(w, 0.5)); r.setAttribute("height", 40);
-    r.setAttribute("class", cls);
-    const t = document.createElementNS(NS, "title");
-    t.textContent = title;
-    r.appendChild(t);
-    svg.appendChild(r);
-    return r;
+  function node(tag, attrs, title) {
+    const e = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (title) {
+      const t = document.createElementNS(NS, "title");
+      t.textContent = title;
+      e.appendChild(t);
+    }
+    svg.appendChild(e);
+    return e;
+  }
+
+  // The server prepares what to draw (controller/timeline.py): spans and alarm periods with their
+  // share of the window (x0..x1), and the axis ticks in the site's time zone.
+  const W = 1000, BAND = [2, 10], BAR = [16, 38], AXIS = 58;
+  function bar(x0, x1, row, cls, title) {
+    return node("rect", { x: x0 * W, y: row[0], width: Math.max((x1 - x0) * W, 0.8), height: row[1], "class": cls }, title);
   }
 
   async function timeline() {
     const hours = Number(document.getElementById("span").value);
     const end = new Date(), start = new Date(end - hours * 3600e3);
     const q = "?start=" + encodeURIComponent(start.toISOString()) + "&end=" + encodeURIComponent(end.toISOString());
-    const r = await fetch("/api/cameras/" + site + "/" + encodeURIComponent(camera) + "/segments" + q, { credentials: "same-origin" });
+    const r = await fetch("/api/cameras/" + site + "/" + encodeURIComponent(camera) + "/timeline" + q, { credentials: "same-origin" });
     if (!r.ok) return;
     const data = await r.json();
-    const t0 = start.getTime(), span = end - start;
-    const x = (iso) => Math.max(0, Math.min(1000, (Date.parse(iso) - t0) / span * 1000));
     svg.replaceChildren();
-    for (const s of data.segments) {
-      const cls = s.deleted_at ? "seg del" : "seg rec";
-      const el = rect(x(s.start), x(s.end) - x(s.start), cls,
-        _("segment {seq}: {start}–{end}", { seq: s.seq, start: i18n.time(s.start), end: i18n.time(s.end) }));
-      if (!s.deleted_at) el.addEventListener("click", () => play(s));
-      el.dataset.seq = s.seq;
+    node("line", { x1: 0, y1: AXIS, x2: W, y2: AXIS, "class": "axis" });
+    for (const t of data.ticks) {
+      const g = node("g", { "class": "tick" + (t.hour ? " hour" : "") + (t.day ? " day" : ""), "data-at": t.at });
+      const x = t.x * W;
+      g.append(node("line", { x1: x, y1: BAR[0] - 2, x2: x, y2: AXIS + 4 }));
+      const anchor = t.x < 0.02 ? "start" : t.x > 0.98 ? "end" : "middle";
+      g.append(node("text", { x: x, y: AXIS + 18, "text-anchor": anchor }));
+      g.lastChild.textContent = t.label;
     }
     const list = document.getElementById("gaps");
     list.replaceChildren();
-    for (const g of data.gaps) {
-      rect(x(g.start), x(g.end) - x(g.start), "seg gap", _("gap of {seconds} s", { seconds: g.seconds }));
-      const li = document.createElement("li");
-      li.className = g.open ? "sev-warning" : "sev-critical";
-      const span = { start: i18n.dateTime(g.start), end: i18n.dateTime(g.end), seconds: g.seconds };
-      li.textContent = g.open ? _("{start} → {end} ({seconds} s, not yet recorded)", span)
-        : _("{start} → {end} ({seconds} s)", span);
-      list.appendChild(li);
+    for (const s of data.spans) {
+      const when = { start: i18n.time(s.start), end: i18n.time(s.end), seconds: s.seconds };
+      if (s.kind === "recorded" || s.kind === "deleted") {
+        const el = bar(s.x0, s.x1, BAR, s.kind === "deleted" ? "seg del" : "seg rec",
+          _("segment {seq}: {start}–{end}", { seq: s.seq, start: when.start, end: when.end }));
+        if (s.kind === "recorded") el.addEventListener("click", () => play(s));
+        el.dataset.seq = s.seq;
+      } else if (s.kind === "recording") {
+        const el = bar(s.x0, s.x1, BAR, "seg live", _("recording now, since {start}", when));
+        el.dataset.kind = "recording";
+      } else {
+        bar(s.x0, s.x1, BAR, "seg gap", _("gap of {seconds} s", { seconds: s.seconds }));
+        const li = document.createElement("li");
+        li.className = s.open ? "sev-warning" : "sev-critical";
+        const span = { start: i18n.dateTime(s.start), end: i18n.dateTime(s.end), seconds: s.seconds };
+        li.textContent = s.open ? _("{start} → {end} ({seconds} s, not yet recorded)", span)
+          : _("{start} → {end} ({seconds} s)", span);
+        list.appendChild(li);
+      }
     }
-    if (!data.gaps.length) {
+    if (!list.children.length) {
       const li = document.createElement("li");
       li.className = "muted";
       li.textContent = _("no gap in this span");
       list.appendChild(li);
+    }
+    const alarms = document.getElementById("camera-alarms");
+    alarms.replaceChildren();
+    for (const a of data.alarms) {
+      const period = { start: i18n.dateTime(a.raised_at), end: a.cleared_at ? i18n.dateTime(a.cleared_at) : _("now") };
+      const text = _("{title}: {start} → {end}", Object.assign({ title: i18n.alarmTitle(a.kind) }, period));
+      const el = bar(a.x0, a.x1, BAND, "alarm-band sev-" + a.severity + (a.active ? " active" : ""), text);
+      el.dataset.kind = a.kind;
+      el.dataset.alarm = a.id;
+      const li = document.createElement("li");
+      li.className = "sev-" + a.severity;
+      li.textContent = text;
+      li.dataset.kind = a.kind;
+      alarms.appendChild(li);
+    }
+    if (!data.alarms.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = _("no alarm in this span");
+      alarms.appendChild(li);
     }
   }
 

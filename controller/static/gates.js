@@ -1,4 +1,5 @@
-// Gates page: live gate states, occupancy per area, and the filterable access log.
+// Gates page: the gate lanes drawn with their state and who passed last, the gates' alarms (a
+// tailgate with both its people), occupancy per area, and the filterable access log.
 "use strict";
 i18n.ready.then(function () {
   const siteSel = document.getElementById("site");
@@ -49,10 +50,72 @@ i18n.ready.then(function () {
     refresh();
   }
 
+  const NS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  const laneWords = () => ({ open: _("open"), closed: _("closed"), offline: _("offline"), alarm: _("alarm") });
+
+  // Each gate a lane between its two areas: the lane coloured by its state, the gate's name and
+  // state, and who passed last.
+  function drawLanes(list) {
+    const box = document.getElementById("lanes");
+    box.replaceChildren();
+    const h = 44, words = laneWords();
+    box.setAttribute("viewBox", "0 0 400 " + Math.max(1, list.length) * h);
+    list.forEach((g, i) => {
+      const y = i * h;
+      const lane = svg("g", { "class": "lane lane-" + g.lane, "data-gate": g.gate, "data-lane": g.lane });
+      const last = g.last_passage;
+      lane.append(
+        svg("text", { x: 4, y: y + 22, "class": "area" }, g.area_out),
+        svg("rect", { x: 70, y: y + 6, width: 150, height: 24, rx: 3, "class": "lane-body" }),
+        svg("line", { x1: 145, y1: y + 6, x2: 145, y2: y + 30, "class": "leaf" }),
+        svg("text", { x: 145, y: y + 22, "text-anchor": "middle", "class": "lane-label" }, g.gate + " · " + words[g.lane]),
+        svg("text", { x: 228, y: y + 22, "class": "area" }, "→ " + g.area_in),
+        svg("text", { x: 70, y: y + 41, "class": "last" },
+          last ? _("last through: {name} ({person}), {time}", { name: last.name, person: last.person, time: i18n.time(last.at) })
+            : _("nobody through yet")),
+        svg("title", {}, _("{gate} ({name}): {state}", { gate: g.gate, name: g.name, state: words[g.lane] })));
+      if (last) lane.dataset.lastPerson = last.person;
+      box.append(lane);
+    });
+  }
+
+  async function drawAlarms(site) {
+    const ul = document.getElementById("gate-alarms");
+    const rows = await get("/api/sites/" + site + "/gates/alarms?hours=24");
+    ul.replaceChildren();
+    for (const a of rows) {
+      const named = (p) => (p.person ? _("{name} ({person})", { name: p.name, person: p.person }) : _("someone with no badge read"));
+      let text;
+      if (a.kind === "tailgating" && a.people.length === 2) {
+        text = _("{title} at {gate}: {holder} badged, {follower} went through on the same grant",
+          { title: i18n.alarmTitle(a.kind), gate: a.gate, holder: named(a.people[0]), follower: named(a.people[1]) });
+      } else if (a.people.length) {
+        text = _("{title} at {gate}: {person}", { title: i18n.alarmTitle(a.kind), gate: a.gate, person: named(a.people[0]) });
+      } else {
+        text = _("{title} at {gate}", { title: i18n.alarmTitle(a.kind), gate: a.gate });
+      }
+      const li = el("li", i18n.dateTime(a.raised_at) + " · " + text + (a.state === "active" ? "" : " · " + _("cleared")),
+        "sev-" + a.severity);
+      li.dataset.kind = a.kind;
+      li.dataset.gate = a.gate;
+      li.dataset.people = a.people.map((p) => p.person || "").join(" ");
+      ul.append(li);
+    }
+    if (!rows.length) ul.append(el("li", _("no gate alarm in the last 24 h"), "muted"));
+  }
+
   async function drawGates(site) {
     const box = document.getElementById("gates");
+    const list = await get("/api/sites/" + site + "/gates");
+    drawLanes(list);
     box.replaceChildren();
-    for (const g of await get("/api/sites/" + site + "/gates")) {
+    for (const g of list) {
       const row = el("div", undefined, "gate-row");
       row.dataset.gate = g.gate;
       const badge = el("span", i18n.gateState(g.state), "badge state-" + (g.online ? g.state : "offline"));
@@ -120,7 +183,7 @@ i18n.ready.then(function () {
   async function refresh() {
     const site = siteSel.value;
     try {
-      await Promise.all([drawGates(site), drawOccupancy(site), drawEvents(site)]);
+      await Promise.all([drawGates(site), drawAlarms(site), drawOccupancy(site), drawEvents(site)]);
       document.getElementById("updated").textContent = _("updated {time}", { time: i18n.time(new Date()) });
     } catch (e) {
       document.getElementById("updated").textContent = _("controller unreachable, retrying…");

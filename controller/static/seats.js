@@ -38,6 +38,20 @@ i18n.ready.then(function () {
 
   const words = i18n.reasons;
 
+  // Hour ticks the server prepared in the site's time zone (controller/timeline.py): each at its
+  // share of the window, drawn between x0 and x1 from y top to the axis at y base.
+  function drawTicks(target, ticks, x0, x1, top, base, labelY) {
+    target.append(svg("line", { x1: x0, y1: base, x2: x1, y2: base, "class": "axis" }));
+    for (const t of ticks || []) {
+      const x = x0 + (x1 - x0) * t.x;
+      const anchor = t.x < 0.02 ? "start" : t.x > 0.98 ? "end" : "middle";
+      target.append(svg("g", { "class": "tick" + (t.hour ? " hour" : "") + (t.day ? " day" : ""), "data-at": t.at },
+        undefined));
+      target.lastChild.append(svg("line", { x1: x, y1: top, x2: x, y2: base + 2 }),
+                              svg("text", { x: x, y: labelY, "text-anchor": anchor }, t.label));
+    }
+  }
+
   async function refresh() {
     try {
       const data = await getJSON("/api/sites/" + siteSel.value + "/seats");
@@ -84,8 +98,8 @@ i18n.ready.then(function () {
     const t0 = Date.parse(data.since), t1 = Date.parse(data.until);
     const x = (t) => 20 + 275 * (t - t0) / Math.max(1, t1 - t0);
     const y = (p) => 70 - 0.6 * p;
-    chart.append(svg("text", { x: 0, y: y(100) + 3 }, "100"), svg("text", { x: 8, y: y(0) + 3 }, "0"),
-                 svg("line", { x1: 20, y1: y(0), x2: 295, y2: y(0), stroke: "#9aa5b1", "stroke-width": 0.5 }));
+    chart.append(svg("text", { x: 0, y: y(100) + 3 }, "100"), svg("text", { x: 8, y: y(0) + 3 }, "0"));
+    drawTicks(chart, data.ticks, 20, 295, y(100), y(0), 80);
     let d = "", last = null;
     for (const pt of data.percent) {
       if (pt.percent === null) { last = null; continue; }
@@ -248,6 +262,7 @@ i18n.ready.then(function () {
     const tl = document.getElementById("seat-timeline");
     tl.replaceChildren();
     const t0 = Date.parse(d.since), t1 = Date.parse(d.until);
+    drawTicks(tl, d.ticks, 0, 1000, 0, 34, 52);
     const list = document.getElementById("seat-history");
     list.replaceChildren();
     const share = document.getElementById("seat-share");
@@ -257,7 +272,7 @@ i18n.ready.then(function () {
     for (const s of d.history) {
       const a = 1000 * (Date.parse(s.start) - t0) / (t1 - t0), b = 1000 * (Date.parse(s.end) - t0) / (t1 - t0);
       const cls = s.covered === null ? "unknown" : s.covered ? "covered" : "uncovered";
-      const r = svg("rect", { x: a, y: 0, width: Math.max(0.5, b - a), height: 30, "class": "seg " + cls });
+      const r = svg("rect", { x: a, y: 2, width: Math.max(0.5, b - a), height: 30, "class": "seg " + cls });
       const span = { start: i18n.dateTime(s.start), end: i18n.time(s.end) };
       r.append(svg("title", {}, _("{start} – {end}: {state}", Object.assign({
         state: s.covered === null ? (s.reasons.length ? _("not judged ({reasons})", { reasons: words(s.reasons) }) : _("not judged"))

@@ -47,3 +47,28 @@ def test_grid_timeline_and_playback(site, page, lang, tmp_path):
              timeout=30, what="video decoded")
     assert page.evaluate("() => document.getElementById('player').videoWidth") == 1280
     page.screenshot(path=str(tmp_path / "camera.png"), full_page=True)
+
+
+def test_timeline_has_hour_ticks_the_live_segment_and_alarm_periods(site, page, lang, tmp_path):
+    url, sid = site["rig"].url, site["site_id"]
+    wait_for(lambda: len(site["officer"].get(f"/api/cameras/{sid}/cam-02/segments").json()["segments"]) >= 1,
+             timeout=90, what="segments", interval=1)
+    login(page, url, landing=True)
+    page.goto(f"{url}/cameras/{sid}/cam-02")
+    # The axis: ticks labelled on the site's clock, at least one on a whole hour over 6 hours.
+    page.select_option("#span", "6")
+    ticks = page.locator("#timeline g.tick text")
+    expect(ticks.first).to_have_text(re.compile(r"^(\d\d:\d\d|\d\d-\d\d)$"), timeout=15_000)
+    expect(page.locator("#timeline g.tick.hour").first).to_be_attached()
+    expect(page.locator("#timeline-zone")).to_have_text(T(lang, "times in %(zone)s") % {"zone": "Asia/Shanghai"})
+    # The segment being written now is "recording", not a gap.
+    expect(page.locator("#timeline rect.seg.live[data-kind=recording]")).to_have_count(1, timeout=20_000)
+    # Cover the lens: the alarm's period appears as a band over the timeline, and in the list.
+    site["fleet"].fault("cam-02", "lens_covered")
+    try:
+        band = page.locator("#timeline rect.alarm-band")
+        expect(band.first).to_be_attached(timeout=60_000)
+        expect(page.locator("#camera-alarms li[data-kind]").first).to_be_attached()
+        page.screenshot(path=str(tmp_path / "camera-timeline.png"), full_page=True)
+    finally:
+        site["fleet"].fault("cam-02", None)

@@ -69,3 +69,32 @@ def test_officer_resets_passback_from_the_page(site, page, lang):
     expect(rows.nth(1)).to_contain_text(T(lang, "granted"))
     expect(rows.nth(2)).to_have_attribute("data-reason", "passback_denied")
     expect(rows.nth(2)).to_contain_text(T(lang, "denied: {reason}", reason=T(lang, "anti-passback")))
+
+
+def test_lanes_drawn_and_a_tailgate_names_both_people(site, page, lang, tmp_path):
+    url = site["rig"].url
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "off")
+    page.fill("input[name=password]", "off-pass")
+    page.click("main button[type=submit]")
+    open_menu(page, "/gates")
+    lanes = page.locator("#lanes g.lane")
+    expect(lanes).to_have_count(2, timeout=15_000)
+    expect(page.locator("#lanes g.lane[data-gate=gate-main]")).to_have_attribute("data-lane", "closed")
+    expect(page.locator("#lanes g.lane[data-gate=gate-main]")).to_contain_text(T(lang, "closed"))
+    # Sun Li's expired badge is refused at the side gate; she follows Zhou Na through on her grant.
+    site["gates"].act("gate-side", "badge", person="p-007")
+    site["gates"].act("gate-side", "tailgate", person="p-008")
+    alarm = page.locator("#gate-alarms li[data-kind=tailgating][data-gate=gate-side]")
+    holder, follower = (T(lang, "{name} ({person})", name=n, person=p) for n, p in
+                        (("Zhou Na", "p-008"), ("Sun Li", "p-007")))
+    expect(alarm.first).to_contain_text(T(lang, "{title} at {gate}: {holder} badged, {follower} went through on the "
+                                              "same grant", title=T(lang, "Tailgating"), gate="gate-side",
+                                          holder=holder, follower=follower), timeout=20_000)
+    expect(alarm.first).to_have_attribute("data-people", "p-008 p-007")
+    # Who went through last, by name, on the lane.
+    site["gates"].act("gate-main", "enter", person="p-004")
+    main = page.locator("#lanes g.lane[data-gate=gate-main]")
+    expect(main).to_have_attribute("data-last-person", "p-004", timeout=15_000)
+    expect(main).to_contain_text("Wang Fang")
+    page.screenshot(path=str(tmp_path / "gate-lanes.png"), full_page=True)
