@@ -36,6 +36,7 @@ from controller.routers import (
     network,
     pages,
     projects,
+    reports,
     role_pages,
     seats,
     sites,

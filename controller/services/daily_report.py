@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
 
 from controller import daily_report as dr
 from controller import i18n, report_render
+from controller.coverage_history import seat_spans
 from controller.credentials import latest_training
 from controller.domain_errors import Invalid, NotFound
 from controller.ledger import Ledger
@@ -45,7 +45,6 @@ from controller.models import (
 from controller.services import floorplan
 from controller.services.seats import _changes
 from controller.services.sites import site_or_404
-from controller.coverage_history import seat_spans
 
 log = logging.getLogger("siteguard.report")
 
@@ -251,25 +250,3 @@ def generate_due(sessions, ledger: Ledger, hour: int, now: dt.datetime | None = 
                 db.rollback()
                 log.exception("daily report of site %s for %s (%s) failed", site_id, day, lang)
     return made
-
-
-def note_refusal(db, site_id: int | None, reasons, now: dt.datetime | None = None) -> None:
-    """Count one refused annotation access under each of its reasons, for the site's hour, and
-    commit (the refusal that follows must not take the count with it)."""
-    if site_id is None:
-        return
-    hour = (now or utcnow()).astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
-    for reason in sorted(set(str(r)[:80] for r in reasons)) or ["unspecified"]:
-        for _ in range(3):
-            done = db.execute(update(WorkRefusalHour).where(
-                WorkRefusalHour.site_id == site_id, WorkRefusalHour.hour == hour, WorkRefusalHour.reason == reason)
-                .values(count=WorkRefusalHour.count + 1)).rowcount
-            if done:
-                break
-            try:
-                with db.begin_nested():
-                    db.add(WorkRefusalHour(site_id=site_id, hour=hour, reason=reason, count=1))
-                break
-            except IntegrityError:  # another request made the row meanwhile: add to it
-                continue
-    db.commit()

@@ -48,10 +48,10 @@ from controller.annotation_tables import (
     TaskSlot,
 )
 from controller.domain_errors import Conflict, Forbidden, Invalid, NotFound, Refused
-from controller.services.daily_report import note_refusal
 from controller.ledger import Ledger
 from controller.models import Role, User, iso, utcnow
 from controller.services import gold, work
+from controller.services.work_refusals import note_refusal
 
 DECISIONS = ("accept", "reject", "fix")
 STAFF = {Role.admin.value, Role.officer.value}

@@ -52,13 +52,13 @@ from controller.annotation_tables import (
     TaskSlot,
 )
 from controller.domain_errors import Conflict, NotFound, Refused
-from controller.services.daily_report import note_refusal
 from controller.ledger import Ledger
 from controller.models import Customer, Site, User, aware, iso, utcnow
 from controller.policy import Decision, SeatFacts, WorkFacts, work_decision
 from controller.services import gold
 from controller.services.pauses import open_pause
 from controller.services.seats import live_seat, person_facts
+from controller.services.work_refusals import note_refusal
 from edge_agent.wire.site import SiteConfig
 
 log = logging.getLogger("siteguard.controller.work")
