@@ -45,6 +45,7 @@ from controller.models import (
 from controller.services import floorplan
 from controller.services.seats import _changes
 from controller.services.sites import site_or_404
+from controller.services.work_refusals import ANY
 
 log = logging.getLogger("siteguard.report")
 
@@ -147,7 +148,8 @@ def gather(db, site_id: int, day: dt.date, now: dt.datetime | None = None) -> dr
         segments=segments, oldest_segment=oldest, deletions=deletions,
         retention_min_months=int((config.get("retention") or {}).get("min_months", 6)),
         capacity=cap_event.data if cap_event is not None else None, alarms=alarms, access=access,
-        network_changes=changes, training=training, refusals={k: int(v) for k, v in refusals.items()},
+        network_changes=changes, training=training,
+        refusals={k: int(v) for k, v in refusals.items() if k != ANY}, refusals_total=int(refusals.get(ANY) or 0),
         drills=drills, generated_at=now or utcnow())
 
 

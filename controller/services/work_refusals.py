@@ -9,6 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from controller.models import WorkRefusalHour, utcnow
 
+ANY = ""
+
 
 def note_refusal(db, site_id: int | None, reasons, now: dt.datetime | None = None) -> None:
     """Count one refused annotation access under each of its reasons, for the site's hour, and
@@ -16,7 +18,8 @@ def note_refusal(db, site_id: int | None, reasons, now: dt.datetime | None = Non
     if site_id is None:
         return
     hour = (now or utcnow()).astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
-    for reason in sorted(set(str(r)[:80] for r in reasons)) or ["unspecified"]:
+    # Under "" the refusal itself (one refusal may have several reasons).
+    for reason in [ANY, *(sorted(set(str(r)[:80] for r in reasons)) or ["unspecified"])]:
         for _ in range(3):
             done = db.execute(update(WorkRefusalHour).where(
                 WorkRefusalHour.site_id == site_id, WorkRefusalHour.hour == hour, WorkRefusalHour.reason == reason)
