@@ -331,6 +331,65 @@ def cmd_verify_export(args) -> int:
     return 1
 
 
+def cmd_daily_report(args) -> int:
+    """A site's daily security report made now: kept, its PDF's hash ledgered and signed; the
+    PDF written to --out and its signed note beside it (<out>.sig)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from controller.app import open_core
+    from controller.credentials import site_today
+    from controller.models import Site
+    from controller.services import daily_report
+
+    core = open_core(_settings(args))
+    with core.sessions() as s:
+        site = s.scalar(select(Site).where(Site.slug == args.site))
+        if site is None:
+            print(_t("no such site: {site}", site=args.site), file=sys.stderr)
+            return 2
+        try:
+            day = dt.date.fromisoformat(args.date) if args.date else site_today(site) - dt.timedelta(days=1)
+        except ValueError:
+            print(_t("--date must be a day such as 2026-01-31"), file=sys.stderr)
+            return 2
+        row = daily_report.generate(s, core.ledger, site.id, day, args.lang, "cli")
+        out = Path(args.out)
+        out.write_bytes(row.pdf)
+        Path(f"{out}.sig").write_text(row.signature)
+        if args.html:
+            Path(args.html).write_text(row.html, encoding="utf-8")
+        print(f"report {row.id}: {site.slug} {day.isoformat()} {args.lang} -> {out} "
+              f"({len(row.pdf)} bytes, sha256 {row.sha256}); signed note {out}.sig; "
+              f"ledger public key {core.ledger.public_key.hex()}")
+    core.ledger.integrate_all()
+    core.ledger.checkpoint()
+    return 0
+
+
+def cmd_verify_report(args) -> int:
+    """A daily report's PDF against its signed note and the ledger's public key, offline."""
+    from controller.daily_report import verify_report
+
+    try:
+        pdf = Path(args.pdf).read_bytes()
+        note = Path(args.note or f"{args.pdf}.sig").read_text()
+        text = Path(args.key).read_text().strip() if os.path.exists(args.key) else args.key
+        key = bytes.fromhex(text)
+    except (OSError, ValueError) as exc:
+        print(_t("cannot read the report, its note or the key: {error}", error=exc), file=sys.stderr)
+        return 2
+    result = verify_report(pdf, note, key)
+    for p in result["problems"]:
+        print(f"FAIL: {p}")
+    if result["ok"]:
+        f = result["fields"]
+        print(f"OK: {f.get('site')} {f.get('day')} {f.get('lang')} sha256 {f.get('sha256')}")
+        return 0
+    return 1
+
+
 def cmd_check_site(args) -> int:
     config = _load_site(args.site)
     print(_t("{path}: site {site} is valid (config {hash}): {cameras} cameras, {seats} seats, {gates} gates, "
@@ -768,6 +827,21 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--change", required=True, help="the change as JSON (GET /api/network/changes/{id})")
     sc.add_argument("--customer", required=True, help="the customer slug signing")
     sc.set_defaults(func=cmd_sign_change)
+
+    dr = sub.add_parser("daily-report", help="make a site's daily security report now (PDF, ledgered and signed)")
+    dr.add_argument("--site", required=True, help="the site's slug")
+    dr.add_argument("--date", help="the site's calendar day (YYYY-MM-DD); the day before today by default")
+    dr.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN")
+    dr.add_argument("--out", required=True, help="the PDF to write; its signed note goes to <out>.sig")
+    dr.add_argument("--html", help="also write the report's HTML here")
+    dr.add_argument("--data")
+    dr.set_defaults(func=cmd_daily_report)
+
+    vr = sub.add_parser("verify-report", help="check a daily report's PDF against its signed note, offline")
+    vr.add_argument("pdf")
+    vr.add_argument("--note", help="the signed note (default: <pdf>.sig)")
+    vr.add_argument("--key", required=True, help="the ledger's Ed25519 public key (hex, or a file holding it)")
+    vr.set_defaults(func=cmd_verify_report)
 
     s = sub.add_parser("check-site", help="validate a site file")
     s.add_argument("site")

@@ -158,6 +158,11 @@ class Ledger:
                 s.rollback()
             return note
 
+    def sign_note(self, text: str) -> str:
+        """A signed note over ``text`` by the ledger's key, in the checkpoints' format (a signed
+        report names what it vouches for in ``text``)."""
+        return self._signer.sign_text(text)
+
     def latest_checkpoint(self) -> str | None:
         with self._sessions() as s:
             return s.scalar(

@@ -394,3 +394,32 @@ class BlindAreaHour(Base):
     max_blind_m2: Mapped[float] = mapped_column(Float)
     last_blind_m2: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DailyReport(Base):
+    """A site's daily security report in one language: its HTML, its PDF, the PDF's SHA-256 and
+    the signed note over that hash (the ledger's key; controller/services/daily_report.py)."""
+
+    __tablename__ = "daily_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", name="fk_daily_reports_site"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)  # the site's own calendar day it covers
+    lang: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))  # a username, or "schedule"
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the headline counts
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)  # a signed note naming site, day, language and hash
+
+
+class WorkRefusalHour(Base):
+    """Annotation access the site's policy refused, counted per site, hour (UTC) and reason: what
+    the daily report lists as annotation access denials."""
+
+    __tablename__ = "work_refusal_hours"
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", name="fk_work_refusal_hours_site"), primary_key=True)
+    hour: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -39,6 +39,7 @@ PAGES: tuple[Page, ...] = (
     _page("users", "/users", N_("Users"), ADMIN),
     _page("ledger", "/ledger", N_("Ledger"), ADMIN, INSPECTOR),
     _page("audit", "/audit", N_("Retention audit"), ADMIN, INSPECTOR),
+    _page("reports", "/reports", N_("Daily reports"), ADMIN, OFFICER, INSPECTOR),
 )
 BY_NAME = {p.name: p for p in PAGES}
 
@@ -56,6 +57,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({ADMIN}),  # POST/PATCH /api/users, password, sessions
     "ledger.export": frozenset({ADMIN, INSPECTOR}),  # GET /api/ledger/export
     "recordings.audit": frozenset({ADMIN, OFFICER, INSPECTOR}),  # GET /api/sites/{id}/recordings/audit
+    "reports.generate": frozenset({ADMIN, OFFICER, INSPECTOR}),  # POST /api/sites/{id}/reports
 }
 
 

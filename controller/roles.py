@@ -12,7 +12,7 @@ from controller.core import Core, open_core
 from controller.link_rpc import LinkRpcServer, rpc_secret
 from controller.link_watch import LinkWatch
 from controller.login import report_failed_logins
-from controller.services import quality
+from controller.services import daily_report, quality
 from controller.settings import Settings
 from controller.wire_server import WireServer
 from edge_agent.wire.keys import ensure_keypair
@@ -35,7 +35,8 @@ def sequencer_loop(core: Core, stop: threading.Event, every_s: float = 0.2) -> N
 
 def housekeeping_loop(core: Core, stop: threading.Event, snapshots: bool = True) -> None:
     """Writes the ledger's aggregated failed-login entries and, where ``snapshots`` (one process
-    of a controller: not each HTTP worker), each project's quality figures when they are due."""
+    of a controller: not each HTTP worker), each project's quality figures and each site's daily
+    report when they are due."""
     while not stop.wait(core.settings.checkpoint_every_s):
         try:
             report_failed_logins(core.sessions, core.ledger)
@@ -46,6 +47,10 @@ def housekeeping_loop(core: Core, stop: threading.Event, snapshots: bool = True)
                 quality.snapshot_due(core.sessions, core.settings.quality_snapshot_every_s)
             except Exception:  # likewise: the next round takes the ones still due
                 log.exception("quality snapshots failed")
+            try:
+                daily_report.generate_due(core.sessions, core.ledger, core.settings.report_hour)
+            except Exception:  # likewise
+                log.exception("daily reports failed")
 
 
 def start_link(core: Core, on_restart=lambda wire: None) -> LinkWatch:

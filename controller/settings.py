@@ -31,6 +31,9 @@ class Settings:
     command_timeout_s: float = field(default_factory=lambda: float(_env("COMMAND_TIMEOUT_S", "5")))
     # How often each project's quality figures are recorded for the quality page's line over time.
     quality_snapshot_every_s: float = field(default_factory=lambda: float(_env("QUALITY_SNAPSHOT_EVERY_S", "300")))
+    # The hour (site time, 0-23) from which each site's daily report of the day before is made;
+    # -1: never by schedule (on demand only).
+    report_hour: int = field(default_factory=lambda: int(_env("REPORT_HOUR", "6")))
     token_ttl_hours: int = field(default_factory=lambda: int(_env("TOKEN_TTL_HOURS", "12")))
     session_ttl_hours: int = field(default_factory=lambda: int(_env("SESSION_TTL_HOURS", "12")))
     secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")

@@ -51,6 +51,7 @@ from controller.domain_errors import Conflict, Forbidden, Invalid, NotFound, Ref
 from controller.ledger import Ledger
 from controller.models import Role, User, iso, utcnow
 from controller.services import gold, work
+from controller.services.work_refusals import note_refusal
 
 DECISIONS = ("accept", "reject", "fix")
 STAFF = {Role.admin.value, Role.officer.value}
@@ -79,6 +80,7 @@ def _reviewer_check(db, user: User, project: Project, address: str, offline_afte
     """The login may review this project here, now: the review right, then the site's policy."""
     c = _right_check(db, user, project, address, offline_after_s)
     if not c.decision.allowed:
+        note_refusal(db, c.site_id, c.decision.reasons)  # counted for the daily report
         raise Refused("the site's policy does not allow work here now: " + ", ".join(c.decision.reasons),
                       c.decision.reasons)
     return c

@@ -58,6 +58,7 @@ from controller.policy import Decision, SeatFacts, WorkFacts, work_decision
 from controller.services import gold
 from controller.services.pauses import open_pause
 from controller.services.seats import live_seat, person_facts
+from controller.services.work_refusals import note_refusal
 from edge_agent.wire.site import SiteConfig
 
 log = logging.getLogger("siteguard.controller.work")
@@ -90,6 +91,7 @@ def site_config(site: Site) -> SiteConfig:
 class Check:
     decision: Decision
     seat: str | None  # "<site>/<seat>" of the workstation the request came from
+    site_id: int | None = None  # the seat's site, else the site that names the login's person
 
 
 @dataclass(frozen=True)
@@ -181,12 +183,14 @@ def check(db, user: User, project: Project, address: str, offline_after_s: float
         inside, today = frozenset(g.area_in for g in config.gates), _today(config)
     facts = WorkFacts(address=address, project_customer=customer_slug, member=member,
                       seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today, paused=paused)
-    return Check(work_decision(facts), seat_name)
+    site_id = found[0].id if found is not None else (at[0].id if at is not None else None)
+    return Check(work_decision(facts), seat_name, site_id)
 
 
 def _allowed(db, user: User, project: Project, address: str, offline_after_s: float) -> Check:
     c = check(db, user, project, address, offline_after_s)
     if not c.decision.allowed:
+        note_refusal(db, c.site_id, c.decision.reasons)  # counted for the daily report
         raise Refused("the site's policy does not allow work here now: " + ", ".join(c.decision.reasons),
                       c.decision.reasons)
     return c

@@ -26,7 +26,7 @@ from controller.annotation_tables import (
     TaskSlot,
 )
 from controller.ingest import customer_ids, store_events
-from controller.models import Agent, LedgerEntry, Person, Role, utcnow
+from controller.models import Agent, LedgerEntry, Person, Role, WorkRefusalHour, utcnow
 from controller.services import work
 from controller.services.users import create_user
 from controller.sites import apply_site_config
@@ -236,6 +236,10 @@ def test_content_is_never_served_once_the_policy_says_no_and_the_draft_is_kept(r
         r = c.request(method, f"/api/work/tasks/{tid}/{path}", json=body, headers=as_user("ann"))
         assert r.status_code == 403 and r.json()["reasons"] == ["seat_not_covered"], (path, r.text)
         assert b"customer text" not in r.content
+    with core.sessions() as s:  # each refusal counted for the daily report, by reason
+        counts = dict(s.execute(select(WorkRefusalHour.reason, func.sum(WorkRefusalHour.count))
+                                .group_by(WorkRefusalHour.reason)).all())
+    assert counts == {"": 3, "seat_not_covered": 3}
     # The page still saves what it has; the draft is kept.
     assert c.put(f"/api/work/tasks/{tid}/draft", json={"result": {"label": "neg"}},
                  headers=as_user("ann")).status_code == 200
