@@ -390,6 +390,92 @@ def cmd_verify_report(args) -> int:
     return 1
 
 
+def cmd_audit_bundle(args) -> int:
+    """A site's recordings and their evidence for a period, as one tar an inspector verifies offline."""
+    import datetime as dt
+    import getpass
+
+    from sqlalchemy import or_, select
+
+    from controller.app import open_core
+    from controller.domain_errors import DomainError
+    from controller.models import Site
+    from controller.services.audit_bundle import BundleRequest, LocalRecordings, build
+
+    core = open_core(_settings(args))
+    with core.sessions() as s:
+        site = s.scalar(select(Site).where(or_(Site.slug == args.site,
+                                               Site.id == (int(args.site) if args.site.isdigit() else -1))))
+    if site is None:
+        print(_t("no such site: {site}", site=args.site), file=sys.stderr)
+        return 2
+    try:
+        start, end = (dt.datetime.fromisoformat(t) for t in (getattr(args, "from"), args.to))
+    except ValueError:
+        print(_t("--from and --to must be ISO 8601 times"), file=sys.stderr)
+        return 2
+    start, end = (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc) for t in (start, end))
+    source = None if args.manifests_only or not args.recordings else LocalRecordings(args.recordings)
+    if source is None and not args.manifests_only:
+        print(_t("--recordings (the site's recordings folder) is needed unless --manifests-only"), file=sys.stderr)
+        return 2
+    req = BundleRequest(site.id, start, end, by=args.by or getpass.getuser(), reason=args.reason,
+                        cameras=args.camera or None, manifests_only=args.manifests_only)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "segments" and total:
+            print(f"... segments {done / 1e6:.1f} / {total / 1e6:.1f} MB", flush=True)
+        elif stage != "segments":
+            print(f"... {stage}", flush=True)
+
+    try:
+        with open(args.out, "wb") as out:
+            summary = build(core.sessions, core.ledger, req, out, source, progress)
+    except DomainError as exc:
+        Path(args.out).unlink(missing_ok=True)
+        print(str(exc), file=sys.stderr)
+        return 2
+    for missing in summary.missing:
+        print(_t("warning: {segment} is not in the recordings folder", segment=missing))
+    print(_t("bundle {path}: {segments} segments, {files} files, ledger entry {index}; verify with: "
+             "siteguard verify-bundle {path} --key {key}", path=args.out, segments=summary.segments,
+             files=summary.files, index=summary.creation_index, key=core.ledger.public_key.hex()))
+    return 0
+
+
+def cmd_verify_bundle(args) -> int:
+    """An audit bundle checked offline: no server, no database."""
+    from retention.audit_bundle import verify_bundle
+
+    try:
+        text = Path(args.key).read_text().strip() if os.path.exists(args.key) else args.key.strip()
+        key = bytes.fromhex(text)
+        if len(key) != 32:
+            raise ValueError
+    except (OSError, UnicodeDecodeError, ValueError):
+        print(_t("--key must be the ledger's Ed25519 public key in hex, or a file holding it"), file=sys.stderr)
+        return 2
+    if not os.path.isfile(args.bundle):
+        print(_t("cannot read {path}: {error}", path=args.bundle, error="no such file"), file=sys.stderr)
+        return 2
+    report = verify_bundle(args.bundle, key, progress=lambda stage: print(f"... {stage}", flush=True))
+    for w in report.warnings:
+        print(f"warning: {w}")
+    for p in report.problems:
+        print(f"FAIL: {p}")
+    hours = ", ".join(f"{c} {h:.2f} h" for c, h in report.hours().items()) or "-"
+    print(_t("site {site}: {segments} segments ({files} files, {mb} MB re-hashed), hours per camera: {hours}; "
+             "{gaps} gaps, {deletions} deletions, {access} access events, {network} network changes; "
+             "checkpoint size {size}", site=report.site, segments=report.segments, files=report.files_hashed,
+             mb=f"{report.bytes_hashed / 1e6:.1f}", hours=hours, gaps=report.gaps, deletions=report.deletions,
+             access=report.access_events, network=report.network_changes, size=report.checkpoint_size))
+    if report.ok:
+        print(_t("OK: audit bundle {path} verifies", path=args.bundle))
+        return 0
+    print(_t("audit bundle {path} does NOT verify ({n} problem(s))", path=args.bundle, n=len(report.problems)))
+    return 1
+
+
 def cmd_check_site(args) -> int:
     config = _load_site(args.site)
     print(_t("{path}: site {site} is valid (config {hash}): {cameras} cameras, {seats} seats, {gates} gates, "
@@ -817,6 +903,24 @@ def build_parser() -> argparse.ArgumentParser:
     ve.add_argument("export")
     ve.add_argument("--key", required=True, help="the ledger's Ed25519 public key (hex, or a file holding it)")
     ve.set_defaults(func=cmd_verify_export)
+
+    ab = sub.add_parser("audit-bundle", help="write a site's audit bundle for a period (verify-bundle checks it)")
+    ab.add_argument("--site", required=True, help="site slug or id")
+    ab.add_argument("--camera", action="append", default=[], help="camera id (repeatable; default all)")
+    ab.add_argument("--from", required=True, help="period start, ISO 8601 (UTC unless an offset is given)")
+    ab.add_argument("--to", required=True, help="period end, ISO 8601")
+    ab.add_argument("--out", required=True, help="the bundle file to write (tar)")
+    ab.add_argument("--manifests-only", action="store_true", help="metadata only, no segment files")
+    ab.add_argument("--recordings", help="the site's recordings folder (the edge's retention storage_path)")
+    ab.add_argument("--reason", default="", help="why the bundle is made (ledgered)")
+    ab.add_argument("--by", help="who makes it (ledgered; default the login name)")
+    ab.add_argument("--data")
+    ab.set_defaults(func=cmd_audit_bundle)
+
+    vb = sub.add_parser("verify-bundle", help="verify an audit bundle offline")
+    vb.add_argument("bundle")
+    vb.add_argument("--key", required=True, help="the ledger's Ed25519 public key (hex, or a file holding it)")
+    vb.set_defaults(func=cmd_verify_bundle)
 
     ak = sub.add_parser("approval-key", help="make a customer's Ed25519 approval key; prints the public key")
     ak.add_argument("--out", required=True, help="private key file to create (PKCS#8 PEM, mode 0600)")

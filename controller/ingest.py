@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from controller.alarms import clear_alarms, raise_alarm
 from controller.event_text import is_routine, state_key
 from controller.models import Alarm, CameraState, Customer, Event, GateState, utcnow
-from controller.projections import LEDGERED_KINDS, project
+from controller.projections import LEDGERED_KINDS, access_record, access_row, project
 from controller.services import floorplan
 from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import ALARM_PREFIX
@@ -48,6 +48,8 @@ class IngestResult:
     alarms: list[Alarm] = field(default_factory=list)
     cleared: list[Alarm] = field(default_factory=list)
     ledger: list[tuple[str, dict]] = field(default_factory=list)  # to append after commit
+    # Gate decisions, passages and withdrawn grants of the batch: ledgered as one entry.
+    access: list[dict] = field(default_factory=list)
 
 
 def _insert(s: Session):
@@ -89,6 +91,8 @@ def store_events(
         project(s, agent_id, site_id, body)
         if e.kind in LEDGERED_KINDS:
             result.ledger.append((e.kind, {"agent": agent_id, "seq": e.seq, **e.data}))
+        if site_id is not None and isinstance(body, (P.GateDecision, P.GatePassage, P.GateGrantCancelled)):
+            result.access.append(access_record(access_row(body)))
         if isinstance(body, P.AlarmBody):
             _alarm(s, result, agent_id, site_id, customer_id, e.kind[len(ALARM_PREFIX):], body, e.data)
     if rows:
@@ -99,6 +103,11 @@ def store_events(
         result.alarms.extend(raised)
         result.cleared.extend(cleared)
     return result
+
+
+def access_batch(site_id: int, agent_id: int, records: list[dict]) -> dict[str, Any]:
+    """The ledger entry of one batch's access events ("access.batch")."""
+    return {"site_id": site_id, "agent": agent_id, "events": records}
 
 
 def _row(agent_id: int, seq: int, ts: str, now: Any, kind: str, data: dict[str, Any],

@@ -38,7 +38,7 @@ PAGES: tuple[Page, ...] = (
     _page("people", "/people", N_("People"), ADMIN, OFFICER),
     _page("users", "/users", N_("Users"), ADMIN),
     _page("ledger", "/ledger", N_("Ledger"), ADMIN, INSPECTOR),
-    _page("audit", "/audit", N_("Retention audit"), ADMIN, INSPECTOR),
+    _page("audit", "/audit", N_("Retention audit"), ADMIN, OFFICER, INSPECTOR),
     _page("reports", "/reports", N_("Daily reports"), ADMIN, OFFICER, INSPECTOR),
 )
 BY_NAME = {p.name: p for p in PAGES}
@@ -58,6 +58,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "ledger.export": frozenset({ADMIN, INSPECTOR}),  # GET /api/ledger/export
     "recordings.audit": frozenset({ADMIN, OFFICER, INSPECTOR}),  # GET /api/sites/{id}/recordings/audit
     "reports.generate": frozenset({ADMIN, OFFICER, INSPECTOR}),  # POST /api/sites/{id}/reports
+    "audit.bundle": frozenset({ADMIN, OFFICER, INSPECTOR}),  # POST /api/sites/{id}/audit-bundles
 }
 
 

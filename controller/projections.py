@@ -7,6 +7,7 @@ here are the contract's, never guessed from a dict.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from sqlalchemy import select
@@ -70,18 +71,31 @@ def project(s: Session, agent_id: int, site_id: int | None, body: P.Body) -> Non
         row.state, row.online, row.detail, row.updated_at = body.state, body.online, P.body_dict(body), utcnow()
 
 
-def _access(s: Session, site_id: int, body: P.GateDecision | P.GatePassage | P.GateGrantCancelled) -> None:
-    at, details = P.when(body.at), P.body_dict(body)
+def access_row(body: P.GateDecision | P.GatePassage | P.GateGrantCancelled) -> dict:
+    """The access log's columns for a gate decision, passage or withdrawn grant."""
     if isinstance(body, P.GateDecision):
-        s.add(AccessEvent(site_id=site_id, at=at, gate=body.gate, person=body.person, kind="decision",
-                          direction=body.direction, granted=body.granted, reason=body.reason, details=details))
+        kind, granted, reason = "decision", body.granted, body.reason
+    elif isinstance(body, P.GateGrantCancelled):
+        kind, granted, reason = "cancelled", None, body.reason
+    else:
+        kind, granted, reason = "passage", None, ""
+    return {"at": P.when(body.at), "gate": body.gate, "person": body.person, "kind": kind,
+            "direction": body.direction, "granted": granted, "reason": reason}
+
+
+def access_record(row: dict) -> dict:
+    """An access event as its ledger batch entry and the audit bundle write it."""
+    at = row["at"]
+    at = at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at
+    return {**row, "at": at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+
+
+def _access(s: Session, site_id: int, body: P.GateDecision | P.GatePassage | P.GateGrantCancelled) -> None:
+    row = access_row(body)
+    at = row["at"]
+    s.add(AccessEvent(site_id=site_id, details=P.body_dict(body), **row))
+    if not isinstance(body, P.GatePassage):
         return
-    if isinstance(body, P.GateGrantCancelled):
-        s.add(AccessEvent(site_id=site_id, at=at, gate=body.gate, person=body.person, kind="cancelled",
-                          direction=body.direction, granted=None, reason=body.reason, details=details))
-        return
-    s.add(AccessEvent(site_id=site_id, at=at, gate=body.gate, person=body.person, kind="passage",
-                      direction=body.direction, granted=None, reason="", details=details))
     if body.person and body.area_to:
         row = s.get(Presence, (site_id, body.person))
         if row is None:

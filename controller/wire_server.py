@@ -26,7 +26,7 @@ from zmq.auth.thread import ThreadAuthenticator
 from controller import metrics
 from controller.alarms import clear_alarms, ledger_record, raise_alarm
 from controller.credentials import credentials_document
-from controller.ingest import customer_ids, store_events
+from controller.ingest import access_batch, customer_ids, store_events
 from controller.ledger import Ledger
 from controller.models import Agent, Alarm, Site, utcnow
 from controller.refusals import RefusalCounter
@@ -403,6 +403,8 @@ class WireServer(threading.Thread):
                 self.ledger.record(s, "alarm.cleared", ledger_record(alarm))
             for kind, data in result.ledger:
                 self.ledger.record(s, kind, data)
+            if result.access:  # who entered, provably: one entry per batch, like the batch's alarms
+                self.ledger.record(s, "access.batch", access_batch(conn.site_id, conn.agent_id, result.access))
             s.commit()
         metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
         metrics.EVENTS_INGESTED.inc(len(result.stored))

@@ -37,7 +37,7 @@ from .policy import (
     purge_plan,
 )
 
-__all__ = ["SegmentIndex", "SegmentStore", "file_sha256"]
+__all__ = ["SegmentIndex", "SegmentStore", "file_sha256", "segment_relative_path"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
@@ -362,6 +362,15 @@ def _stamp(moment: datetime) -> str:
     return utc.strftime("%Y%m%dT%H%M%S") + frac + "Z"
 
 
+def segment_relative_path(camera: str, start: datetime) -> str:
+    """Where a segment's file lies under a store's root: ``<camera>/YYYY/MM/DD/<start>.mp4`` (UTC)."""
+    if not _CAMERA_RE.match(camera):
+        # The camera id becomes a directory name.
+        raise ValueError(f"camera id {camera!r} must be 1-64 of A-Z a-z 0-9 . _ - and start alphanumeric")
+    utc = start.astimezone(timezone.utc)
+    return f"{camera}/{utc:%Y/%m/%d}/{_stamp(utc)}.mp4"
+
+
 class SegmentStore:
     """Segment files under ``root/<camera>/YYYY/MM/DD/<start>.mp4`` (UTC), kept by ``policy``.
 
@@ -384,11 +393,7 @@ class SegmentStore:
         return moment
 
     def relative_path(self, camera: str, start: datetime) -> str:
-        if not _CAMERA_RE.match(camera):
-            # The camera id becomes a directory name.
-            raise ValueError(f"camera id {camera!r} must be 1-64 of A-Z a-z 0-9 . _ - and start alphanumeric")
-        utc = start.astimezone(timezone.utc)
-        return f"{camera}/{utc:%Y/%m/%d}/{_stamp(utc)}.mp4"
+        return segment_relative_path(camera, start)
 
     # --- recording ----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 # One run per bench/ script, at its smallest meaningful size (the defaults stay the README's).
 SMOKE = {
     "annotation_load": ["--n", "5", "--seconds", "2"],
+    "audit": ["--cameras", "2", "--days", "1", "--files", "1", "--file-mb", "2"],
     "blindspots": ["--cameras", "40", "--repeat", "2"],
     "coverage": ["--images", "4"],
     "gate": ["--reads", "4", "--seconds", "2"],
