@@ -197,7 +197,8 @@ class Obstacles:
             return Polygon()
         index = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
         hulls = shapely.convex_hull(shapely.multipoints(np.vstack(groups), indices=index))
-        return shapely.union_all(hulls)
+        hulls = hulls[shapely.intersects(hulls, area)]  # most near obstacles cast away from the view
+        return shapely.union_all(hulls) if len(hulls) else Polygon()
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,12 @@ def footprint(floor: Floor, matrix: np.ndarray, size: tuple[int, int], position:
               usable_from_row: float = 0.0) -> BaseGeometry:
     """The floor a calibrated camera sees inside the work area. Without a floor position the
     obstacles cannot be placed relative to the camera and only the frame and work area clip it."""
-    seen = frame_on_floor(matrix, size, usable_from_row).intersection(floor.work_area)
+    frame = frame_on_floor(matrix, size, usable_from_row)
+    if frame.is_empty:
+        return Polygon()
+    # Cut the (large) work area down to the frame's box first: the exact intersection then works
+    # on a few local edges instead of the whole floor's outline.
+    seen = frame.intersection(shapely.clip_by_rect(floor.work_area, *frame.bounds))
     if position is not None and not seen.is_empty:
         hidden = floor.obstacles.shadows(position, seen)
         if not hidden.is_empty:
