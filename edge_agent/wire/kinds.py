@@ -38,6 +38,9 @@ class EventKind(StrEnum):
     NETWORK_CHANGE_PROGRESS = "network.change_progress"
     NETWORK_CHANGE_RESULT = "network.change_result"
     NETWORK_DRIFT = "network.drift"
+    VPN_PEER_APPLIED = "vpn.peer_applied"
+    VPN_PEER_REFUSED = "vpn.peer_refused"
+    VPN_PEER_REVOKED = "vpn.peer_revoked"
 
 
 class AlarmKind(StrEnum):

@@ -240,6 +240,33 @@ class NetworkChangeRefused(Body):
     detail: Text
 
 
+class VpnPeerApplied(Body):
+    """A customer-approved peer change ran on the site's WireGuard gateway."""
+    change: Annotated[str, Field(max_length=100)]
+    action: Literal["add", "remove"]
+    customer: Id
+    public_key: Annotated[str, Field(max_length=44)]
+    address: Annotated[str, Field(max_length=18)]
+    lines: Annotated[list[Text], Field(max_length=MAX_LIST)]
+
+
+class VpnPeerRefused(Body):
+    """A peer change the edge refused before any wg or nft line ran."""
+    change: Annotated[str, Field(max_length=100)]
+    reason: Short
+    detail: Text
+
+
+class VpnPeerRevoked(Body):
+    """An officer cut a peer off at once (a lost device, say); no customer signature needed."""
+    customer: Id
+    public_key: Annotated[str, Field(max_length=44)]
+    address: Annotated[str, Field(max_length=18)]
+    officer: Id
+    reason: Text
+    seconds: Annotated[float, Field(ge=0)]
+
+
 class NetworkChangeStarted(Body):
     change: Annotated[str, Field(max_length=100)]
     devices: Annotated[list[Id], Field(max_length=MAX_LIST)]
@@ -387,6 +414,9 @@ EVENT_MODELS: dict[str, type[Body]] = {
     E.NETWORK_CHANGE_PROGRESS: NetworkChangeProgress,
     E.NETWORK_CHANGE_RESULT: NetworkChangeResult,
     E.NETWORK_DRIFT: NetworkDrift,
+    E.VPN_PEER_APPLIED: VpnPeerApplied,
+    E.VPN_PEER_REFUSED: VpnPeerRefused,
+    E.VPN_PEER_REVOKED: VpnPeerRevoked,
     **{a.event: model for a, model in ALARM_MODELS.items()},
 }
 del E
