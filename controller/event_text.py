@@ -260,6 +260,21 @@ def describe(kind: str, data: Mapping[str, Any], *, site_id: int | None = None, 
         if d.get("in_sync") is False:
             return b.done(N_("Switch {device} drifted from its intended configuration"), "critical")
         return b.done(N_("Switch {device} matches its intended configuration"))
+    if kind == "vpn.peer_applied":
+        b.params["change"] = str(d.get("change", ""))  # no controller page for peer changes yet
+        if d.get("action") == "remove":
+            return b.done(N_("VPN peer {address} of {customer} was removed by approved change {change}"),
+                          address=str(d.get("address", "")), customer=str(d.get("customer", "")))
+        return b.done(N_("VPN peer {address} of {customer} was added by approved change {change}"),
+                      address=str(d.get("address", "")), customer=str(d.get("customer", "")))
+    if kind == "vpn.peer_refused":
+        b.params["change"] = str(d.get("change", ""))  # no controller page for peer changes yet
+        return b.done(N_("The edge refused VPN peer change {change}: {detail}"), "critical",
+                      detail=str(d.get("detail") or d.get("reason") or ""))
+    if kind == "vpn.peer_revoked":
+        return b.done(N_("Officer {officer} revoked VPN peer {address} of {customer}: {reason}"), "warning",
+                      officer=str(d.get("officer", "")), address=str(d.get("address", "")),
+                      customer=str(d.get("customer", "")), reason=str(d.get("reason", "")))
     if kind == REFUSED_KIND:
         return b.done(N_("Edge agent {agent} sent a {kind} event that was refused: {reason}"), "warning",
                       kind=str(d.get("kind", "")), reason=str(d.get("reason", "")))

@@ -30,7 +30,8 @@ log = logging.getLogger("siteguard.controller.projections")
 # Event kinds whose content is also appended to the evidence ledger.
 LEDGERED_KINDS = {EventKind.SEGMENT_RECORDED, EventKind.SEGMENT_DELETED, EventKind.EVIDENCE_DELETED,
                   EventKind.RETENTION_HOLD_PLACED, EventKind.RETENTION_HOLD_RELEASED, EventKind.CAMERA_DISCOVERED,
-                  EventKind.NETWORK_CHANGE_RESULT, EventKind.NETWORK_CHANGE_REFUSED}
+                  EventKind.NETWORK_CHANGE_RESULT, EventKind.NETWORK_CHANGE_REFUSED,
+                  EventKind.VPN_PEER_APPLIED, EventKind.VPN_PEER_REFUSED, EventKind.VPN_PEER_REVOKED}
 
 
 def project(s: Session, agent_id: int, site_id: int | None, body: P.Body) -> None:

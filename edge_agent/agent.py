@@ -28,7 +28,8 @@ CONFIG_KEY = "site_config"
 # Why a command that needs a service cannot run on this agent.
 _NOT_RUNNING = {"gates": "gates are not running on this agent",
                 "network": "no switches with routed VLANs are managed by this agent",
-                "video": "video is not running on this agent"}
+                "video": "video is not running on this agent",
+                "vpn": "no VPN gateway runs on this agent"}
 
 
 @dataclass
@@ -42,6 +43,7 @@ class AgentOptions:
     gates: bool = True  # OSDP gates
     osdp_keys_dir: Path | None = None  # <gate>.scbk files; default <data>/osdp-keys
     network: bool = True  # approved switch changes and drift checks
+    vpn: bool = True  # the site's WireGuard gateway for remote work (network.vpn)
     site_dir: Path = Path(".")  # the site file's folder: relative password_file / secret_file paths
 
 
@@ -88,6 +90,7 @@ class EdgeAgent:
         self._start_gates()
         self._link_gate_cameras()
         self._start_network()
+        self._start_vpn()
         try:
             while not self._stop.is_set():
                 self.link.poll(50, self._on_message, self.status)
@@ -98,6 +101,8 @@ class EdgeAgent:
                 self.gates.stop()
             if self.network is not None:
                 self.network.stop()
+            if self.vpn is not None:
+                self.vpn.stop()
             self.link.close()
             self.store.close()
 
@@ -142,6 +147,25 @@ class EdgeAgent:
             self.network = NetworkService(self.trusted, self.store, site_dir=self.options.site_dir)
             self.network.start(self.trusted.network.drift_check_minutes * 60.0)
 
+    def _start_vpn(self) -> None:
+        self.vpn = None
+        conf = self.trusted.network.vpn
+        if not self.options.vpn or conf is None:
+            return
+        from edge_agent.vpn import VpnService, WireguardGo, gateway_key
+
+        try:
+            routes = [c.remote.range for c in self.trusted.customers if c.remote is not None]
+            service = VpnService(self.trusted, self.store,
+                                 WireguardGo(conf, gateway_key(conf, self.options.site_dir), routes))
+            service.start()
+        except Exception as exc:  # noqa: BLE001 - no wireguard-go, no tun, a bad key: say so, keep the rest
+            log.error("VPN gateway not started: %s", exc)
+            self.store.append(AlarmKind.VPN_NOT_STARTED.event, P.AlarmBody(
+                source="vpn", severity="critical", message=f"VPN gateway not started: {exc}"[:P.MAX_TEXT]))
+            return
+        self.vpn = service
+
     def _start_video(self) -> None:
         self.video = None
         if self.options.video and self.config.cameras:
@@ -179,6 +203,10 @@ class EdgeAgent:
             C.RESET_PASSBACK: lambda a: self._running("gates").reset_passback(a.person),
             C.NETWORK_APPLY: lambda a: self._running("network").submit(P.body_dict(a)),
             C.NETWORK_DRIFT_CHECK: self._drift_check_now,
+            C.VPN_APPLY: lambda a: self._running("vpn").submit(P.body_dict(a)),
+            C.VPN_REVOKE: lambda a: P.VpnRevokeResult(
+                revoked=a.public_key, seconds=self._running("vpn").revoke(a.public_key, a.officer, a.reason)),
+            C.VPN_STATUS: lambda a: P.VpnStatusResult(peers=self._running("vpn").status()),
             C.SEAT_FRAME: lambda a: self._running("video").seat_frame(a.seat, a.customer),
             C.SNAPSHOT: lambda a: self._running("video").snapshot(a.camera),
             C.SEGMENT_CHUNK: lambda a: self._running("video").segment_chunk(a.camera, a.seq, a.offset, a.length),

@@ -3,7 +3,8 @@
 #   scripts/setup.sh demo    the demo: ffmpeg, espeak-ng, Pango and the Noto CJK fonts (the daily
 #                            report's PDF), a virtualenv in .venv with the
 #                            base package only (the detector runs from ONNX with OpenCV: no torch)
-#   scripts/setup.sh test    the test suite (the default): also chromium, nftables, iproute2, the
+#   scripts/setup.sh test    the test suite (the default): also chromium, nftables, iproute2,
+#                            wireguard-go and wireguard-tools (the VPN lab), the
 #                            test tools and the training extra (a test trains the detector), and
 #                            the fake-switches test peer in .venv-fakeswitches
 #   scripts/setup.sh train   training the seat detector: the base package and the training extra
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 MODE=${1:-test}
 case "$MODE" in
   demo)  APT_PACKAGES="ffmpeg espeak-ng libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk"; EXTRAS=""; STEPS=3 ;;
-  test)  APT_PACKAGES="chromium ffmpeg espeak-ng nftables iproute2 iputils-ping libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils"; EXTRAS="[test,train]"; STEPS=4 ;;
+  test)  APT_PACKAGES="chromium ffmpeg espeak-ng nftables iproute2 iputils-ping wireguard-go wireguard-tools libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils"; EXTRAS="[test,train]"; STEPS=4 ;;
   train) APT_PACKAGES="ffmpeg"; EXTRAS="[train]"; STEPS=3 ;;
   *) echo "usage: scripts/setup.sh [demo|test|train]" >&2; exit 2 ;;
 esac

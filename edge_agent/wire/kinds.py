@@ -38,6 +38,9 @@ class EventKind(StrEnum):
     NETWORK_CHANGE_PROGRESS = "network.change_progress"
     NETWORK_CHANGE_RESULT = "network.change_result"
     NETWORK_DRIFT = "network.drift"
+    VPN_PEER_APPLIED = "vpn.peer_applied"
+    VPN_PEER_REFUSED = "vpn.peer_refused"
+    VPN_PEER_REVOKED = "vpn.peer_revoked"
 
 
 class AlarmKind(StrEnum):
@@ -54,6 +57,7 @@ class AlarmKind(StrEnum):
     GATE_OFFLINE = "gate_offline"
     GATE_SECURE_CHANNEL = "gate_secure_channel"
     GATES_NOT_STARTED = "gates_not_started"
+    VPN_NOT_STARTED = "vpn_not_started"
     GRANTED_NO_ENTRY = "granted_no_entry"
     OSDP_LINE_NOISE = "osdp_line_noise"
     # cameras and recording ("camera_<kind>" for each of camera.tamper.KINDS)
@@ -92,6 +96,9 @@ class CommandName(StrEnum):
     RESET_PASSBACK = "reset_passback"
     NETWORK_APPLY = "network_apply"
     NETWORK_DRIFT_CHECK = "network_drift_check"
+    VPN_APPLY = "vpn_apply"
+    VPN_REVOKE = "vpn_revoke"
+    VPN_STATUS = "vpn_status"
     SNAPSHOT = "snapshot"
     SEGMENT_CHUNK = "segment_chunk"
     AUDIT_RECORDINGS = "audit_recordings"

@@ -240,6 +240,33 @@ class NetworkChangeRefused(Body):
     detail: Text
 
 
+class VpnPeerApplied(Body):
+    """A customer-approved peer change ran on the site's WireGuard gateway."""
+    change: Annotated[str, Field(max_length=100)]
+    action: Literal["add", "remove"]
+    customer: Id
+    public_key: Annotated[str, Field(max_length=44)]
+    address: Annotated[str, Field(max_length=18)]
+    lines: Annotated[list[Text], Field(max_length=MAX_LIST)]
+
+
+class VpnPeerRefused(Body):
+    """A peer change the edge refused before any wg or nft line ran."""
+    change: Annotated[str, Field(max_length=100)]
+    reason: Short
+    detail: Text
+
+
+class VpnPeerRevoked(Body):
+    """An officer cut a peer off at once (a lost device, say); no customer signature needed."""
+    customer: Id
+    public_key: Annotated[str, Field(max_length=44)]
+    address: Annotated[str, Field(max_length=18)]
+    officer: Id
+    reason: Text
+    seconds: Annotated[float, Field(ge=0)]
+
+
 class NetworkChangeStarted(Body):
     change: Annotated[str, Field(max_length=100)]
     devices: Annotated[list[Id], Field(max_length=MAX_LIST)]
@@ -358,7 +385,8 @@ ALARM_MODELS: dict[AlarmKind, type[AlarmBody]] = {
     A.RETENTION_CAPACITY: RetentionAlarm,
     A.RETENTION_DISK_CRITICAL: RetentionAlarm,
     **{k: NetworkAlarm for k in (A.NETWORK_CHANGE_REFUSED, A.NETWORK_CHANGE_FAILED, A.NETWORK_DRIFT)},
-    **{k: AlarmBody for k in (A.GATES_NOT_STARTED, A.CONFIG_REJECTED, A.DETECTOR_UNAVAILABLE)},
+    **{k: AlarmBody for k in (A.GATES_NOT_STARTED, A.CONFIG_REJECTED, A.DETECTOR_UNAVAILABLE,
+                                     A.VPN_NOT_STARTED)},
 }
 del A
 
@@ -387,6 +415,9 @@ EVENT_MODELS: dict[str, type[Body]] = {
     E.NETWORK_CHANGE_PROGRESS: NetworkChangeProgress,
     E.NETWORK_CHANGE_RESULT: NetworkChangeResult,
     E.NETWORK_DRIFT: NetworkDrift,
+    E.VPN_PEER_APPLIED: VpnPeerApplied,
+    E.VPN_PEER_REFUSED: VpnPeerRefused,
+    E.VPN_PEER_REVOKED: VpnPeerRevoked,
     **{a.event: model for a, model in ALARM_MODELS.items()},
 }
 del E
@@ -480,6 +511,42 @@ class NetworkApplyArgs(Body):
 class NetworkApplyResult(Body):
     accepted: Annotated[str, Field(max_length=100)]
     devices: Annotated[list[Id], Field(max_length=MAX_LIST)]
+
+
+class VpnPeerSpec(Body):
+    public_key: Annotated[str, Field(max_length=44)]
+    address: Annotated[str, Field(max_length=15)]
+    customer: Id
+
+
+class VpnApplyArgs(Body):
+    """A customer-approved peer change: the lines the customer signed and its approvals."""
+    change: Annotated[str, Field(max_length=100)]
+    action: Literal["add", "remove"]
+    peer: VpnPeerSpec
+    lines: Annotated[list[Text], Field(max_length=100)]
+    approvals: Annotated[list[ApprovalDoc], Field(max_length=100)]
+
+
+class VpnApplyResult(Body):
+    applied: Annotated[str, Field(max_length=100)]
+    action: Literal["add", "remove"]
+    public_key: Annotated[str, Field(max_length=44)]
+
+
+class VpnRevokeArgs(Body):
+    public_key: Annotated[str, Field(max_length=44)]
+    officer: Id
+    reason: Text
+
+
+class VpnRevokeResult(Body):
+    revoked: Annotated[str, Field(max_length=44)]
+    seconds: Annotated[float, Field(ge=0)]
+
+
+class VpnStatusResult(Body):
+    peers: Annotated[list[dict[str, Any]], Field(max_length=MAX_LIST)]
 
 
 class DriftCheckResult(Body):
@@ -578,6 +645,9 @@ COMMAND_MODELS: dict[CommandName, tuple[type[Body], Any]] = {
     C.RESET_PASSBACK: (ResetPassbackArgs, ResetPassbackResult),
     C.NETWORK_APPLY: (NetworkApplyArgs, NetworkApplyResult),
     C.NETWORK_DRIFT_CHECK: (NoArgs, DriftCheckResult),
+    C.VPN_APPLY: (VpnApplyArgs, VpnApplyResult),
+    C.VPN_REVOKE: (VpnRevokeArgs, VpnRevokeResult),
+    C.VPN_STATUS: (NoArgs, VpnStatusResult),
     C.SNAPSHOT: (SnapshotArgs, SnapshotResult),
     C.SEGMENT_CHUNK: (SegmentChunkArgs, SegmentChunkResult),
     C.AUDIT_RECORDINGS: (NoArgs, AuditResult),

@@ -58,6 +58,8 @@ __all__ = [
     "Area",
     "Customer",
     "Vlan",
+    "RemoteWork",
+    "VpnGateway",
     "Camera",
     "TamperThresholds",
     "FloorPoint",
@@ -392,11 +394,28 @@ def _check_public_key(value: str) -> str:
     return value
 
 
+class RemoteWork(_Model):
+    """A customer's remote annotators: the tunnel range their devices' /32s come from, and whether
+    the customer allows remote work at all (the site file changes only by a customer-approved
+    change, so this is the customer's decision)."""
+
+    allowed: StrictBool = False
+    range: Annotated[ipaddress.IPv4Network, BeforeValidator(_strict_network)]
+
+    @field_validator("range")
+    @classmethod
+    def _room_for_peers(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if value.prefixlen > 30:
+            raise _Invalid(f"range {value} leaves no room for peers (use /30 or larger)")
+        return value
+
+
 class Customer(_Model):
     id: Slug
     name: Text
     vlans: tuple[Vlan, ...] = ()
     approval_public_key: Annotated[str, AfterValidator(_check_public_key)] | None = None
+    remote: RemoteWork | None = None
 
 
 class FloorPoint(_Model):
@@ -579,11 +598,34 @@ class Service(_Model):
     ports: Annotated[tuple[Annotated[int, Strict(), Field(ge=1, le=65535)], ...], Field(min_length=1)]
 
 
+class VpnGateway(_Model):
+    """The appliance's WireGuard gateway for remote work: its interface, UDP port and MTU, its
+    private key (inline, ``_env`` or ``_file``), and the platform addresses a remote peer may
+    reach besides its own customer's VLANs."""
+
+    interface: Annotated[
+        str, Field(min_length=1, max_length=15),
+        _matching(r"[a-z][a-z0-9_-]*", "an interface name (a-z first, then a-z, 0-9, '_', '-')"),
+    ] = "sgwg0"
+    listen_port: Port = 51820
+    mtu: Annotated[int, Strict(), Field(ge=1280, le=9000)] = 1420
+    private_key: InlineSecret = Field(default=None, repr=False)
+    private_key_env: EnvName | None = None
+    private_key_file: SecretPath | None = None
+    platform: tuple[ipaddress.IPv4Address, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_key(self) -> VpnGateway:
+        _one_secret(self, "private_key")
+        return self
+
+
 class Network(_Model):
     """The site's shared network: the platform's VLAN and what customers reach by default."""
 
     platform_vlan: Vlan | None = None
     services: tuple[Service, ...] = ()
+    vpn: VpnGateway | None = None
     drift_check_minutes: Annotated[int, Strict(), Field(ge=1, le=24 * 60)] = 10
 
 
@@ -772,6 +814,24 @@ class SiteConfig(_Model):
                         )
                     )
                     break
+
+        # Remote ranges: a peer's /32 must say whose it is, so no range may share an address with
+        # another customer's range or with any VLAN.
+        lans = [(f"VLAN {v.id}", v.subnet) for _, v in vlans]
+        if self.network.platform_vlan is not None:
+            lans.append((f"platform VLAN {self.network.platform_vlan.id}", self.network.platform_vlan.subnet))
+        ranges: list[tuple[str, ipaddress.IPv4Network]] = []
+        for i, c in enumerate(self.customers):
+            if c.remote is None:
+                continue
+            clash = next(((what, net) for what, net in lans + ranges if c.remote.range.overlaps(net)), None)
+            if clash is not None:
+                problems.append((("customers", i, "remote", "range"),
+                                 f"remote range {c.remote.range} overlaps {clash[1]} of {clash[0]}"))
+            ranges.append((f"customer {c.id}'s remote range", c.remote.range))
+            if c.remote.allowed and self.network.vpn is None:
+                problems.append((("customers", i, "remote", "allowed"),
+                                 "remote work needs the site's VPN gateway (network.vpn)"))
 
         cameras = {c.id: c for c in self.cameras}
         customers = {c.id: c for c in self.customers}

@@ -58,6 +58,11 @@ EVENTS: dict[str, dict[str, Any]] = {
                                                    "sent": ["vlan 10"], "rollback": [], "seconds": 1.25}]},
     EventKind.NETWORK_DRIFT: {"device": "sw-1", "in_sync": False, "repair": ["no permit"], "vlans": {"10": False},
                               "intended": ["a"], "actual": ["b"], "diff": ["-a", "+b"]},
+    EventKind.VPN_PEER_APPLIED: {"change": "vpn-1", "action": "add", "customer": "acme", "public_key": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=",
+                                 "address": "10.200.0.2", "lines": ["wg set sgwg0 peer kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk= allowed-ips 10.200.0.2/32"]},
+    EventKind.VPN_PEER_REFUSED: {"change": "vpn-1", "reason": "bad_signature", "detail": "no"},
+    EventKind.VPN_PEER_REVOKED: {"customer": "acme", "public_key": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=", "address": "10.200.0.2",
+                                 "officer": "p-001", "reason": "laptop lost", "seconds": 0.03},
 }
 ALARMS: dict[str, dict[str, Any]] = {
     **{a.event: ALARM for a in AlarmKind},
@@ -93,6 +98,14 @@ COMMANDS: dict[CommandName, tuple[dict[str, Any], dict[str, Any]]] = {
          "approvals": [{"change_id": "chg-1", "customer": "acme", "expires": T, "signature": "c2ln"}]},
         {"accepted": "chg-1", "devices": ["sw-1"]}),
     CommandName.NETWORK_DRIFT_CHECK: ({}, {"started": True}),
+    CommandName.VPN_APPLY: (
+        {"change": "vpn-1", "action": "add", "peer": {"public_key": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=", "address": "10.200.0.2", "customer": "acme"},
+         "lines": ["wg set sgwg0 peer kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk= allowed-ips 10.200.0.2/32"],
+         "approvals": [{"change_id": "vpn-1", "customer": "acme", "expires": T, "signature": "c2ln"}]},
+        {"applied": "vpn-1", "action": "add", "public_key": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk="}),
+    CommandName.VPN_REVOKE: ({"public_key": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=", "officer": "p-001", "reason": "lost"},
+                             {"revoked": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=", "seconds": 0.03}),
+    CommandName.VPN_STATUS: ({}, {"peers": [{"public_key": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=", "customer": "acme", "down": False}]}),
     CommandName.SNAPSHOT: ({"camera": "cam-01"}, {"jpeg_b64": "AAAA"}),
     CommandName.SEGMENT_CHUNK: ({"camera": "cam-01", "seq": 1, "offset": 0, "length": 1024},
                                 {"data_b64": "AAAA", "size": 3}),

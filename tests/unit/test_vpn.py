@@ -1,0 +1,227 @@
+"""Remote work over WireGuard, the pure parts: the site file's remote ranges, the rendered gateway
+lines a customer signs, the edge's check of a peer change, and the gateway's status dump."""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge_agent.store import EdgeStore
+from edge_agent.vpn import VpnService, check_peer_change, reach_of
+from edge_agent.wire.kinds import EventKind
+from edge_agent.wire.site import SiteFileError, parse_site_text
+from network_policy import vpn
+from network_policy.approval import ApprovalError, sign
+from tests.vpn_site import site_text, vpn_site, wg_keypair
+
+NOW = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.timezone.utc)
+EXPIRES = "2026-12-05T12:00:00Z"
+ACME, BOREALIS = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+GW_PRIVATE, GW_PUBLIC = wg_keypair()
+_, PEER = wg_keypair()
+
+
+def site(**kw):
+    return vpn_site(ACME, BOREALIS, GW_PRIVATE, **kw)
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(SiteFileError) as info:
+        parse_site_text(text)
+    return [f"{p.field}: {p.message}" for p in info.value.problems]
+
+
+# --- the site file --------------------------------------------------------------------------------
+
+def test_the_site_file_names_each_customers_remote_range_and_decision():
+    s = site()
+    assert s.customers[0].remote.range == ipaddress.IPv4Network("10.200.0.0/24")
+    assert s.customers[0].remote.allowed is True and s.customers[1].remote.allowed is False
+    assert s.network.vpn.interface == "sgwg0" and s.network.vpn.mtu == 1420
+    assert GW_PRIVATE not in repr(s.network.vpn)
+
+
+def test_a_remote_range_overlapping_a_vlan_is_refused_naming_the_field():
+    text = site_text(ACME, BOREALIS, GW_PRIVATE).replace("range: 10.201.0.0/24", "range: 10.110.0.0/25")
+    assert any(p.startswith("customers[1].remote.range: remote range 10.110.0.0/25 overlaps 10.110.0.0/24 of VLAN 110")
+               for p in problems(text))
+
+
+def test_remote_ranges_of_two_customers_must_not_overlap():
+    text = site_text(ACME, BOREALIS, GW_PRIVATE).replace("range: 10.201.0.0/24", "range: 10.200.0.128/25")
+    assert any(p.startswith("customers[1].remote.range:") and "acme's remote range" in p for p in problems(text))
+
+
+def test_a_range_overlapping_the_platform_vlan_and_a_host_range_are_refused():
+    text = site_text(ACME, BOREALIS, GW_PRIVATE).replace("range: 10.201.0.0/24", "range: 10.0.0.0/16")
+    assert any(p.startswith("customers[1].remote.range:") and "platform VLAN 100" in p for p in problems(text))
+    text = site_text(ACME, BOREALIS, GW_PRIVATE).replace("range: 10.201.0.0/24", "range: 10.201.0.5/24")
+    assert any(p.startswith("customers[1].remote.range:") for p in problems(text))
+
+
+def test_remote_work_allowed_needs_the_gateway_and_the_gateway_needs_a_key():
+    text = site_text(ACME, BOREALIS, GW_PRIVATE)
+    no_gateway = text[:text.index("  vpn:")]
+    assert "customers[0].remote.allowed: remote work needs the site's VPN gateway (network.vpn)" in problems(no_gateway)
+    no_key = "\n".join(ln for ln in text.splitlines() if "private_key" not in ln) + "\n"
+    assert any(p.startswith("network.vpn.private_key:") for p in problems(no_key))
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+def peer(address="10.200.0.2", customer="acme", key=PEER):
+    return vpn.Peer(key, ipaddress.IPv4Address(address), customer)
+
+
+def test_a_peer_renders_to_one_wg_line_and_a_rule_that_reaches_only_its_vlans_and_the_platform():
+    lines = vpn.add_lines("sgwg0", peer(), reach_of(site(), "acme"))
+    assert lines == [
+        f"wg set sgwg0 peer {PEER} allowed-ips 10.200.0.2/32",
+        f'nft iifname "sgwg0" ip saddr 10.200.0.2 ip daddr {{ 10.0.0.10, 10.110.0.0/24 }} counter accept '
+        f'comment "acme {PEER}"']
+    assert vpn.remove_lines("sgwg0", peer(), reach_of(site(), "acme"))[0] == f"wg set sgwg0 peer {PEER} remove"
+
+
+def test_rendering_is_deterministic_and_the_ruleset_holds_the_signed_rules_in_address_order():
+    reach = reach_of(site(), "acme")
+    _, other = wg_keypair()
+    a, b = peer("10.200.0.9"), peer("10.200.0.3", key=other)
+    rules = {p.address: [ln.removeprefix("nft ") for ln in vpn.add_lines("sgwg0", p, reach)[1:]] for p in (a, b)}
+    one = vpn.ruleset("sgwg0", list(rules.items()))
+    assert one == vpn.ruleset("sgwg0", list(reversed(rules.items())))
+    assert one.index("10.200.0.3") < one.index("10.200.0.9")
+    assert one.splitlines()[:2] == ["table inet siteguard_vpn", "delete table inet siteguard_vpn"]
+    assert 'iifname "sgwg0" counter drop' in one and 'oifname "sgwg0" counter drop' in one
+
+
+@pytest.mark.parametrize("address, reason", [("10.201.0.2", "outside_range"), ("10.200.0.0", "outside_range"),
+                                             ("10.200.0.255", "outside_range"), ("10.110.0.5", "outside_range")])
+def test_a_peer_outside_its_customers_range_is_not_rendered(address, reason):
+    with pytest.raises(vpn.PeerError) as info:
+        vpn.add_lines("sgwg0", peer(address), reach_of(site(), "acme"))
+    assert info.value.reason == reason
+
+
+def test_a_customer_that_denies_remote_work_gets_no_peer_and_a_bad_key_is_refused():
+    with pytest.raises(vpn.PeerError, match="remote_denied"):
+        vpn.add_lines("sgwg0", peer("10.201.0.2", "borealis"), reach_of(site(), "borealis"))
+    with pytest.raises(vpn.PeerError, match="bad_key"):
+        vpn.add_lines("sgwg0", peer(key="not-a-key"), reach_of(site(), "acme"))
+
+
+# --- the edge's check -----------------------------------------------------------------------------
+
+def change(change_id="p1", action="add", p=None, signer=ACME, customer="acme", lines=None, s=None):
+    s = s or site()
+    p = p or peer()
+    reach = reach_of(s, p.customer)
+    rendered = (vpn.add_lines if action == "add" else vpn.remove_lines)("sgwg0", p, reach)
+    lines = rendered if lines is None else lines
+    approval = sign(signer, change_id, customer, {vpn.device_name("sgwg0"): lines}, EXPIRES)
+    return {"change": change_id, "action": action, "lines": lines, "approvals": [approval.__dict__],
+            "peer": {"public_key": p.public_key, "address": str(p.address), "customer": p.customer}}
+
+
+def refusal(payload, active=None, used=()):
+    with pytest.raises(ApprovalError) as info:
+        check_peer_change(payload, site(), active or {}, set(used), NOW)
+    return info.value.reason
+
+
+def test_a_change_signed_by_its_customer_over_exactly_these_lines_passes():
+    action, p, lines = check_peer_change(change(), site(), {}, set(), NOW)
+    assert (action, p, lines[0]) == ("add", peer(), f"wg set sgwg0 peer {PEER} allowed-ips 10.200.0.2/32")
+
+
+def test_the_edge_refuses_a_peer_change_without_the_customers_valid_signature():
+    assert refusal(change(signer=BOREALIS)) == "bad_signature"
+    assert refusal(change(signer=ACME, customer="borealis")) == "foreign_customer"
+    unsigned = change()
+    unsigned["approvals"] = []
+    assert refusal(unsigned) == "not_approved"
+    assert refusal(change(), used={"p1"}) == "replayed"
+
+
+def test_the_edge_refuses_lines_other_than_what_it_renders_from_its_own_site_file():
+    wider = vpn.add_lines("sgwg0", peer(), reach_of(site(), "acme"))
+    wider[1] = wider[1].replace("10.110.0.0/24", "10.110.0.0/24, 10.120.0.0/24")
+    assert refusal(change(lines=wider)) == "commands_mismatch"  # signed, but not what the edge renders
+
+
+def test_the_edge_refuses_a_denied_customer_an_address_in_use_and_an_unknown_removal():
+    other = {"x": {"address": "10.200.0.2", "customer": "acme"}}
+    assert refusal(change(), active=other) == "address_in_use"
+    denied = site(acme_allowed=False)
+    with pytest.raises(ApprovalError) as info:
+        check_peer_change(change(), denied, {}, set(), NOW)
+    assert info.value.reason == "remote_denied"
+    assert refusal(change(action="remove")) == "unknown_peer"
+
+
+class FakeGateway:
+    def __init__(self):
+        self.calls = []
+
+    def start(self):
+        self.calls.append("start")
+
+    def running(self):
+        return True
+
+    def stop(self):
+        pass
+
+    def set_peer(self, argv):
+        self.calls.append(" ".join(argv))
+
+    def remove_peer(self, key):
+        self.calls.append(f"remove {key}")
+
+    def load_ruleset(self, text):
+        self.calls.append("nft")
+
+    def dump(self):
+        return f"priv\t{GW_PUBLIC}\t51820\toff\n"
+
+
+def test_the_service_runs_nothing_for_a_refused_change_and_records_why(tmp_path):
+    store = EdgeStore(tmp_path / "edge.db")
+    gw = FakeGateway()
+    svc = VpnService(site(), store, gw, clock=lambda: NOW)
+    with pytest.raises(ApprovalError):
+        svc.submit(change(signer=BOREALIS))
+    assert gw.calls == [] and svc.peers() == {}
+    kinds = [r[0] for r in store._db.execute("SELECT kind FROM outbox")]
+    assert kinds == [EventKind.VPN_PEER_REFUSED]
+
+
+def test_the_service_applies_filter_before_peer_and_revokes_without_a_signature(tmp_path):
+    store = EdgeStore(tmp_path / "edge.db")
+    gw = FakeGateway()
+    svc = VpnService(site(), store, gw, clock=lambda: NOW)
+    svc.submit(change())
+    assert gw.calls == ["nft", f"wg set sgwg0 peer {PEER} allowed-ips 10.200.0.2/32"]
+    assert "10.200.0.2" in svc.ruleset_text()
+    assert svc.status(now=0)[0]["down"] is True  # never shook hands
+    gw.calls.clear()
+    svc.revoke(PEER, officer="p-001", reason="laptop lost")
+    assert gw.calls == ["nft", f"remove {PEER}"] and svc.peers() == {}
+    assert "10.200.0.2" not in svc.ruleset_text()
+    kinds = [r[0] for r in store._db.execute("SELECT kind FROM outbox")]
+    assert kinds == [EventKind.VPN_PEER_APPLIED, EventKind.VPN_PEER_REVOKED]
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+def test_the_dump_gives_endpoint_handshake_and_bytes_and_an_old_handshake_is_down():
+    dump = (f"priv\t{GW_PUBLIC}\t51820\toff\n"
+            f"{PEER}\t(none)\t192.0.2.10:40000\t10.200.0.2/32\t1000\t2048\t4096\t25\n"
+            f"{GW_PUBLIC}\t(none)\t(none)\t10.200.0.3/32\t0\t0\t0\toff\n")
+    iface, peers = vpn.parse_dump(dump)
+    assert iface["listen_port"] == "51820"
+    a, b = peers
+    assert (a.endpoint, a.rx_bytes, a.tx_bytes, a.keepalive_s) == ("192.0.2.10:40000", 2048, 4096, 25)
+    assert a.handshake_age(1100) == 100 and not a.down(1100) and a.down(1181)
+    assert b.endpoint is None and b.handshake_age(5) is None and not b.down(5) and b.down(5, expect_keepalive=True)
