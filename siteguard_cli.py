@@ -77,6 +77,7 @@ def _settings(args):
 
 
 def register_sites(core, files: list[str]) -> None:
+    from controller.services.drills import ensure_default_plans
     from controller.sites import apply_site_config
 
     for f in files:
@@ -86,6 +87,7 @@ def register_sites(core, files: list[str]) -> None:
             if changed:
                 core.ledger.record(s, "site.config_changed", {"site": site.slug, "version": site.version,
                                                               "config_hash": site.config_hash, "by": "cli"})
+            ensure_default_plans(s, core.ledger, site.id)  # a site's first emergency plans
             s.commit()
         if changed:
             print(f"site {site.slug}: config version {site.version} ({site.config_hash[:12]})")

@@ -21,7 +21,10 @@ Rules (pulse mode, as on PERCO-style turnstiles):
   grant at any other gate is withdrawn (``Withdraw``), else a second body
   could go through on it under their name;
 * the fire input opens both directions whatever the fail mode; power loss
-  opens a fail-safe gate and leaves a fail-secure gate locked.
+  opens a fail-safe gate and leaves a fail-secure gate locked;
+* a release (an evacuation or a drill, commanded by the site) opens both
+  directions like the fire input, without a fire alarm; ending it relocks
+  unless the fire input or power loss still holds the gate open.
 
 Modes (``state.mode``): locked, unlocked, passing, held_open, forced,
 fail_safe_open.
@@ -59,6 +62,7 @@ __all__ = [
     "PendingGrant",
     "Power",
     "Relock",
+    "Release",
     "Step",
     "Tamper",
     "Tick",
@@ -173,7 +177,16 @@ class Withdraw:
     reason: str = "passed_elsewhere"
 
 
+@dataclass(frozen=True)
+class Release:
+    """The site releases the gate for an evacuation or a drill (``on``), or ends that release."""
+
+    now: float
+    on: bool
+
+
 GateEvent = (Grant | Deny | PassageComplete | BeamCount | LeafOpen | LeafClosed | Tick | FireAlarm | Power | Tamper
+             | Release
              | Withdraw)
 
 # --- commands for the I/O layer ------------------------------------------
@@ -250,7 +263,7 @@ class GrantRefused:
 
 @dataclass(frozen=True)
 class GrantCancelled:
-    """A pending grant was withdrawn (``tailgating``, ``fire_alarm``, ``power_lost``, ``passed_elsewhere``)."""
+    """A pending grant was withdrawn (``tailgating``, ``fire_alarm``, ``power_lost``, ``released``, ``passed_elsewhere``)."""
 
     gate_id: str
     direction: Direction
@@ -290,6 +303,7 @@ class GateState:
     held: bool = False  # door_held raised and leaf not closed since
     fire: bool = False
     power: bool = True
+    released: bool = False  # an evacuation or drill holds both directions open
 
     @property
     def unlocked_direction(self) -> Sides | None:
@@ -317,7 +331,7 @@ class _Out:
 
 
 def _fail_safe(config: GateConfig, s: GateState) -> bool:
-    return s.fire or (not s.power and config.fail_mode == "safe")
+    return s.fire or s.released or (not s.power and config.fail_mode == "safe")
 
 
 def _mode(config: GateConfig, s: GateState) -> Mode:
@@ -500,6 +514,16 @@ def _on_fire(config: GateConfig, s: GateState, e: FireAlarm, now: float, out: _O
     return s if _fail_safe(config, s) else _leave_fail_safe(config, s, now, out)
 
 
+def _on_release(config: GateConfig, s: GateState, e: Release, now: float, out: _Out) -> GateState:
+    if e.on == s.released:
+        return s
+    was_open = _fail_safe(config, s)
+    s = replace(s, released=e.on)
+    if e.on:
+        return s if was_open else _enter_fail_safe(config, s, "released", out)
+    return s if _fail_safe(config, s) else _leave_fail_safe(config, s, now, out)
+
+
 def _on_power(config: GateConfig, s: GateState, e: Power, now: float, out: _Out) -> GateState:
     if e.on == s.power:
         return s
@@ -545,6 +569,8 @@ def step(config: GateConfig, state: GateState, event: GateEvent) -> Step:
         s = _on_fire(config, s, event, now, out)
     elif isinstance(event, Power):
         s = _on_power(config, s, event, now, out)
+    elif isinstance(event, Release):
+        s = _on_release(config, s, event, now, out)
     elif isinstance(event, Withdraw):
         s = _on_withdraw(config, s, event, out)
     elif isinstance(event, Tamper):

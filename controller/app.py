@@ -30,6 +30,7 @@ from controller.routers import (
     cameras,
     customers,
     docs,
+    drills,
     events,
     exports,
     floorplan,
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
               work_router, reviews_router, gold_router, releases_router, quality_router, exports, synthesis, floorplan,
-              reports, audit_bundles, pages, role_pages, docs):
+              reports, audit_bundles, drills, pages, role_pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(end_sessions_with_endpoints(r.router))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

@@ -95,6 +95,12 @@ def store_events(
             result.access.append(access_record(access_row(body)))
         if isinstance(body, P.AlarmBody):
             _alarm(s, result, agent_id, site_id, customer_id, e.kind[len(ALARM_PREFIX):], body, e.data)
+        if isinstance(body, (P.GateDecision, P.GateState, P.AlarmBody)):
+            from controller.services import (
+                drills,  # it reaches the edge through the link, which imports this
+            )
+
+            drills.on_event(s, result.ledger, site_id, e.kind.removeprefix(ALARM_PREFIX), body, e.ts)
     if rows:
         s.execute(_insert(s).values(rows).on_conflict_do_nothing(index_elements=["agent_id", "seq"]))
     if camera_changed:  # a camera went dark or came back: the floor's blind area changes at once

@@ -423,3 +423,45 @@ class WorkRefusalHour(Base):
     hour: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     reason: Mapped[str] = mapped_column(String(80), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EmergencyPlan(Base):
+    """One version of a site's emergency plan (fire, evacuation, power loss, intrusion, data
+    leak): its text and checklist in Chinese and English. Versions are never changed; a new one
+    supersedes the last, and each is ledgered (controller/services/drills.py)."""
+
+    __tablename__ = "emergency_plans"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "version", name="uq_emergency_plans_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", name="fk_emergency_plans_site"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # language -> text
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # language -> text
+    checklist: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{id, text: {language: text}}]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Drill(Base):
+    """A fire or evacuation drill: the gates released, the muster (who was inside by area when
+    it began, who was marked safe, when), the plan's checklist with its ticks, the findings."""
+
+    __tablename__ = "drills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", name="fk_drills_site"), index=True)
+    scenario: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(64))  # "officer", or "fire_input:<gate>"
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running, ended
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("emergency_plans.id", name="fk_drills_plan"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_by: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    lanes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # gate -> {released_at, relocked_at, ...}
+    roll: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # person -> area when it began
+    safe: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # person -> {at, how, where}
+    accounted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    checklist: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    findings: Mapped[str] = mapped_column(Text, default="")
+    passback_reset: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -40,6 +40,7 @@ PAGES: tuple[Page, ...] = (
     _page("ledger", "/ledger", N_("Ledger"), ADMIN, INSPECTOR),
     _page("audit", "/audit", N_("Retention audit"), ADMIN, OFFICER, INSPECTOR),
     _page("reports", "/reports", N_("Daily reports"), ADMIN, OFFICER, INSPECTOR),
+    _page("drills", "/drills", N_("Drills"), ADMIN, OFFICER, INSPECTOR),
 )
 BY_NAME = {p.name: p for p in PAGES}
 
@@ -59,6 +60,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "recordings.audit": frozenset({ADMIN, OFFICER, INSPECTOR}),  # GET /api/sites/{id}/recordings/audit
     "reports.generate": frozenset({ADMIN, OFFICER, INSPECTOR}),  # POST /api/sites/{id}/reports
     "audit.bundle": frozenset({ADMIN, OFFICER, INSPECTOR}),  # POST /api/sites/{id}/audit-bundles
+    "drill.run": frozenset({ADMIN, OFFICER}),  # POST /api/sites/{id}/drills, /api/drills/{id}/...
+    "plan.edit": frozenset({ADMIN, OFFICER}),  # POST /api/sites/{id}/plans
 }
 
 

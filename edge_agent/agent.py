@@ -201,6 +201,7 @@ class EdgeAgent:
             C.RELOAD_CONFIG: self._reload_config,
             C.SET_CREDENTIALS: lambda a: self._running("gates").set_credentials(P.body_dict(a)),
             C.RESET_PASSBACK: lambda a: self._running("gates").reset_passback(a.person),
+            C.RELEASE_GATES: lambda a: self._running("gates").release(a.on, a.reset_passback),
             C.NETWORK_APPLY: lambda a: self._running("network").submit(P.body_dict(a)),
             C.NETWORK_DRIFT_CHECK: self._drift_check_now,
             C.VPN_APPLY: lambda a: self._running("vpn").submit(P.body_dict(a)),

@@ -200,6 +200,8 @@ class GateService:
                 self.presence = reset(self.presence, ev[1])
                 self._save_presence()
                 self.outbox.append(EventKind.GATE_PASSBACK_RESET, P.GatePassbackReset(person=ev[1]))
+            elif ev[0] == "release":
+                self._release(*ev[1:])
             elif ev[0] == "persons" and gate_id in self.gates:
                 gate = self.gates[gate_id]
                 gate.tailgate, alarms = gate.tailgate.camera(self.mono(), ev[1])
@@ -384,6 +386,31 @@ class GateService:
         """The gate's camera counted ``count`` people in its lane (from the lane watcher's thread;
         applied by the one worker)."""
         self._queue.put((gate_id, ("persons", int(count))))
+
+    def release(self, on: bool, reset_passback: list[str], timeout: float = 5.0) -> P.ReleaseGatesResult:
+        """Every lane released for an evacuation or drill (both directions open over OSDP), or
+        relocked; on relock the people evacuated are reset to neutral for anti-passback. Applied
+        by the one worker; answers once it has commanded the lanes, with the time of each."""
+        done, lanes = threading.Event(), []
+        self._queue.put(("", ("release", on, list(reset_passback), lanes, done)))
+        if not done.wait(timeout):
+            raise RuntimeError("the gate worker did not apply the release in time")
+        return P.ReleaseGatesResult(on=on, lanes=lanes,
+                                    reset=len(set(reset_passback)) if not on else 0)
+
+    def _release(self, on: bool, people: list[str], lanes: list, done: threading.Event) -> None:
+        try:
+            for gate_id, gate in self.gates.items():
+                self._step(gate_id, g.Release(self.mono(), on))
+                lanes.append(P.LaneRelease(gate=gate_id, at=iso(self.wall()), state=gate.state.mode,
+                                           online=gate.online))
+            if not on:
+                for person in dict.fromkeys(people):
+                    self.presence = reset(self.presence, person)
+                    self.outbox.append(EventKind.GATE_PASSBACK_RESET, P.GatePassbackReset(person=person))
+                self._save_presence()
+        finally:
+            done.set()
 
     def reset_passback(self, person: str | None) -> P.ResetPassbackResult:
         """An officer's reset of anti-passback: one person, or everyone, back to neutral."""

@@ -34,6 +34,7 @@ from controller.models import (
     aware,
 )
 from controller.projections import access_record
+from controller.services.drills import drill_rows
 from retention.audit_bundle import (
     BUNDLE_FORMAT,
     COVERED_FILES,
@@ -162,18 +163,20 @@ def build(sessions, ledger: Ledger, req: BundleRequest, out: IO[bytes], source: 
                       for a in s.scalars(select(AccessEvent).where(AccessEvent.site_id == site.id,
                                                                    AccessEvent.at >= start, AccessEvent.at < end)
                                          .order_by(AccessEvent.at, AccessEvent.id))]
+            drills = drill_rows(s, site.id, start, end)
             slug = site.slug
         ledger.integrate_all()
         cited: dict[int, dict] = {}
         _find_heads(sessions, agents, heads, cited)
         _find_deletions(sessions, agents, deletions, cited)
         _find_access(sessions, site.id, start, access, cited)
+        _find_drills(sessions, site.id, start, drills, cited)
         files = {
             "policy.json": json.dumps({"policy": policy, "holds": holds}, sort_keys=True, indent=1).encode(),
             "heads.json": json.dumps({c: {k: h[k] for k in ("seq", "link", "ledger_index")}
                                       for c, h in heads.items() if h.get("seq")}, sort_keys=True, indent=1).encode(),
             "gaps.jsonl": _jsonl(gaps), "deletions.jsonl": _jsonl(deletions), "network.jsonl": _jsonl(network),
-            "access.jsonl": _jsonl(access), "drills.jsonl": b"",
+            "access.jsonl": _jsonl(access), "drills.jsonl": _jsonl(drills),
         }
         hashes = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
         for camera in cameras:
@@ -196,7 +199,7 @@ def build(sessions, ledger: Ledger, req: BundleRequest, out: IO[bytes], source: 
         bundle = {"format": BUNDLE_FORMAT, "origin": ledger.origin, "public_key": ledger.public_key.hex(),
                   "manifests_only": req.manifests_only, "creation": creation,
                   "creation_index": summary.creation_index,
-                  "drills": "no drills table on this controller: none recorded",
+                  "drills": len(drills),
                   "segments": summary.segments}
         summary.bytes_total = sum(size for *_rest, size in live) if not req.manifests_only else 0
         now = time.time()
@@ -402,3 +405,16 @@ def _find_access(sessions, site_id, start, access, cited) -> None:
         if not wanted:
             break
 
+
+def _find_drills(sessions, site_id, start, drills, cited) -> None:
+    """Each ended drill's "drill.ended" ledger entry (its line is that entry's record)."""
+    wanted = {d["id"]: d for d in drills if d["state"] == "ended"}
+    if not wanted:
+        return
+    for index, doc in _scan(sessions, "drill.ended", iso_z(start - dt.timedelta(days=1))):
+        d = doc["data"]
+        if d.get("site_id") == site_id and d.get("id") in wanted:
+            wanted.pop(d["id"])["ledger_index"] = index
+            cited[index] = doc
+        if not wanted:
+            break

@@ -252,3 +252,6 @@ def generate_due(sessions, ledger: Ledger, hour: int, now: dt.datetime | None = 
                 db.rollback()
                 log.exception("daily report of site %s for %s (%s) failed", site_id, day, lang)
     return made
+
+
+from controller.services import drills as _drills  # noqa: E402,F401  (adds the drills section)

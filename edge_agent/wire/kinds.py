@@ -94,6 +94,7 @@ class CommandName(StrEnum):
     RELOAD_CONFIG = "reload_config"
     SET_CREDENTIALS = "set_credentials"
     RESET_PASSBACK = "reset_passback"
+    RELEASE_GATES = "release_gates"
     NETWORK_APPLY = "network_apply"
     NETWORK_DRIFT_CHECK = "network_drift_check"
     VPN_APPLY = "vpn_apply"

@@ -488,6 +488,26 @@ class ResetPassbackResult(Body):
     reset: Id
 
 
+class ReleaseGatesArgs(Body):
+    """An evacuation or drill: every lane released (``on``) or relocked; on relock, the people
+    evacuated are reset to neutral for anti-passback."""
+    on: bool
+    reset_passback: Annotated[list[Id], Field(max_length=100_000)] = []
+
+
+class LaneRelease(Body):
+    gate: Id
+    at: Timestamp  # when this edge commanded the lane (released or relocked)
+    state: Annotated[str, Field(min_length=1, max_length=30)]
+    online: bool
+
+
+class ReleaseGatesResult(Body):
+    on: bool
+    lanes: Annotated[list[LaneRelease], Field(max_length=1000)]
+    reset: Count = 0
+
+
 class DeviceSpec(Body):
     vendor: Short
     before: Any
@@ -643,6 +663,7 @@ COMMAND_MODELS: dict[CommandName, tuple[type[Body], Any]] = {
     C.RELOAD_CONFIG: (NoArgs, ReloadResult),
     C.SET_CREDENTIALS: (CredentialsArgs, CredentialsResult),
     C.RESET_PASSBACK: (ResetPassbackArgs, ResetPassbackResult),
+    C.RELEASE_GATES: (ReleaseGatesArgs, ReleaseGatesResult),
     C.NETWORK_APPLY: (NetworkApplyArgs, NetworkApplyResult),
     C.NETWORK_DRIFT_CHECK: (NoArgs, DriftCheckResult),
     C.VPN_APPLY: (VpnApplyArgs, VpnApplyResult),

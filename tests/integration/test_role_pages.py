@@ -98,6 +98,8 @@ def test_the_buttons_roles_are_the_apis(api):
              "ledger.export": ("GET", "/api/ledger/export", None),
              "recordings.audit": ("GET", "/api/sites/1/recordings/audit", None),
              "reports.generate": ("POST", "/api/sites/1/reports", {"lang": "none"}),  # 422 where allowed
+             "drill.run": ("POST", "/api/drills/999999/safe", {"person": "nobody"}),  # 404 where allowed
+             "plan.edit": ("POST", "/api/sites/1/plans", {"kind": "none"}),  # 422 where allowed
              "seat.calibrate": ("PUT", "/api/sites/1/seats/none/views/none", {"seat": [[0, 0], [1, 0], [1, 1]]})}
     headers = {u: token(api, u) for u in USERS}
     for action, (method, path, body) in calls.items():

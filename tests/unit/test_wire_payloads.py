@@ -92,6 +92,10 @@ COMMANDS: dict[CommandName, tuple[dict[str, Any], dict[str, Any]]] = {
                      "training": {"completed": "2026-01-01", "expires": "2027-01-01", "recorded_by": "off"}}]},
         {"people": 1, "version": "v" * 64}),
     CommandName.RESET_PASSBACK: ({"person": "p1"}, {"reset": "p1"}),
+    CommandName.RELEASE_GATES: (
+        {"on": False, "reset_passback": ["p1", "p2"]},
+        {"on": False, "lanes": [{"gate": "gate-main", "at": "2026-03-02T09:00:00.000000Z", "state": "locked",
+                                 "online": True}], "reset": 2}),
     CommandName.NETWORK_APPLY: (
         {"change": "chg-1", "devices": {"sw-1": {"vendor": "cisco_ios", "before": {}, "after": {"10": []},
                                                  "commands": ["vlan 10"]}},
