@@ -188,7 +188,7 @@ _KEY_PARTS = ((1, b"bytes"), (3, b"camera"), (7, b"end"), (11, b"prev"), (15, b"
               (21, b"start"))
 _SEQ_TEXT = b":%d,".__mod__
 _HEX = type(hashlib.sha256()).hexdigest
-_BLOCK = 1 << 22
+_BLOCK = 1 << 16  # small enough that the per-block lists reuse memory rather than fault in fresh pages
 def _index(items: list, value: Any, start: int) -> int:
     try:
         return items.index(value, start)
