@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tarfile
@@ -142,6 +143,12 @@ def hash_rates(work: Path, files: int, size_mb: int) -> tuple[float, float]:
     return ours, theirs
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the verifier's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cameras", type=int, default=64)
@@ -158,13 +165,16 @@ def main() -> None:
         segments, key = build_bundle(path, args.cameras, args.days, work)
         print(f"built {path.stat().st_size / 1e9:.2f} GB bundle of {segments} segments in "
               f"{time.perf_counter() - t:.1f} s", flush=True)
+        cpu = _cpu_s()
         t = time.perf_counter()
         report = verify_bundle(str(path), key, workers=args.workers)
         index_s = time.perf_counter() - t
+        cpu = _cpu_s() - cpu
         if not report.ok or report.segments != segments:
             raise SystemExit(f"verification failed: {report.problems[:5]}")
         path.unlink()
-        print(f"verified {report.segments} segments of {len(report.seconds)} cameras in {index_s:.1f} s", flush=True)
+        print(f"verified {report.segments} segments of {len(report.seconds)} cameras in {index_s:.1f} s "
+              f"({cpu:.1f} s of CPU, load average {os.getloadavg()[0]:.1f})", flush=True)
         ours, theirs = hash_rates(work, args.files, args.file_mb)
         print(f"audit: segments={segments} index_s={index_s:.2f} hash_mb_s={ours:.0f} sha256sum_mb_s={theirs:.0f}")
     finally:

@@ -189,14 +189,14 @@ _KEY_PARTS = ((1, b"bytes"), (3, b"camera"), (7, b"end"), (11, b"prev"), (15, b"
 _SEQ_TEXT = b":%d,".__mod__
 _HEX = type(hashlib.sha256()).hexdigest
 _BLOCK = 1 << 16  # small enough that the per-block lists reuse memory rather than fault in fresh pages
+_MIN_RUN = 32  # lines below which a run that does not pass whole is checked line by line
+
+
 def _index(items: list, value: Any, start: int) -> int:
     try:
         return items.index(value, start)
     except ValueError:
         return -1
-
-
-_MIN_RUN = 32  # lines below which a run that does not pass whole is checked line by line
 
 
 class _ManifestCheck:
