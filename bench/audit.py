@@ -2,7 +2,8 @@
 
 Builds a manifests-only audit bundle (metadata only: chains, heads, proofs, a signed checkpoint)
 for CAMERAS x DAYS of one-minute segments, written front to back through temporary files, and
-times ``verify_bundle`` on it (index_s). Then hashes a sample of real-size segment files with
+times ``verify_bundle`` on it (index_s; the manifests are checked in one process per CPU, see
+``--workers``). Then hashes a sample of real-size segment files with
 the verifier's hashing and with ``sha256sum``. Last line::
 
     audit: segments=... index_s=... hash_mb_s=... sha256sum_mb_s=...
@@ -13,11 +14,13 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -75,9 +78,10 @@ def build_bundle(path: Path, cameras: int, days: int, work: Path) -> int:
     names = [f"cam-{i:02d}" for i in range(1, cameras + 1)]
     heads, entries, manifests, total = {}, [], {}, 0
     ts = "2026-07-01T00:00:00.000000Z"
-    for camera in names:
+    with ProcessPoolExecutor(len(os.sched_getaffinity(0))) as pool:  # one camera's manifest a process
+        written = list(pool.map(write_manifest, [work / f"{c}.jsonl" for c in names], names, [days] * len(names)))
+    for camera, (n, link, digest) in zip(names, written):
         mpath = work / f"{camera}.jsonl"
-        n, link, digest = write_manifest(mpath, camera, days)
         total += n
         manifests[camera] = (mpath, digest)
         entries.append(("segment.recorded", {"agent": 1, "camera": camera, "seq": n, "link": link}))
@@ -139,6 +143,12 @@ def hash_rates(work: Path, files: int, size_mb: int) -> tuple[float, float]:
     return ours, theirs
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the verifier's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cameras", type=int, default=64)
@@ -146,6 +156,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=4, help="sample segment files to hash")
     ap.add_argument("--file-mb", type=int, default=32, help="size of each sample file")
     ap.add_argument("--dir", help="work folder (default a temporary one)")
+    ap.add_argument("--workers", type=int, help="processes checking manifests (default: the verifier's choice)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="siteguard-audit-bench-", dir=args.dir))
     try:
@@ -154,13 +165,16 @@ def main() -> None:
         segments, key = build_bundle(path, args.cameras, args.days, work)
         print(f"built {path.stat().st_size / 1e9:.2f} GB bundle of {segments} segments in "
               f"{time.perf_counter() - t:.1f} s", flush=True)
+        cpu = _cpu_s()
         t = time.perf_counter()
-        report = verify_bundle(str(path), key)
+        report = verify_bundle(str(path), key, workers=args.workers)
         index_s = time.perf_counter() - t
+        cpu = _cpu_s() - cpu
         if not report.ok or report.segments != segments:
             raise SystemExit(f"verification failed: {report.problems[:5]}")
         path.unlink()
-        print(f"verified {report.segments} segments of {len(report.seconds)} cameras in {index_s:.1f} s", flush=True)
+        print(f"verified {report.segments} segments of {len(report.seconds)} cameras in {index_s:.1f} s "
+              f"({cpu:.1f} s of CPU, load average {os.getloadavg()[0]:.1f})", flush=True)
         ours, theirs = hash_rates(work, args.files, args.file_mb)
         print(f"audit: segments={segments} index_s={index_s:.2f} hash_mb_s={ours:.0f} sha256sum_mb_s={theirs:.0f}")
     finally:

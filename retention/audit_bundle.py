@@ -34,13 +34,17 @@ the bundle's creation entry, which carries their hashes.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import io
 import json
+import multiprocessing
+import os
 import re
 import tarfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -169,98 +173,224 @@ class _Chain:
     last_link: str = ""
     # seq -> (sha256 hex, start text, end text, line number); kept only when files are checked
     segments: dict[int, tuple[bytes, bytes, bytes, int]] = field(default_factory=dict)
-    ends: dict[int, tuple[bytes, bytes, int]] = field(default_factory=dict)  # seq -> (start, end, line)
+    # seq -> (start, end, line); every segment's, or only those of ``wanted`` when it is given
+    ends: dict[int, tuple[bytes, bytes, int]] = field(default_factory=dict)
     gaps: list[tuple[str, str]] = field(default_factory=list)
     lines: int = 0
+    sha256: str = ""  # of the whole manifest file
+    seconds: float = 0.0  # recorded seconds
 
 
-def check_manifest(camera: str, stream: Iterable[bytes], name: str, report: BundleReport,
-                   keep_segments: bool) -> _Chain:
-    """Check one camera's chain in a manifest: each line's link is the next line's prev, seqs
-    run on without a hole. The hot loop of the verifier: no per-line objects beyond the split."""
-    chain = _Chain(camera)
-    sha256 = hashlib.sha256
-    domain = _RECORD_DOMAIN
-    cam = camera.encode()
-    prev_link: bytes | None = None
-    expected_seq = 0
-    run_start: bytes | None = None
-    last_end = b""
-    seconds = 0.0
-    segments = chain.segments
-    ends = chain.ends
-    n = 0
-    fail = report.fail
-    for n, raw in enumerate(stream, start=1):
-        line = raw[:-1] if raw.endswith(b"\n") else raw
-        p = line.split(b'"')
-        if (len(p) != 25 or p[0] != b"{" or p[24] != b"}" or p[1] != b"bytes" or p[3] != b"camera"
-                or p[7] != b"end" or p[11] != b"prev" or p[15] != b"seq" or p[17] != b"sha256"
-                or p[21] != b"start" or p[5] != cam):
-            fail(f"{name} line {n}: not a canonical segment record of camera {camera}")
-            prev_link = None
-            continue
-        seq_text = p[16]
-        try:
-            seq = int(seq_text[1:-1])
-        except ValueError:
-            fail(f"{name} line {n}: not a canonical segment record of camera {camera}")
-            prev_link = None
-            continue
-        start, end, prev = p[23], p[9], p[13]
-        label = f"{name} line {n} (camera {camera} segment {seq})"
-        if prev_link is None:
-            if n == 1:
-                chain.first_seq = seq
-                if seq == 1 and prev != sha256(_GENESIS_DOMAIN + cam).hexdigest().encode():
-                    fail(f"{label}: the first segment does not start the camera's chain (prev is not genesis)")
-            else:
-                fail(f"{label}: chain cannot be checked after the malformed line before it")
-        elif seq != expected_seq:
-            if seq > expected_seq:
-                fail(f"{name}: camera {camera} segments {expected_seq}..{seq - 1} removed from the manifest "
-                     f"(before line {n})")
-            else:
-                fail(f"{label}: sequence number {seq} out of order (expected {expected_seq})")
-        elif prev != prev_link:
-            fail(f"{name} line {n - 1} (camera {camera} segment {seq - 1}): record altered "
-                 f"(its link is not the prev of segment {seq})")
-        link = sha256(domain + line).hexdigest().encode()
-        prev_link = link
-        expected_seq = seq + 1
-        if start != last_end:
-            if run_start is not None:
-                seconds += (_utc(last_end.decode()) - _utc(run_start.decode())).total_seconds()
-                gap = (_utc(start.decode()) - _utc(last_end.decode())).total_seconds()
-                if gap > GAP_TOLERANCE_S:
-                    chain.gaps.append((last_end.decode(), start.decode()))
-            run_start = start
-        last_end = end
-        if keep_segments:
-            segments[seq] = (p[19], start, end, n)
+# Field positions in a run of canonical record lines split at their quotes: 24 quotes a line, so
+# line i's parts are 24 * i + j; a line's closing brace and the next one's opening brace share
+# the part b'}\n{'.
+_KEY_PARTS = ((1, b"bytes"), (3, b"camera"), (7, b"end"), (11, b"prev"), (15, b"seq"), (17, b"sha256"),
+              (21, b"start"))
+_SEQ_TEXT = b":%d,".__mod__
+_HEX = type(hashlib.sha256()).hexdigest
+_BLOCK = 1 << 16  # small enough that the per-block lists reuse memory rather than fault in fresh pages
+_MIN_RUN = 32  # lines below which a run that does not pass whole is checked line by line
+
+
+def _index(items: list, value: Any, start: int) -> int:
+    try:
+        return items.index(value, start)
+    except ValueError:
+        return -1
+
+
+class _ManifestCheck:
+    """The chain check of one manifest, fed its bytes in blocks. Runs of lines that are canonical,
+    chained, consecutive and gapless (the common case) pass with whole-run comparisons; any other
+    line goes through ``_lines``, which names what is wrong with it."""
+
+    def __init__(self, camera: str, name: str, report: BundleReport, keep_segments: bool,
+                 wanted: Iterable[int] | None) -> None:
+        self.chain = _Chain(camera)
+        self.camera, self.name, self.report, self.keep_segments = camera, name, report, keep_segments
+        self.wanted_set = None if wanted is None else set(wanted)
+        self.wanted = None if wanted is None else sorted(self.wanted_set)
+        self.cam = camera.encode()
+        self.prev_link: bytes | None = None
+        self.expected_seq = 0
+        self.run_start: bytes | None = None
+        self.last_end = b""
+        self.seconds = 0.0
+        self.n = 0
+        self.whole = hashlib.sha256()
+        self.tail = b""
+
+    def feed(self, data: bytes) -> None:
+        self.whole.update(data)
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.tail += data
+            return
+        block = self.tail + data[:cut + 1] if self.tail else data[:cut + 1]
+        self.tail = data[cut + 1:]
+        lines = block.split(b"\n")
+        lines.pop()  # the empty text after the block's last newline
+        self._run(lines, block)
+
+    def finish(self) -> _Chain:
+        if self.tail:
+            self._lines([self.tail])
+        chain = self.chain
+        if self.run_start is not None:
+            self.seconds += (_utc(self.last_end.decode()) - _utc(self.run_start.decode())).total_seconds()
+        chain.last_seq = self.expected_seq - 1
+        chain.last_link = self.prev_link.decode() if self.prev_link else ""
+        chain.lines = self.n
+        chain.sha256 = self.whole.hexdigest()
+        chain.seconds = self.seconds
+        return chain
+
+    def _run(self, lines: list[bytes], block: bytes | None = None) -> None:
+        if not lines:
+            return
+        if self.prev_link is None:  # the chain has no checked link to go on from: one line alone
+            self._lines(lines[:1])
+            lines = lines[1:]
+            block = None
+        if not lines or self._fast(lines, block):
+            return
+        if len(lines) <= _MIN_RUN:
+            self._lines(lines)
+            return
+        half = len(lines) // 2
+        self._run(lines[:half])
+        self._run(lines[half:])
+
+    def _fast(self, lines: list[bytes], block: bytes | None) -> bool:
+        """Take a run of lines if each is canonical, chained to the one before, next in sequence
+        and starts when the one before ended; leaves the state untouched otherwise."""
+        if self.prev_link is None or self.run_start is None:
+            return False
+        k = len(lines)
+        p = (block if block is not None else b"\n".join(lines) + b"\n").split(b'"')
+        if (len(p) != 24 * k + 1 or p[0] != b"{" or p[-1] != b"}\n"
+                or p[24:-1:24].count(b"}\n{") != k - 1 or p[5::24].count(self.cam) != k):
+            return False
+        for j, text in _KEY_PARTS:
+            if p[j::24].count(text) != k:
+                return False
+        first = self.expected_seq
+        if p[16::24] != list(map(_SEQ_TEXT, range(first, first + k))):
+            return False
+        starts, ends = p[23::24], p[9::24]
+        sha256 = hashlib.sha256
+        links = list(map(str.encode, map(_HEX, map(sha256, map(_RECORD_DOMAIN.__add__, lines)))))
+        prevs = p[13::24]
+        if prevs[0] != self.prev_link or prevs[1:] != links[:-1]:
+            return False
+        # Where a segment does not start as the one before ended, a run of recording ends (and
+        # maybe a gap begins): the same sums in the same order as line by line.
+        if starts[0] != self.last_end or starts[1:] != ends[:-1]:
+            flows = list(map(bytes.__eq__, starts, [self.last_end, *ends[:-1]]))
+            run_start, seconds, gaps = self.run_start, self.seconds, self.chain.gaps
+            i = -1
+            while (i := _index(flows, False, i + 1)) >= 0:
+                last_end, start = (ends[i - 1] if i else self.last_end).decode(), starts[i].decode()
+                seconds += (_utc(last_end) - _utc(run_start.decode())).total_seconds()
+                if (_utc(start) - _utc(last_end)).total_seconds() > GAP_TOLERANCE_S:
+                    gaps.append((last_end, start))
+                run_start = starts[i]
+            self.run_start, self.seconds = run_start, seconds
+        n0 = self.n
+        lines_at = range(n0 + 1, n0 + k + 1)
+        seqs = range(first, first + k)
+        if self.keep_segments:
+            self.chain.segments.update(zip(seqs, zip(p[19::24], starts, ends, lines_at)))
+        elif self.wanted is None:
+            self.chain.ends.update(zip(seqs, zip(starts, ends, lines_at)))
         else:
-            ends[seq] = (start, end, n)
-    if run_start is not None:
-        seconds += (_utc(last_end.decode()) - _utc(run_start.decode())).total_seconds()
-    chain.last_seq = expected_seq - 1
-    chain.last_link = prev_link.decode() if prev_link else ""
-    chain.lines = n
-    report.segments += n
-    report.seconds[camera] = report.seconds.get(camera, 0.0) + seconds
+            wanted = self.wanted
+            for i in range(bisect.bisect_left(wanted, first), bisect.bisect_left(wanted, first + k)):
+                at = wanted[i] - first
+                self.chain.ends[wanted[i]] = (starts[at], ends[at], n0 + at + 1)
+        self.prev_link = links[-1]
+        self.expected_seq = first + k
+        self.last_end = ends[-1]
+        self.n = n0 + k
+        return True
+
+    def _lines(self, lines: list[bytes]) -> None:
+        """Line by line, naming each problem."""
+        chain, camera, name, cam = self.chain, self.camera, self.name, self.cam
+        fail = self.report.fail
+        sha256 = hashlib.sha256
+        domain = _RECORD_DOMAIN
+        prev_link, expected_seq, run_start = self.prev_link, self.expected_seq, self.run_start
+        last_end, seconds, n = self.last_end, self.seconds, self.n
+        keep_segments, segments, ends = self.keep_segments, chain.segments, chain.ends
+        wanted = self.wanted_set
+        for line in lines:
+            n += 1
+            p = line.split(b'"')
+            if (len(p) != 25 or p[0] != b"{" or p[24] != b"}" or p[1] != b"bytes" or p[3] != b"camera"
+                    or p[7] != b"end" or p[11] != b"prev" or p[15] != b"seq" or p[17] != b"sha256"
+                    or p[21] != b"start" or p[5] != cam):
+                fail(f"{name} line {n}: not a canonical segment record of camera {camera}")
+                prev_link = None
+                continue
+            seq_text = p[16]
+            try:
+                seq = int(seq_text[1:-1])
+            except ValueError:
+                fail(f"{name} line {n}: not a canonical segment record of camera {camera}")
+                prev_link = None
+                continue
+            start, end, prev = p[23], p[9], p[13]
+            if prev_link is None:
+                if n == 1:
+                    chain.first_seq = seq
+                    if seq == 1 and prev != sha256(_GENESIS_DOMAIN + cam).hexdigest().encode():
+                        fail(f"{name} line {n} (camera {camera} segment {seq}): the first segment does not "
+                             f"start the camera's chain (prev is not genesis)")
+                else:
+                    fail(f"{name} line {n} (camera {camera} segment {seq}): chain cannot be checked after the "
+                         f"malformed line before it")
+            elif seq != expected_seq:
+                if seq > expected_seq:
+                    fail(f"{name}: camera {camera} segments {expected_seq}..{seq - 1} removed from the manifest "
+                         f"(before line {n})")
+                else:
+                    fail(f"{name} line {n} (camera {camera} segment {seq}): sequence number {seq} out of order "
+                         f"(expected {expected_seq})")
+            elif prev != prev_link:
+                fail(f"{name} line {n - 1} (camera {camera} segment {seq - 1}): record altered "
+                     f"(its link is not the prev of segment {seq})")
+            prev_link = sha256(domain + line).hexdigest().encode()
+            expected_seq = seq + 1
+            if start != last_end:
+                if run_start is not None:
+                    seconds += (_utc(last_end.decode()) - _utc(run_start.decode())).total_seconds()
+                    gap = (_utc(start.decode()) - _utc(last_end.decode())).total_seconds()
+                    if gap > GAP_TOLERANCE_S:
+                        chain.gaps.append((last_end.decode(), start.decode()))
+                run_start = start
+            last_end = end
+            if keep_segments:
+                segments[seq] = (p[19], start, end, n)
+            elif wanted is None or seq in wanted:
+                ends[seq] = (start, end, n)
+        self.prev_link, self.expected_seq, self.run_start = prev_link, expected_seq, run_start
+        self.last_end, self.seconds, self.n = last_end, seconds, n
+
+
+def check_manifest(camera: str, read: Callable[[int], bytes], name: str, report: BundleReport,
+                   keep_segments: bool, wanted: Iterable[int] | None = None) -> _Chain:
+    """Check one camera's chain in a manifest read through ``read(size)``: each line's link is
+    the next line's prev, seqs run on without a hole. Keeps the start and end of every segment,
+    or with ``wanted`` only of those seqs; the chain carries the file's SHA-256 and the recorded
+    seconds, and the report gets the segment count and the seconds."""
+    check = _ManifestCheck(camera, name, report, keep_segments, wanted)
+    while data := read(_BLOCK):
+        check.feed(data)
+    chain = check.finish()
+    report.segments += chain.lines
+    report.seconds[camera] = report.seconds.get(camera, 0.0) + chain.seconds
     return chain
-
-
-class _Hashing:
-    """A writer-free tee: hashes what is read through it."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw, self.h, self.size = raw, hashlib.sha256(), 0
-
-    def __iter__(self):
-        for line in self.raw:
-            self.h.update(line)
-            self.size += len(line)
-            yield line
 
 
 def _json(name: str, data: bytes, report: BundleReport) -> Any:
@@ -283,11 +413,60 @@ def _jsonl(name: str, data: bytes, report: BundleReport) -> list[Any]:
     return out
 
 
+_PARALLEL_BYTES = 64 << 20  # manifests smaller than this in all are checked in this process
+
+
+def _check_manifest_at(path: str, offset: int, size: int, camera: str, name: str, keep_segments: bool,
+                       wanted: list[int] | None) -> tuple[_Chain, list[str], int]:
+    """``check_manifest`` of the member at ``offset`` of the bundle file, in a worker process."""
+    report = BundleReport()
+    left = size
+    with open(path, "rb") as f:
+        f.seek(offset)
+
+        def read(n: int) -> bytes:
+            nonlocal left
+            data = f.read(min(n, left))
+            left -= len(data)
+            if not data and left:
+                raise tarfile.ReadError("unexpected end of data")
+            return data
+
+        chain = check_manifest(camera, read, name, report, keep_segments, wanted)
+    return chain, report.problems, report._dropped
+
+
+def _survey(path: str) -> tuple[dict[str, list[int]], int] | None:
+    """Read ahead in a bundle file: per camera the seqs that deletions.jsonl names (so that the
+    chain check keeps only those segments' times, not every segment's) and the manifests' size
+    in all. None where the bundle cannot be read ahead; the check then keeps every segment's."""
+    wanted: dict[str, set[int]] = {}
+    manifest_bytes = 0
+    try:
+        with tarfile.open(path, mode="r:") as tar:
+            for member in tar:
+                if _MANIFEST_RE.match(member.name):
+                    manifest_bytes += member.size
+                elif member.name == "deletions.jsonl" and member.isfile():
+                    fobj = tar.extractfile(member)
+                    assert fobj is not None
+                    for _n, d in _jsonl(member.name, fobj.read(), BundleReport()):
+                        try:
+                            wanted.setdefault(d["camera"], set()).add(int(d["seq"]))
+                        except (KeyError, TypeError, ValueError):
+                            continue
+    except (OSError, tarfile.TarError, EOFError):
+        return None
+    return {c: sorted(s) for c, s in wanted.items()}, manifest_bytes
+
+
 def verify_bundle(source: str | IO[bytes], trusted_key: bytes,
                   progress: Callable[[str], None] | None = None, *,
-                  now: datetime | None = None) -> BundleReport:
+                  now: datetime | None = None, workers: int | None = None) -> BundleReport:
     """Check an audit bundle offline against the ledger's public key; every problem names the
-    file and, where there is one, the camera, segment or record."""
+    file and, where there is one, the camera, segment or record. A bundle given as a file name
+    has its cameras' manifests checked in ``workers`` processes (default: one per CPU where the
+    manifests are large); the report is the same whichever way it was checked."""
     report = BundleReport()
     say = progress or (lambda _text: None)
     now = now or datetime.now(timezone.utc)
@@ -297,50 +476,101 @@ def verify_bundle(source: str | IO[bytes], trusted_key: bytes,
     files: dict[tuple[str, int], tuple[str, str, int]] = {}  # (camera, seq) -> (name, sha hex, size)
     proofs: dict[int, str] = {}
     keep_segments = True
+    # What the reading finds, in member order: a problem, or a manifest's check (done, or running
+    # in a worker); settled in that order, so problems come out as a one-by-one reading names them.
+    found: list[str | tuple[str, str, Any]] = []
+    survey = _survey(source) if isinstance(source, str) else None
+    wanted = survey[0] if survey is not None else None
+    if workers is None:
+        workers = (min(len(os.sched_getaffinity(0)), 8)
+                   if survey is not None and survey[1] >= _PARALLEL_BYTES else 1)
+    pool = None
+    if workers > 1 and survey is not None:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def settle() -> bool:
+        for item in found:
+            if isinstance(item, str):
+                report.fail(item)
+                continue
+            camera, name, result = item
+            try:
+                chain, problems, dropped = result.result() if isinstance(result, Future) else result
+            except (OSError, tarfile.TarError, EOFError) as exc:
+                report.fail(f"bundle: unreadable ({exc})")
+                return False
+            for problem in problems:
+                report.fail(problem)
+            report._dropped += dropped
+            report.segments += chain.lines
+            report.seconds[camera] = report.seconds.get(camera, 0.0) + chain.seconds
+            chains[camera] = chain
+            manifest_hashes[name] = chain.sha256
+        found.clear()
+        return True
+
     try:
-        tar = (tarfile.open(source, mode="r|") if isinstance(source, str)
-               else tarfile.open(fileobj=source, mode="r|"))
-    except (OSError, tarfile.TarError) as exc:
-        report.fail(f"bundle: unreadable ({exc})")
-        return report
-    try:
-        with tar:
-            for member in tar:
-                name = member.name
-                if not member.isfile():
-                    report.fail(f"{name}: not a plain file")
-                    continue
-                fobj = tar.extractfile(member)
-                assert fobj is not None
-                if name == "bundle.json":
-                    small[name] = fobj.read()
-                    head = _json(name, small[name], report) or {}
-                    keep_segments = not head.get("manifests_only", False)
-                    report.manifests_only = not keep_segments
-                elif (m := _MANIFEST_RE.match(name)) is not None:
-                    camera = m.group(1)
-                    say(f"checking the chain of camera {camera}")
-                    tee = _Hashing(fobj)
-                    chains[camera] = check_manifest(camera, tee, name, report, keep_segments)
-                    manifest_hashes[name] = tee.h.hexdigest()
-                elif (m := _SEGMENT_RE.match(name)) is not None:
-                    h = hashlib.sha256()
-                    size = 0
-                    while chunk := fobj.read(_CHUNK):
-                        h.update(chunk)
-                        size += len(chunk)
-                    files[(m.group(1), int(m.group(2)))] = (name, h.hexdigest(), size)
-                    report.files_hashed += 1
-                    report.bytes_hashed += size
-                    if report.files_hashed % 500 == 0:
-                        say(f"hashed {report.files_hashed} segments ({report.bytes_hashed / 1e6:.0f} MB)")
-                elif (m := _PROOF_RE.match(name)) is not None:
-                    proofs[int(m.group(1))] = fobj.read(1 << 16).decode("utf-8", "replace")
-                else:
-                    small[name] = fobj.read()
-    except (OSError, tarfile.TarError, EOFError) as exc:
-        report.fail(f"bundle: unreadable ({exc})")
-        return report
+        try:
+            tar = (tarfile.open(source, mode="r:") if isinstance(source, str)
+                   else tarfile.open(fileobj=source, mode="r|"))
+        except (OSError, tarfile.TarError) as exc:
+            report.fail(f"bundle: unreadable ({exc})")
+            return report
+        try:
+            with tar:
+                for member in tar:
+                    name = member.name
+                    if not member.isfile():
+                        found.append(f"{name}: not a plain file")
+                        continue
+                    m = _MANIFEST_RE.match(name)
+                    if m is not None and pool is not None:
+                        camera = m.group(1)
+                        say(f"checking the chain of camera {camera}")
+                        found.append((camera, name, pool.submit(
+                            _check_manifest_at, source, member.offset_data, member.size, camera, name,
+                            keep_segments, None if wanted is None else wanted.get(camera, []))))
+                        continue
+                    fobj = tar.extractfile(member)
+                    assert fobj is not None
+                    if name == "bundle.json":
+                        small[name] = fobj.read()
+                        parsed = BundleReport()
+                        head = _json(name, small[name], parsed) or {}
+                        found.extend(parsed.problems)
+                        keep_segments = not head.get("manifests_only", False)
+                        report.manifests_only = not keep_segments
+                    elif m is not None:
+                        camera = m.group(1)
+                        say(f"checking the chain of camera {camera}")
+                        checked = BundleReport()
+                        chain = check_manifest(camera, fobj.read, name, checked, keep_segments,
+                                               None if wanted is None else wanted.get(camera, []))
+                        found.append((camera, name, (chain, checked.problems, checked._dropped)))
+                    elif (m := _SEGMENT_RE.match(name)) is not None:
+                        h = hashlib.sha256()
+                        size = 0
+                        while chunk := fobj.read(_CHUNK):
+                            h.update(chunk)
+                            size += len(chunk)
+                        files[(m.group(1), int(m.group(2)))] = (name, h.hexdigest(), size)
+                        report.files_hashed += 1
+                        report.bytes_hashed += size
+                        if report.files_hashed % 500 == 0:
+                            say(f"hashed {report.files_hashed} segments ({report.bytes_hashed / 1e6:.0f} MB)")
+                    elif (m := _PROOF_RE.match(name)) is not None:
+                        proofs[int(m.group(1))] = fobj.read(1 << 16).decode("utf-8", "replace")
+                    else:
+                        small[name] = fobj.read()
+        except (OSError, tarfile.TarError, EOFError) as exc:
+            if settle():
+                report.fail(f"bundle: unreadable ({exc})")
+            return report
+        if not settle():
+            return report
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     say("checking signatures and proofs")
     _verify_evidence(report, trusted_key, small, chains, manifest_hashes, files, proofs, now, keep_segments)
     if report._dropped:

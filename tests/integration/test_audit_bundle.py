@@ -231,3 +231,31 @@ def test_only_inspectors_officers_and_admins_make_bundles(site, tmp_path):
         assert verify_bundle(str(out), site.key).ok
         page = client.get("/audit", headers=headers("off"))
         assert page.status_code == 200 and 'id="bundle-form"' in page.text
+
+
+def test_checking_manifests_in_worker_processes_or_from_a_stream_reports_the_same(site, tmp_path):
+    site.send(("segment.deleted", {"camera": "cam-01", "seq": 2, "deleted_at": iso(T0 + dt.timedelta(days=3)),
+                                   "reason": "disk full"}))
+    good = site.bundle(tmp_path / "b.tar")
+
+    def edit_lines(name, data):
+        if name == "manifests/cam-01.jsonl":
+            lines = data.split(b"\n")
+            lines[1] = lines[1].replace(b'"bytes":', b'"bytes":1')
+            del lines[3]
+            return b"\n".join(lines)
+        if name == "manifests/cam-02.jsonl":
+            return data.replace(b'"camera":"cam-02"', b'"camera":"cam-03"', 1)
+        return data
+    for path in (good, rewrite(good, tmp_path / "t.tar", edit_lines)):
+        one = verify_bundle(str(path), site.key, workers=1)
+        with path.open("rb") as stream:
+            streamed = verify_bundle(stream, site.key)
+        for other in (verify_bundle(str(path), site.key, workers=2), streamed):
+            assert other.problems == one.problems and other.warnings == one.warnings
+            assert (other.segments, other.hours(), other.gaps, other.deletions) == (
+                one.segments, one.hours(), one.gaps, one.deletions)
+    assert any("deletions.jsonl line 1 (camera cam-01 segment 2)" in p for p in one.problems)
+    assert "manifests/cam-01.jsonl line 2 (camera cam-01 segment 2): record altered" in "\n".join(one.problems)
+    assert any("segments 4..4 removed from the manifest" in p for p in one.problems)
+    assert "manifests/cam-02.jsonl line 1: not a canonical segment record of camera cam-02" in one.problems
