@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db import Base
@@ -71,7 +71,10 @@ class Item(Base):
     bytes)."""
 
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("project_id", "sha256", name="uq_items_project_sha256"),)
+    __table_args__ = (UniqueConstraint("project_id", "sha256", name="uq_items_project_sha256"),
+                      # Gold is a few items in many: every claim counts the project's unseen gold.
+                      Index("ix_items_gold", "project_id", postgresql_where=text("is_gold IS true"),
+                            sqlite_where=text("is_gold IS true")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)

@@ -259,7 +259,7 @@ def _unseen_gold(project_id: int, annotator: int):
     claim would otherwise fetch them all."""
     held, skipped = _barred(project_id, annotator)
     return (select(Task.id).join(Item, Item.id == Task.item_id)
-            .where(Task.project_id == project_id, Item.is_gold.is_(True),
+            .where(Item.project_id == project_id, Item.is_gold.is_(True),
                    Task.id.not_in(held), Task.id.not_in(skipped)))
 
 
@@ -289,21 +289,40 @@ def _claim_work(db, project_id: int, annotator: int, seat: str | None, now: dt.d
                 postgres: bool) -> TaskSlot | None:
     """One of the k places of an ordinary (not gold) task."""
     held, skipped = _barred(project_id, annotator)
-    open_ = or_(TaskSlot.state == A.FREE, and_(TaskSlot.state == A.RESERVED, TaskSlot.reserved_until <= now))
-    gold_task = select(Item.id).where(Item.id == Task.item_id, Item.is_gold.is_(True)).exists()
-    stmt = (select(TaskSlot).join(Task, Task.id == TaskSlot.task_id)
-            .where(TaskSlot.project_id == project_id, Task.status == "open", open_, ~gold_task,
+    lapsed = and_(TaskSlot.state == A.RESERVED, TaskSlot.reserved_until <= now)
+    open_ = or_(TaskSlot.state == A.FREE, lapsed)
+    # The place's task is open and not gold, asked per candidate place (a join made PostgreSQL
+    # merge the whole task list in order, reading every done task before the first open one).
+    workable = (select(Task.id).join(Item, Item.id == Task.item_id)
+                .where(Task.id == TaskSlot.task_id, Task.status == "open", Item.is_gold.is_not(True)).exists())
+    base = (select(TaskSlot)
+            .where(TaskSlot.project_id == project_id, workable,
                    TaskSlot.task_id.not_in(held), TaskSlot.task_id.not_in(skipped))
             .order_by(TaskSlot.task_id, TaskSlot.slot).limit(1))
+    # Lapsed places (work someone abandoned, on older tasks) first, then free ones: two queries,
+    # each walking the claim index (project, state, task, slot) in order. One query with "free or
+    # lapsed" made PostgreSQL walk the task order through every taken place of the project
+    # instead: 100,000 rows read per claim once 50,000 tasks were done.
+    passes = [base.where(lapsed), base.where(TaskSlot.state == A.FREE)]
+    slot = None
     if postgres:
         # Pass the rows other claimers hold locked; only when every candidate is locked, wait for
         # them: a claim that fails (its unique key) leaves its row free, and "nothing free" must
         # then not be the answer.
-        slot = db.scalar(stmt.with_for_update(skip_locked=True, of=TaskSlot))
-        if slot is None:
-            slot = db.scalar(stmt.with_for_update(of=TaskSlot))
+        for stmt in passes:
+            slot = db.scalar(stmt.with_for_update(skip_locked=True, of=TaskSlot))
+            if slot is not None:
+                break
+        else:
+            for stmt in passes:
+                slot = db.scalar(stmt.with_for_update(of=TaskSlot))
+                if slot is not None:
+                    break
     else:
-        slot = db.scalar(stmt)
+        for stmt in passes:
+            slot = db.scalar(stmt)
+            if slot is not None:
+                break
     if slot is None:
         return None
     view = _view(slot)
