@@ -85,13 +85,16 @@ def group_alarms(views: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Alarm views (newest first, as alarm_view gives them) grouped by kind and subject: each
     group with how often it happened (repeats counted), its worst severity, first and last
     time, the ids of its alarms and its newest alarm; the worst and newest groups first."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    groups: dict[tuple[str, str, int | None], dict[str, Any]] = {}
     for v in views:
-        key = (v["kind"], subject(v.get("source") or ""))
+        # One customer's alarms never share a group with another's: a group is shown to whoever
+        # may see its alarms, and says whose they are.
+        key = (v["kind"], subject(v.get("source") or ""), v.get("customer_id"))
         last = v.get("last_raised_at") or v.get("raised_at")
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {"kind": key[0], "subject": key[1], "severity": v["severity"], "count": 0,
+            g = groups[key] = {"kind": key[0], "subject": key[1], "customer_id": key[2],
+                               "severity": v["severity"], "count": 0,
                                "first_raised_at": v.get("raised_at"), "last_raised_at": last, "ids": [],
                                "latest": dict(v)}
         g["count"] += 1 + int(v.get("repeats") or 0)

@@ -89,6 +89,7 @@ def event_feed(db, user: User, limit: int = 25, kind: str | None = None, site_id
         if event_text.SEVERITIES.index(sentence.severity) < floor:
             continue
         out.append({"id": e.id, "ts": e.ts, "kind": e.kind, "agent": agent, "agent_id": e.agent_id,
+                    "customer_id": e.customer_id,
                     "site_id": site, "severity": sentence.severity, "sentence": sentence.as_dict()})
         if len(out) >= limit:
             break

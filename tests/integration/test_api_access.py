@@ -69,7 +69,7 @@ def api(tmp_path, database_url):
         ids["other"] = {"agent_id": agent_id, "site_id": site_id, "user_id": 1, "index": 0, "project_id": 1, "task_id": 1, "annotation_id": 1,
                         "camera": "cam-01", "segment_id": 1, "hold_id": "hold-x",
                         "person_pk": 1, "change_id": borealis_change.id, "seat_id": "B1",
-                        "token_id": bor1_token.id}
+                        "token_id": bor1_token.id, "report_id": 1, "drill_id": 1, "plan_id": 1, "job": "job-x"}
     with serve(app, database_url) as client:
         yield client, ids
 
