@@ -132,21 +132,28 @@ def frame_on_floor(matrix: np.ndarray, size: tuple[int, int], usable_from_row: f
 def _shadow_points(camera: np.ndarray, vertices: np.ndarray, reach: float) -> np.ndarray | None:
     """The points whose convex hull is what a convex piece (a segment or a convex polygon's
     corners) hides from ``camera``: the piece and everything behind it out to ``reach`` metres.
-    None when it hides nothing."""
-    rel = vertices - camera
-    if np.min(np.abs(rel).sum(axis=1)) < 1e-9:
+    None when it hides nothing. Plain floats: a piece has two to a few corners, and numpy's
+    per-call cost on such small arrays was most of a 200-camera recompute."""
+    cx, cy = float(camera[0]), float(camera[1])
+    rel = [(float(x) - cx, float(y) - cy) for x, y in vertices]
+    if min(abs(dx) + abs(dy) for dx, dy in rel) < 1e-9:
         return None
-    centre = rel.mean(axis=0)
-    base = math.atan2(centre[1], centre[0])
-    angles = (np.arctan2(rel[:, 1], rel[:, 0]) - base + math.pi) % (2 * math.pi) - math.pi
-    lo, hi = float(angles.min()), float(angles.max())
+    mx = sum(dx for dx, _ in rel) / len(rel)
+    my = sum(dy for _, dy in rel) / len(rel)
+    base = math.atan2(my, mx)
+    two_pi = 2 * math.pi
+    angles = [(math.atan2(dy, dx) - base + math.pi) % two_pi - math.pi for dx, dy in rel]
+    lo, hi = min(angles), max(angles)
     if hi - lo < 1e-9 or hi - lo >= math.pi - 1e-9:
         return None  # seen edge-on (no width), or the camera stands among the piece's corners
     # Far points every <= 45 degrees: the far side then stays beyond reach * cos(22.5 deg).
     steps = max(1, math.ceil((hi - lo) / (math.pi / 4)))
-    far_angles = base + np.linspace(lo, hi, steps + 1)
-    far = camera + (reach / math.cos(math.pi / 8)) * np.column_stack([np.cos(far_angles), np.sin(far_angles)])
-    return np.vstack([vertices, far])
+    far = reach / math.cos(math.pi / 8)
+    points = [(cx + dx, cy + dy) for dx, dy in rel]
+    for i in range(steps + 1):
+        t = base + lo + (hi - lo) * i / steps
+        points.append((cx + far * math.cos(t), cy + far * math.sin(t)))
+    return np.array(points, dtype=np.float64)
 
 
 def _shadow(camera: np.ndarray, vertices: np.ndarray, reach: float) -> Polygon | None:
