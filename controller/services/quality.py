@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -56,6 +57,7 @@ from controller.services.scope import CustomerScope
 log = logging.getLogger("siteguard.controller.quality")
 
 SERIES_POINTS = 500  # the newest snapshots the API returns
+SCORING_NICENESS = 10  # the scoring process's priority below the HTTP worker's
 A = Annotation.__table__
 
 
@@ -309,7 +311,7 @@ class QualityBoard:
     database for all of them (module docstring). Each worker keeps the report it last read in
     memory, so that a report is parsed once per worker per scoring, not once per request."""
 
-    def __init__(self, sessions, max_age_s: float = 60.0, min_refresh_s: float = 10.0,
+    def __init__(self, sessions, max_age_s: float = 60.0, min_refresh_s: float = 30.0,
                  database_url: str | None = None, lease_s: float = 120.0, first_wait_s: float = 60.0) -> None:
         self._sessions = sessions
         self._max_age_s = max_age_s
@@ -332,7 +334,10 @@ class QualityBoard:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                # At a lower CPU priority: scoring is seconds of work that may wait, while the
+                # requests it shares the cores with may not.
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=os.nice, initargs=(SCORING_NICENESS,))
         return self._pool.submit(score_in_child, self._database_url, project_id).result()
 
     def _score(self, project_id: int, token: str) -> None:
