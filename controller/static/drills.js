@@ -18,12 +18,7 @@ i18n.ready.then(function () {
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
   let started = null;
 
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = text;
-    if (cls) e.className = cls;
-    return e;
-  }
+  const { el } = pageKit;
 
   async function post(path, body) {
     const r = await fetch(path, { method: "POST", credentials: "same-origin",

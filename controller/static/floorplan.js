@@ -5,36 +5,11 @@
 "use strict";
 i18n.ready.then(function () {
   const siteSel = document.getElementById("site");
-  const NS = "http://www.w3.org/2000/svg";
   const canCalibrate = JSON.parse(document.getElementById("can-calibrate").textContent);
   let view = null;   // the /floorplan answer
   let cal = null;    // {area, camera, image, pairs: [{image, floor}], pending}
 
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined) e.textContent = text;
-    if (cls) e.className = cls;
-    return e;
-  }
-
-  function svg(tag, attrs, text) {
-    const e = document.createElementNS(NS, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-
-  async function getJSON(url, options) {
-    const r = await fetch(url, { credentials: "same-origin", ...(options || {}) });
-    if (r.status === 401) { location.href = "/login"; throw new Error(_("signed out")); }
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) {
-      const d = body.detail;
-      const msg = typeof d === "string" ? d : Array.isArray(d) ? d.map((e) => e.msg).join("; ") : r.statusText;
-      throw new Error(msg);
-    }
-    return body;
-  }
+  const { el, svg, getJSON } = pageKit;
 
   const pts = (ring) => ring.map((p) => p[0] + "," + p[1]).join(" ");
   const num = (x, digits) => Number(x).toFixed(digits);
