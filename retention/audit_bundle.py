@@ -385,8 +385,15 @@ def check_manifest(camera: str, read: Callable[[int], bytes], name: str, report:
     or with ``wanted`` only of those seqs; the chain carries the file's SHA-256 and the recorded
     seconds, and the report gets the segment count and the seconds."""
     check = _ManifestCheck(camera, name, report, keep_segments, wanted)
-    while data := read(_BLOCK):
-        check.feed(data)
+    try:
+        while data := read(_BLOCK):
+            check.feed(data)
+    except ValueError as exc:  # a start or end that is no time with its zone: named, not a crash
+        report.fail(f"{name} (camera {camera}): after line {check.n}, a segment's start or end is not an "
+                    f"ISO 8601 time with its zone ({exc}); the rest of its chain cannot be checked")
+        while data := read(_BLOCK):  # the file's hash still covers all of it
+            check.whole.update(data)
+        check.tail, check.run_start = b"", None
     chain = check.finish()
     report.segments += chain.lines
     report.seconds[camera] = report.seconds.get(camera, 0.0) + chain.seconds

@@ -259,3 +259,17 @@ def test_checking_manifests_in_worker_processes_or_from_a_stream_reports_the_sam
     assert "manifests/cam-01.jsonl line 2 (camera cam-01 segment 2): record altered" in "\n".join(one.problems)
     assert any("segments 4..4 removed from the manifest" in p for p in one.problems)
     assert "manifests/cam-02.jsonl line 1: not a canonical segment record of camera cam-02" in one.problems
+
+
+def test_a_segment_time_that_is_no_time_is_named_not_a_crash(site, tmp_path):
+    good = site.bundle(tmp_path / "b.tar")
+
+    def bad_time(name, data):
+        if name != "manifests/cam-01.jsonl":
+            return data
+        lines = data.split(b"\n")
+        lines[1] = lines[1].replace(b'"start":"', b'"start":"x', 1)
+        return b"\n".join(lines)
+    problems = one_failure(site, rewrite(good, tmp_path / "t.tar", bad_time))
+    assert "manifests/cam-01.jsonl (camera cam-01): after line" in problems
+    assert "is not an ISO 8601 time with its zone" in problems
