@@ -344,6 +344,35 @@ class NetworkChange(Base):
     expires: Mapped[str] = mapped_column(String(30))  # the approvals' expiry, RFC 3339 UTC
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # acl: VLAN isolation on the switches; vpn: a remote peer on the site's WireGuard gateway;
+    # remote: a customer's remote-work rules. ``spec`` holds what a vpn or remote change is about.
+    kind: Mapped[str] = mapped_column(String(10), default="acl", server_default="acl")
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+
+
+class VpnPeer(Base):
+    """A remote annotator's device on a site's WireGuard gateway: requested by a change its
+    customer signs, active once the edge ran it, ended by an approved removal or at once by an
+    officer's revocation. Only the device's public key is held here, never its private key."""
+
+    __tablename__ = "vpn_peers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(64))  # the site file's person id who uses the device
+    label: Mapped[str] = mapped_column(String(100), default="")
+    public_key: Mapped[str] = mapped_column(String(44))
+    address: Mapped[str] = mapped_column(String(15))
+    # requested -> active | rejected | refused; active -> removing -> removed; active -> revoked
+    status: Mapped[str] = mapped_column(String(12), default="requested", index=True)
+    add_change: Mapped[str | None] = mapped_column(String(40))
+    remove_change: Mapped[str | None] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    active_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    end_reason: Mapped[str] = mapped_column(String(500), default="")
 
 
 class NetworkApproval(Base):

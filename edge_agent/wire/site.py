@@ -401,6 +401,10 @@ class RemoteWork(_Model):
 
     allowed: StrictBool = False
     range: Annotated[ipaddress.IPv4Network, BeforeValidator(_strict_network)]
+    # The stricter rules of a remote session (it has no camera seat): which kinds of data it may
+    # be shown, and whether every view carries a watermark naming the person and the device.
+    modalities: tuple[Literal["text", "audio", "image"], ...] = ("text", "audio")
+    watermark: StrictBool = True
 
     @field_validator("range")
     @classmethod
