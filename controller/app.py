@@ -44,6 +44,7 @@ from controller.routers import (
     sites,
     synthesis,
     users,
+    vpn,
 )
 from controller.routers import gold as gold_router
 from controller.routers import quality as quality_router
@@ -142,7 +143,7 @@ def create_app(settings: Settings | None = None, role: str = "all") -> FastAPI:
 
     for r in (auth_api, agents, events, customers, sites, users, ledger_api, cameras, access, network, seats, projects,
               work_router, reviews_router, gold_router, releases_router, quality_router, exports, synthesis, floorplan,
-              reports, audit_bundles, drills, pages, role_pages, docs):
+              reports, audit_bundles, drills, vpn, pages, role_pages, docs):
         errors.document_common_errors(r.router.routes)
         app.include_router(end_sessions_with_endpoints(r.router))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

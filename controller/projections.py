@@ -22,6 +22,7 @@ from controller.models import (
     utcnow,
 )
 from controller.network import record_refusal, record_result
+from controller.vpn_peers import record_applied_event, record_refused_event
 from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import EventKind
 
@@ -64,6 +65,10 @@ def project(s: Session, agent_id: int, site_id: int | None, body: P.Body) -> Non
         record_result(s, site_id, P.body_dict(body))
     elif isinstance(body, P.NetworkChangeRefused):
         record_refusal(s, site_id, P.body_dict(body))
+    elif isinstance(body, P.VpnPeerApplied):
+        record_applied_event(s, site_id, P.body_dict(body))
+    elif isinstance(body, P.VpnPeerRefused):
+        record_refused_event(s, site_id, P.body_dict(body))
     elif isinstance(body, P.GateState):
         row = s.get(GateState, (site_id, body.gate))
         if row is None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from controller import network as net
+from controller import vpn_peers
 from controller.domain_errors import (
     BadProof,
     Conflict,
@@ -34,6 +35,8 @@ from controller.models import (
     iso,
     utcnow,
 )
+from controller.services import remote_rules
+from controller.services import vpn as vpn_svc
 from controller.services.edge import EdgeChannel, send_to_edge
 from controller.services.scope import CustomerScope
 from controller.services.sites import site_or_404
@@ -61,8 +64,13 @@ def change_view(db, change: NetworkChange, scope: CustomerScope, full: bool = Fa
         "approvals": [{"customer": slugs.get(a.customer_id), "decision": a.decision, "at": iso(a.at),
                        **({"by": a.by, "comment": a.comment} if scope.sees(slugs.get(a.customer_id)) else {})}
                       for a in approvals],
-        "finished_at": iso(change.finished_at), "result_status": change.result.get("status")}
-    if full:
+        "finished_at": iso(change.finished_at), "result_status": change.result.get("status"),
+        "kind": change.kind, "spec": change.spec or {}}
+    if full and change.kind != "acl":  # a VPN peer or remote-rules change: its lines are the whole of it
+        out["device_plans"] = {d: {"vendor": p["vendor"], "commands": p["commands"]} for d, p in change.devices.items()}
+        out["result"] = change.result
+        out["signing"] = [net.signing_document(change, c) for c in change.customers if scope.sees(c)]
+    elif full:
         if not scope.limited:
             out.update(before=change.before, after=change.after, analysis=change.analysis,
                        device_plans={d: {k: p[k] for k in ("vendor", "commands", "before_config", "after_config", "diff")}
@@ -199,6 +207,8 @@ def reject(db, ledger: Ledger, scope: CustomerScope, user: User, change_id: str,
     _record_decision(db, NetworkApproval(change_id=change.id, customer_id=customer.id, decision="reject",
                                          comment=comment, by=user.username))
     change.status, change.finished_at = "rejected", utcnow()
+    if change.kind == "vpn":
+        vpn_peers.decided(db, change)
     ledger.record(db, "network.change_rejected", {
         "change": change.id, "customer": customer.slug, "by": user.username, "comment": comment})
     db.commit()
@@ -212,6 +222,12 @@ def apply(db, ledger: Ledger, edge: EdgeChannel, scope: CustomerScope, change_id
     change = _change(db, scope, change_id)
     if change.status != "approved":
         raise Conflict(f"only an approved change can run; this one is {change.status}")
+    if change.kind == "vpn":
+        vpn_svc.apply(db, ledger, edge, change, by, timeout)
+        return change_view(db, change, scope)
+    if change.kind == "remote":
+        remote_rules.apply(db, ledger, edge, change, by)
+        return change_view(db, change, scope)
     site = site_or_404(db, change.site_id)
     if net.stale(db, site, change):
         raise Conflict("another change moved this site's isolation since this one was rendered; "

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 
-from controller.domain_errors import Invalid, NotFound
+from controller.domain_errors import Conflict, Invalid, NotFound
 from controller.ledger import Ledger
 from controller.models import Role, Site, User, iso
 from controller.services.edge import EdgeChannel
+from controller.remote_work import check_unchanged
 from controller.sites import apply_site_config
 from edge_agent.wire.redact import redact_site_config
-from edge_agent.wire.site import SiteFileError, parse_site_text
+from edge_agent.wire.site import SiteConfig, SiteFileError, parse_site_text
 
 
 def site_or_404(db, site_id: int, message: str = "no such site") -> Site:
@@ -39,6 +40,10 @@ def replace_config(db, ledger: Ledger, edge: EdgeChannel, site_id: int, yaml_tex
         raise Invalid("the site file is not valid", [str(p) for p in exc.problems], kind="site_file") from None
     if config.site.id != site.slug:
         raise Invalid(f"file describes site {config.site.id!r}, not {site.slug!r}")
+    try:
+        check_unchanged(SiteConfig.model_validate_json(site.config_json), config)
+    except ValueError as exc:
+        raise Conflict(str(exc)) from None
     site, changed = apply_site_config(db, config)
     if changed:
         ledger.record(db, "site.config_changed", {

@@ -617,6 +617,11 @@ class VpnGateway(_Model):
     private_key_env: EnvName | None = None
     private_key_file: SecretPath | None = None
     platform: tuple[ipaddress.IPv4Address, ...] = ()
+    # Where clients dial the gateway (a name or address); default: the host the pages are served from.
+    endpoint: Annotated[str, Field(min_length=1, max_length=253),
+                        _matching(r"[A-Za-z0-9][A-Za-z0-9.:-]*", "a host name or address")] | None = None
+    # The gateway's public key, for the clients' configs where the private key is not inline.
+    public_key: Annotated[str, _matching(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=", "a WireGuard public key")] | None = None
 
     @model_validator(mode="after")
     def _one_key(self) -> VpnGateway:
