@@ -11,7 +11,7 @@ from sqlalchemy import select
 from controller.alarms import raise_alarm
 from controller.annotation_tables import Dataset, Project
 from controller.ingest import customer_ids, store_events
-from controller.models import Alarm, Customer, Event, Role, Site, User, Vlan
+from controller.models import Alarm, Customer, Event, Role, Site, User, Vlan, VpnPeer
 from controller.network import create_change
 from controller.services.users import create_user
 from controller.sessions import issue_token
@@ -63,13 +63,17 @@ def api(tmp_path, database_url):
                 "alarm_id": s.scalar(select(Alarm.id).where(Alarm.customer_id == cid)),
             }
         borealis_change = create_change(s, s.get(Site, site_id), "isolate borealis", "off", {120: None})
+        borealis_peer = VpnPeer(site_id=site_id, customer_id=ids["borealis"]["customer_id"], person="p-003",
+                                public_key="A" * 43 + "=", address="10.201.0.1", status="active", created_by="off")
+        s.add(borealis_peer)
         s.commit()
         bor1 = s.scalar(select(User.id).where(User.username == "bor1"))
         _, bor1_token = issue_token(s, bor1, dt.timedelta(hours=1), "bor1's", "test")
         ids["other"] = {"agent_id": agent_id, "site_id": site_id, "user_id": 1, "index": 0, "project_id": 1, "task_id": 1, "annotation_id": 1,
                         "camera": "cam-01", "segment_id": 1, "hold_id": "hold-x",
                         "person_pk": 1, "change_id": borealis_change.id, "seat_id": "B1",
-                        "token_id": bor1_token.id, "report_id": 1, "drill_id": 1, "plan_id": 1, "job": "job-x"}
+                        "token_id": bor1_token.id, "report_id": 1, "drill_id": 1, "plan_id": 1, "job": "job-x",
+                        "peer_id": borealis_peer.id}
     with serve(app, database_url) as client:
         yield client, ids
 
@@ -90,7 +94,8 @@ def api_routes(app):
 # Site-level routes a customer may use: they must show and accept the customer's own VLANs only.
 CUSTOMER_SITE_ROUTES = {("GET", "/api/sites/{site_id}/network"), ("GET", "/api/sites/{site_id}/network/changes"),
                         ("POST", "/api/sites/{site_id}/network/changes"), ("GET", "/api/sites/{site_id}/seats"),
-                        ("GET", "/api/sites/{site_id}/coverage/history")}
+                        ("GET", "/api/sites/{site_id}/coverage/history"), ("GET", "/api/sites/{site_id}/vpn"),
+                        ("POST", "/api/sites/{site_id}/vpn/peers"), ("POST", "/api/sites/{site_id}/remote-rules")}
 
 
 # Routes that act on the caller's own login (they would end the test's token); tested on their own.
