@@ -65,13 +65,14 @@ def check_peer_change(payload: Mapping[str, Any], site: SiteConfig, active: Mapp
                       used: set[str], now: dt.datetime) -> tuple[str, vpn.Peer, list[str]]:
     """(action, peer, signed lines) of a verified peer change; ``ApprovalError`` says why not.
 
-    payload: {"change", "action": "add"|"remove", "peer": {"public_key", "address", "customer"},
-    "lines": [...], "approvals": [...]}."""
+    payload: {"change", "action": "add"|"remove"|"rotate", "peer": {"public_key", "address",
+    "customer"}, "lines": [...], "approvals": [...]}; a rotation also names the key it
+    ``replaces`` (an active peer of the same customer at the same address)."""
     change_id, action, spec = payload.get("change"), payload.get("action"), payload.get("peer")
     if not isinstance(change_id, str) or not 0 < len(change_id) <= 40:
         raise ApprovalError("malformed", "a change needs an id of 1-40 characters")
-    if action not in ("add", "remove") or not isinstance(spec, dict):
-        raise ApprovalError("malformed", "action must be add or remove, with a peer")
+    if action not in ("add", "remove", "rotate") or not isinstance(spec, dict):
+        raise ApprovalError("malformed", "action must be add, remove or rotate, with a peer")
     try:
         peer = vpn.Peer(str(spec["public_key"]), ipaddress.IPv4Address(str(spec["address"])), str(spec["customer"]))
     except (KeyError, ValueError) as exc:
@@ -80,15 +81,21 @@ def check_peer_change(payload: Mapping[str, Any], site: SiteConfig, active: Mapp
     reach = reach_of(site, peer.customer)
     assert gw is not None
     try:
-        vpn.check_peer(peer, reach) if action == "add" else vpn.check_key(peer.public_key)
+        vpn.check_peer(peer, reach) if action != "remove" else vpn.check_key(peer.public_key)
         if action == "add":
             lines = vpn.add_lines(gw.interface, peer, reach)
-        else:  # taking a peer away is always possible, even where remote work is now denied
+        elif action == "remove":  # taking a peer away is always possible, even where remote work is now denied
             lines = vpn.remove_lines(gw.interface, peer, dataclasses.replace(reach, allowed=True))
+        else:
+            old = _replaced(payload, peer, active)
+            lines = vpn.rotate_lines(gw.interface, old, peer, reach)
     except vpn.PeerError as exc:
         raise ApprovalError(exc.reason, exc.detail) from None
     current = active.get(peer.public_key)
-    if action == "add":
+    if action == "rotate":
+        if current is not None:
+            raise ApprovalError("key_in_use", "the new key is already a peer on the gateway")
+    elif action == "add":
         clash = next((k for k, p in active.items() if p["address"] == str(peer.address) and k != peer.public_key), None)
         if clash is not None:
             raise ApprovalError("address_in_use", f"{peer.address} belongs to another peer")
@@ -111,6 +118,15 @@ def check_peer_change(payload: Mapping[str, Any], site: SiteConfig, active: Mapp
     return action, peer, lines
 
 
+def _replaced(payload: Mapping[str, Any], new: vpn.Peer, active: Mapping[str, Mapping[str, Any]]) -> vpn.Peer:
+    """The active peer a rotation replaces: same customer, same address."""
+    key = vpn.check_key(str(payload.get("replaces", "")))
+    current = active.get(key)
+    if current is None or current["customer"] != new.customer or current["address"] != str(new.address):
+        raise vpn.PeerError("unknown_peer", "the replaced key is no peer of this customer at this address")
+    return vpn.Peer(key, new.address, new.customer)
+
+
 # --- the driver ---------------------------------------------------------------------------------
 
 class Gateway(Protocol):
@@ -127,6 +143,21 @@ class Gateway(Protocol):
 
 class CommandError(RuntimeError):
     pass
+
+
+def underlay_of(links: list[Mapping[str, Any]], default_dev: str | None, tunnel: str) -> tuple[str, int]:
+    """(name, MTU) of the interface the tunnel's packets leave by: the default route's; with no
+    default route, the smallest MTU among the other up interfaces (any of them may carry a
+    client's packets). ``links``: ``ip -j link show up``."""
+    by_name = {ln["ifname"]: int(ln["mtu"]) for ln in links
+               if "mtu" in ln and "LOOPBACK" not in ln.get("flags", ())}
+    if default_dev is not None and default_dev in by_name:
+        return default_dev, by_name[default_dev]
+    candidates = [(mtu, name) for name, mtu in by_name.items() if name != tunnel]
+    if not candidates:
+        raise CommandError("no interface is up to carry the tunnel")
+    mtu, name = min(candidates)
+    return name, mtu
 
 
 class WireguardGo:
@@ -149,9 +180,24 @@ class WireguardGo:
             raise CommandError(f"{' '.join(argv[:3])}: {done.stderr.strip() or done.returncode}")
         return done.stdout
 
+    def underlay(self) -> tuple[str, int]:
+        links = json.loads(self._run(["ip", "-j", "link", "show", "up"]) or "[]")
+        default = None
+        for family in ("-4", "-6"):
+            routes = json.loads(self._run(["ip", "-j", family, "route", "show", "default"]) or "[]")
+            default = default or next((r["dev"] for r in routes if r.get("dev")), None)
+        return underlay_of(links, default, self.iface)
+
     def start(self) -> None:
         if shutil.which(self.binary) is None:
             raise CommandError(f"{self.binary} is not installed")
+        # Checked before the daemon starts: a tunnel MTU the underlay cannot carry is refused, not run.
+        underlay, underlay_mtu = self.underlay()
+        problem = vpn.mtu_problem(self.conf.mtu, underlay, underlay_mtu)
+        if problem:
+            raise CommandError(problem)
+        log.info("VPN gateway %s: MTU %d; underlay %s has MTU %d, which carries a tunnel MTU up to %d",
+                 self.iface, self.conf.mtu, underlay, underlay_mtu, vpn.tunnel_mtu(underlay_mtu))
         self._proc = subprocess.Popen(self._argv([self.binary, "-f", self.iface]),
                                       env={**os.environ, "WG_PROCESS_FOREGROUND": "1", "LOG_LEVEL": "error"},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -227,6 +273,12 @@ def gateway_key(conf: VpnGateway, site_dir: Path = Path(".")) -> str:
     if not key:
         raise CommandError("the VPN gateway's private key is empty")
     return vpn.check_key(key.strip())
+
+
+def _entry(peer: vpn.Peer, lines: list[str]) -> dict[str, Any]:
+    """An active peer as kept in the store: its signed wg line and rule lines."""
+    return {"address": str(peer.address), "customer": peer.customer, "wg": lines[0],
+            "rules": [ln.removeprefix("nft ") for ln in lines[1:]]}
 
 
 # --- the service --------------------------------------------------------------------------------
@@ -308,19 +360,34 @@ class VpnService:
                 raise
             self.store.put(APPLIED_KEY, json.dumps(sorted(self.used_changes() | {change_id})))
             after = dict(active)
+            # What the ledger records: a rotation is the new key's add and the old key's removal.
+            applied: list[tuple[str, str, list[str]]] = []
             if action == "add":
-                after[peer.public_key] = {"address": str(peer.address), "customer": peer.customer,
-                                          "wg": lines[0], "rules": [ln.removeprefix("nft ") for ln in lines[1:]]}
+                after[peer.public_key] = _entry(peer, lines)
                 self.gateway.load_ruleset(self.ruleset_text(after))  # the filter before the peer
                 self.gateway.set_peer(vpn.wg_argv(lines[0]))
-            else:
+                applied.append(("add", peer.public_key, lines))
+            elif action == "remove":
                 after.pop(peer.public_key)
                 self.gateway.remove_peer(peer.public_key)
                 self.gateway.load_ruleset(self.ruleset_text(after))
+                applied.append(("remove", peer.public_key, lines))
+            else:
+                old = str(payload["replaces"])
+                cut = lines.index(f"wg set {self.iface} peer {old} remove")
+                after.pop(old)
+                after[peer.public_key] = _entry(peer, lines[:cut])
+                # The /32's rule differs only in its comment, so the filter never lapses; the wg
+                # line moves the /32 to the new key in one step, then the old key goes.
+                self.gateway.load_ruleset(self.ruleset_text(after))
+                self.gateway.set_peer(vpn.wg_argv(lines[0]))
+                self.gateway.remove_peer(old)
+                applied += [("add", peer.public_key, lines[:cut]), ("remove", old, lines[cut:])]
             self.store.put(PEERS_KEY, json.dumps(after, sort_keys=True))
-            self.store.append(EventKind.VPN_PEER_APPLIED, P.VpnPeerApplied(
-                change=change_id, action=action, customer=peer.customer, public_key=peer.public_key,
-                address=str(peer.address), lines=lines))
+            for act, key, part in applied:
+                self.store.append(EventKind.VPN_PEER_APPLIED, P.VpnPeerApplied(
+                    change=change_id, action=act, customer=peer.customer, public_key=key,
+                    address=str(peer.address), lines=part))
         return {"applied": change_id, "action": action, "public_key": peer.public_key}
 
     def revoke(self, public_key: str, officer: str, reason: str) -> float:

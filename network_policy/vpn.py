@@ -25,6 +25,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 TABLE = "siteguard_vpn"
+# What WireGuard adds to each inner packet on the underlay: the outer IP header (20 bytes IPv4,
+# 40 IPv6), UDP 8, its data header 16 and the Poly1305 tag 16.
+OVERHEAD_IPV4, OVERHEAD_IPV6 = 60, 80
 DOWN_AFTER_S = 180  # a peer with keepalive whose last handshake is older than this is down
 _IFACE = re.compile(r"[a-z][a-z0-9_-]{0,14}")
 
@@ -108,6 +111,35 @@ def remove_lines(interface: str, peer: Peer, reach: Reach) -> list[str]:
     """What a customer signs to remove a peer: the wg removal, then the rules withdrawn."""
     rules = rule_lines(interface, peer, reach)
     return [f"wg set {interface} peer {peer.public_key} remove", *(f"nft withdraw {r}" for r in rules)]
+
+
+def rotate_lines(interface: str, old: Peer, new: Peer, reach: Reach) -> list[str]:
+    """What a customer signs to replace a peer's key at the same /32, as one change: the new key's
+    lines, then the old key's removal. ``wg set`` moves the /32 to the new key at once (an
+    allowed-ip belongs to one peer), so the address is never unrouted."""
+    if old.public_key == new.public_key:
+        raise PeerError("same_key", "a rotation needs a new key")
+    if (old.address, old.customer) != (new.address, new.customer):
+        raise PeerError("not_same_peer", "a rotation keeps the peer's customer and address")
+    return [*add_lines(interface, new, reach), *remove_lines(interface, old, reach)]
+
+
+def tunnel_mtu(underlay_mtu: int, ipv4_only: bool = False) -> int:
+    """The largest tunnel MTU whose packets fit the underlay unfragmented. Clients may come over
+    IPv6 unless the gateway knows its underlay is IPv4 only, so IPv6's overhead by default."""
+    return underlay_mtu - (OVERHEAD_IPV4 if ipv4_only else OVERHEAD_IPV6)
+
+
+def mtu_problem(mtu: int, underlay: str, underlay_mtu: int, ipv4_only: bool = False) -> str | None:
+    """Why a tunnel MTU does not fit its underlay (None: it fits). A tunnel packet larger than
+    the underlay carries is fragmented or, with DF set, lost: large transfers stall while pings
+    pass."""
+    most = tunnel_mtu(underlay_mtu, ipv4_only)
+    if mtu <= most:
+        return None
+    over = OVERHEAD_IPV4 if ipv4_only else OVERHEAD_IPV6
+    return (f"tunnel MTU {mtu} does not fit the underlay {underlay} (MTU {underlay_mtu}): at most {most} "
+            f"({over} bytes of WireGuard over {'IPv4' if ipv4_only else 'IPv6'}); set network.vpn.mtu to {most} or less")
 
 
 def wg_argv(line: str) -> list[str]:

@@ -22,7 +22,8 @@ def wg_keypair() -> tuple[str, str]:
 
 
 def site_text(acme_key: Ed25519PrivateKey, borealis_key: Ed25519PrivateKey, gateway_private: str,
-              interface: str = "sgwg0", acme_allowed: bool = True, listen_port: int = 51820) -> str:
+              interface: str = "sgwg0", acme_allowed: bool = True, listen_port: int = 51820,
+              mtu: int = 1420) -> str:
     return textwrap.dedent(f"""\
         site: {{id: vpn-site, name: VPN site, timezone: UTC}}
         controller: {{endpoint: "tcp://127.0.0.1:7700"}}
@@ -42,6 +43,7 @@ def site_text(acme_key: Ed25519PrivateKey, borealis_key: Ed25519PrivateKey, gate
           vpn:
             interface: {interface}
             listen_port: {listen_port}
+            mtu: {mtu}
             private_key: "{gateway_private}"
             platform: [10.0.0.10]
         """)

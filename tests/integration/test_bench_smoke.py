@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
+from tests.lab import vpn_lab
+from tests.lab.conftest import cannot_run
 
 # One run per bench/ script, at its smallest meaningful size (the defaults stay the README's).
 SMOKE = {
@@ -22,6 +24,7 @@ SMOKE = {
     "network": ["--switches", "2", "--parallel", "2"],
     "quality": ["--annotations", "2000", "--annotators", "5", "--seconds", "2", "--workers", "2"],
     "recording": ["--seconds", "4", "--segment-seconds", "2"],
+    "vpn": ["--seconds", "0.5", "--rounds", "1", "--pings", "5"],
     "wire": ["--events", "200"],
 }
 FIGURES = re.compile(r"^(?P<name>[a-z_]+): (?:[a-z0-9_]+=\S+ ?)+$")
@@ -35,6 +38,8 @@ def test_every_bench_script_has_a_smoke_run():
 @pytest.mark.slow
 @pytest.mark.parametrize("bench", sorted(SMOKE))
 def test_bench_runs_and_prints_its_figures(bench):
+    if bench == "vpn" and (reason := vpn_lab.blocker()):
+        cannot_run(reason)  # namespaces and wireguard-go, as for the lab tests
     res = subprocess.run([sys.executable, "-m", f"bench.{bench}", *SMOKE[bench]], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, f"bench.{bench} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"

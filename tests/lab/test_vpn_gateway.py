@@ -1,127 +1,53 @@
 """Remote work over a real WireGuard tunnel (wireguard-go), in network namespaces with nftables.
 
-The lab's switch namespace is the appliance: it routes the customers' VLANs and runs the edge's
-VPN gateway. A remote client sits on a "wan" segment whose own traffic the switch does not route
-(only the tunnel's does), with its own wireguard-go configured by hand here, as the annotator's
-WireGuard app would be.
+The lab (``tests/lab/vpn_lab.py``): the switch namespace is the appliance, routing the customers'
+VLANs and running the edge's VPN gateway; a remote client on a "wan" segment whose own traffic the
+switch does not route (only the tunnel's), with its own wireguard-go, as an annotator's WireGuard
+app would be.
 """
 from __future__ import annotations
 
-import ipaddress
 import os
-import shutil
+import re
 import signal
+import socket
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge_agent.store import EdgeStore
-from edge_agent.vpn import VpnService, WireguardGo, gateway_key, reach_of
 from network_policy import vpn
-from network_policy.approval import ApprovalError, sign
-from simulators.netlab import Host, Lab, LabError, Segment
+from network_policy.approval import ApprovalError
+from edge_agent.vpn import VpnService
+from simulators.netlab import Lab, LabError, nsexec
 from tests.conftest import wait_for
-from tests.lab.conftest import cannot_run, lab_blocker
-from tests.vpn_site import vpn_site, wg_keypair
+from tests.lab.conftest import cannot_run
+from tests.lab.vpn_lab import (BOREALIS, CLIENT_ADDRESS, PORT, Client, add_peer, blocker, build, ns_run,
+                               signed_change, start_gateway)
+from tests.vpn_site import wg_keypair
 
 pytestmark = pytest.mark.lab
 
-PORT = 443
 NO = 0.3  # timeout of a probe expected to fail
-EXPIRES = "2099-01-01T00:00:00Z"
-ACME, BOREALIS = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-CLIENT_ADDRESS = "10.200.0.2"
 FIGURES: dict[str, float] = {}
-
-
-def _blocker() -> str | None:
-    reason = lab_blocker()
-    if reason:
-        return reason
-    for tool in ("wireguard-go", "wg"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not installed (apt-get install wireguard-go wireguard-tools)"
-    if not os.path.exists("/dev/net/tun"):
-        return "/dev/net/tun is missing (wireguard-go needs a tun device)"
-    return None
-
-
-def _ns(ns: str, *argv: str, stdin: str | None = None) -> str:
-    done = subprocess.run(["ip", "netns", "exec", ns, *argv], input=stdin, capture_output=True, text=True,
-                          timeout=15)
-    assert done.returncode == 0, f"{' '.join(argv)}: {done.stderr}"
-    return done.stdout
-
-
-class Client:
-    """The annotator's device: its own wireguard-go, keyed and routed as a WireGuard app does."""
-
-    def __init__(self, ns: str, iface: str, gateway_public: str, endpoint: str) -> None:
-        self.ns, self.iface = ns, iface
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, "wireguard-go", "-f", iface],
-                                     env={**os.environ, "WG_PROCESS_FOREGROUND": "1", "LOG_LEVEL": "error"},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(lambda: os.path.exists(f"/var/run/wireguard/{iface}.sock"), timeout=10, interval=0.02,
-                 what="the client's wireguard-go")
-        self.gateway_public, self.endpoint = gateway_public, endpoint
-        _ns(ns, "ip", "addr", "add", f"{CLIENT_ADDRESS}/32", "dev", iface)
-        _ns(ns, "ip", "link", "set", iface, "up")
-        for net in ("10.110.0.0/24", "10.120.0.0/24", "10.0.0.0/24"):
-            _ns(ns, "ip", "route", "add", net, "dev", iface)
-
-    def use_key(self, private: str) -> None:
-        with tempfile.NamedTemporaryFile("w", prefix="wgclient") as f:
-            f.write(private + "\n")
-            f.flush()
-            _ns(self.ns, "wg", "set", self.iface, "private-key", f.name, "peer", self.gateway_public,
-                "endpoint", self.endpoint, "allowed-ips", "10.110.0.0/24,10.120.0.0/24,10.0.0.0/24",
-                "persistent-keepalive", "25")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(5)
+_ns = ns_run
 
 
 @pytest.fixture(scope="module")
 def gw_lab(tmp_path_factory):
-    reason = _blocker()
+    reason = blocker()
     if reason:
         cannot_run(reason)
     prefix = f"w{os.getpid() % 100000:05d}"
-    lab = Lab(prefix=prefix,
-              segments=[Segment(name="v110", gateway="10.110.0.1/24"),
-                        Segment(name="v120", gateway="10.120.0.1/24"),
-                        Segment(name="v100", gateway="10.0.0.1/24"),
-                        Segment(name="wan", gateway="192.0.2.1/24")],
-              hosts=[Host(name="a1", segment="v110", address="10.110.0.11/24"),
-                     Host(name="b1", segment="v120", address="10.120.0.11/24"),
-                     Host(name="plat", segment="v100", address="10.0.0.10/24"),
-                     Host(name="client", segment="wan", address="192.0.2.10/24")])
     try:
-        lab.up()
+        lab = build(prefix)
     except LabError as exc:
         cannot_run(f"cannot build namespaces here: {exc}")
     svc = client = None
     try:
-        for host in ("a1", "b1", "plat"):
-            lab.listen(host, PORT)
-        # The internet side is not routed into the site: only what comes out of the tunnel is.
-        lab.load_ruleset(f'table inet lab_wan {{\n\tchain forward {{\n'
-                         f'\t\ttype filter hook forward priority filter; policy accept;\n'
-                         f'\t\tiifname "{lab.iface_of("wan")}" counter drop\n\t}}\n}}\n')
-        gw_private, gw_public = wg_keypair()
-        site = vpn_site(ACME, BOREALIS, gw_private, interface=f"{prefix}g")
-        conf = site.network.vpn
-        routes = [c.remote.range for c in site.customers if c.remote is not None]
-        driver = WireguardGo(conf, gateway_key(conf), routes, netns=lab.switch_ns)
-        svc = VpnService(site, EdgeStore(tmp_path_factory.mktemp("vpn") / "edge.db"), driver)
-        svc.start(supervise_every_s=0.2)
-        client = Client(lab.ns_of("client"), f"{prefix}c", gw_public, f"192.0.2.1:{conf.listen_port}")
+        svc, gw_public = start_gateway(lab, tmp_path_factory.mktemp("vpn"))
+        client = Client.for_gateway(lab, svc, gw_public)
         yield lab, svc, client
     finally:
         if client is not None:
@@ -131,16 +57,6 @@ def gw_lab(tmp_path_factory):
         lab.down()
         if FIGURES:
             print("\nvpn lab figures: " + " ".join(f"{k}={v:.3f}" for k, v in FIGURES.items()))
-
-
-def add_peer(svc: VpnService, public: str, change_id: str, address: str = CLIENT_ADDRESS,
-             signer: Ed25519PrivateKey = ACME) -> dict:
-    p = vpn.Peer(public, ipaddress.IPv4Address(address), "acme")
-    lines = vpn.add_lines(svc.iface, p, reach_of(svc.site, "acme"))
-    approval = sign(signer, change_id, "acme", {vpn.device_name(svc.iface): lines}, EXPIRES)
-    payload = {"change": change_id, "action": "add", "lines": lines, "approvals": [approval.__dict__],
-               "peer": {"public_key": public, "address": address, "customer": "acme"}}
-    return svc.submit(payload)
 
 
 def gateway_state(lab: Lab, svc: VpnService) -> tuple[str, str]:
@@ -243,3 +159,94 @@ def test_a_gateway_restart_is_recovered_by_the_client_within_20_s(gw_lab, peer):
     FIGURES["recovery_s"] = time.monotonic() - t0
     assert FIGURES["recovery_s"] < 20
     assert lab.tcp_connect("client", "plat", PORT) and not lab.ping("client", "b1", timeout=NO)
+
+
+class EchoStream:
+    """One TCP connection from the client to acme's host through the tunnel, kept busy: a small
+    message every 20 ms, each waited for until its echo is back. ``errors`` holds what broke it."""
+
+    PORT = 5001
+
+    def __init__(self, lab: Lab) -> None:
+        self.errors: list[str] = []
+        self.echoed, self.longest_wait_s = 0, 0.0
+        self._halt = threading.Event()
+        self._server = nsexec.socket_in(lab.ns_of("a1"))
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("0.0.0.0", self.PORT))
+        self._server.listen(1)
+        self._conn = nsexec.socket_in(lab.ns_of("client"))
+        self._conn.settimeout(10)
+        self._conn.connect((lab.address_of("a1"), self.PORT))
+        peer, _ = self._server.accept()
+        self._threads = [threading.Thread(target=self._echo, args=(peer,), daemon=True),
+                         threading.Thread(target=self._send, daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def _echo(self, peer: socket.socket) -> None:
+        with peer:
+            while data := peer.recv(4096):
+                peer.sendall(data)
+
+    def _send(self) -> None:
+        n = 0
+        try:
+            while not self._halt.wait(0.02):
+                msg = f"{n:08d}".encode() * 8
+                t0 = time.monotonic()
+                self._conn.sendall(msg)
+                got = b""
+                while len(got) < len(msg):
+                    chunk = self._conn.recv(len(msg) - len(got))
+                    if not chunk:
+                        raise ConnectionError("closed by the far end")
+                    got += chunk
+                if got != msg:
+                    raise ConnectionError(f"echo {n} came back altered")
+                self.longest_wait_s = max(self.longest_wait_s, time.monotonic() - t0)
+                self.echoed, n = self.echoed + 1, n + 1
+        except OSError as exc:
+            self.errors.append(repr(exc))
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._threads[1].join(12)
+        self._conn.close()
+        self._threads[0].join(2)
+        self._server.close()
+
+
+def test_a_key_rotation_keeps_the_clients_tcp_connection_and_loses_at_most_one_ping(gw_lab, peer):
+    """The customer signs one rotation (the new key at the same /32, the old key removed), the edge
+    applies it in one locked step, and the client switches its own private key right after."""
+    lab, svc, client = gw_lab
+    assert wait_for(lambda: lab.ping("client", "a1", timeout=0.5), timeout=10, interval=0.05, what="the tunnel")
+    new_private, new_public = wg_keypair()
+    stream = EchoStream(lab)
+    pinger = subprocess.Popen(["ip", "netns", "exec", lab.ns_of("client"), "ping", "-n", "-i", "0.05", "-W", "2",
+                               lab.address_of("a1")], stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: stream.echoed >= 10, timeout=5, interval=0.02, what="the stream under way")
+        t0 = time.monotonic()
+        svc.submit(signed_change(svc, "rotate", new_public, f"rot-{new_public[:8]}", replaces=peer))
+        client.use_key(new_private)
+        FIGURES["rotation_switch_s"] = time.monotonic() - t0
+        handshake = lambda: any(s["public_key"] == new_public and s["handshake_age_s"] is not None  # noqa: E731
+                                for s in svc.status())
+        wait_for(handshake, timeout=10, interval=0.02, what="the new key's handshake")
+        echoed = stream.echoed
+        wait_for(lambda: stream.echoed >= echoed + 25 or stream.errors, timeout=10, interval=0.02,
+                 what="the stream after the rotation")
+    finally:
+        pinger.send_signal(signal.SIGINT)
+        out, _ = pinger.communicate(5)
+        stream.stop()
+        if new_public in svc.peers():
+            svc.revoke(new_public, officer="test", reason="test over")
+    sent, got = map(int, re.search(r"(\d+) packets transmitted, (\d+) received", out).groups())
+    FIGURES["rotation_pings_lost"] = sent - got
+    FIGURES["rotation_tcp_longest_wait_s"] = stream.longest_wait_s
+    assert stream.errors == [], stream.errors
+    assert sent >= 15 and sent - got <= 1, out[-300:]
+    assert peer not in svc.peers()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_agent.store import EdgeStore
-from edge_agent.vpn import VpnService, check_peer_change, reach_of
+from edge_agent.vpn import CommandError, VpnService, check_peer_change, reach_of, underlay_of
 from edge_agent.wire.kinds import EventKind
 from edge_agent.wire.site import SiteFileError, parse_site_text
 from network_policy import vpn
@@ -211,6 +212,84 @@ def test_the_service_applies_filter_before_peer_and_revokes_without_a_signature(
     assert "10.200.0.2" not in svc.ruleset_text()
     kinds = [r[0] for r in store._db.execute("SELECT kind FROM outbox")]
     assert kinds == [EventKind.VPN_PEER_APPLIED, EventKind.VPN_PEER_REVOKED]
+
+
+# --- key rotation ---------------------------------------------------------------------------------
+
+_, NEW = wg_keypair()
+
+
+def rotation(change_id="r1", old=PEER, new=NEW, address="10.200.0.2", signer=ACME, lines=None):
+    reach = reach_of(site(), "acme")
+    rendered = vpn.rotate_lines("sgwg0", peer(address, key=old), peer(address, key=new), reach)
+    lines = rendered if lines is None else lines
+    approval = sign(signer, change_id, "acme", {vpn.device_name("sgwg0"): lines}, EXPIRES)
+    return {"change": change_id, "action": "rotate", "replaces": old, "lines": lines,
+            "approvals": [approval.__dict__],
+            "peer": {"public_key": new, "address": address, "customer": "acme"}}
+
+
+ACTIVE = {PEER: {"address": "10.200.0.2", "customer": "acme"}}
+
+
+def test_a_rotation_is_signed_as_the_new_keys_lines_then_the_old_keys_removal():
+    reach = reach_of(site(), "acme")
+    lines = vpn.rotate_lines("sgwg0", peer(), peer(key=NEW), reach)
+    assert lines == [*vpn.add_lines("sgwg0", peer(key=NEW), reach), *vpn.remove_lines("sgwg0", peer(), reach)]
+    assert lines[0] == f"wg set sgwg0 peer {NEW} allowed-ips 10.200.0.2/32"
+    with pytest.raises(vpn.PeerError, match="not_same_peer"):
+        vpn.rotate_lines("sgwg0", peer(), peer("10.200.0.3", key=NEW), reach)
+    with pytest.raises(vpn.PeerError, match="same_key"):
+        vpn.rotate_lines("sgwg0", peer(), peer(), reach)
+    action, p, checked = check_peer_change(rotation(), site(), ACTIVE, set(), NOW)
+    assert (action, p.public_key, checked) == ("rotate", NEW, lines)
+
+
+def test_the_edge_refuses_a_rotation_of_a_key_it_does_not_hold_there_or_onto_a_key_in_use():
+    assert refusal(rotation()) == "unknown_peer"  # no active peer to replace
+    assert refusal(rotation(), active={PEER: {"address": "10.200.0.7", "customer": "acme"}}) == "unknown_peer"
+    both = {**ACTIVE, NEW: {"address": "10.200.0.9", "customer": "acme"}}
+    assert refusal(rotation(), active=both) == "key_in_use"
+    assert refusal(rotation(signer=BOREALIS), active=ACTIVE) == "bad_signature"
+    wider = vpn.rotate_lines("sgwg0", peer(), peer(key=NEW), reach_of(site(), "acme"))[:2]  # old key left in
+    assert refusal(rotation(lines=wider), active=ACTIVE) == "commands_mismatch"
+
+
+def test_the_service_moves_the_address_to_the_new_key_in_one_step_and_records_both_halves(tmp_path):
+    store = EdgeStore(tmp_path / "edge.db")
+    gw = FakeGateway()
+    svc = VpnService(site(), store, gw, clock=lambda: NOW)
+    svc.submit(change())
+    gw.calls.clear()
+    svc.submit(rotation())
+    assert gw.calls == ["nft", f"wg set sgwg0 peer {NEW} allowed-ips 10.200.0.2/32", f"remove {PEER}"]
+    assert list(svc.peers()) == [NEW] and f"acme {NEW}" in svc.ruleset_text() and PEER not in svc.ruleset_text()
+    rows = [(r[0], r[1]) for r in store._db.execute("SELECT kind, data FROM outbox")]
+    assert [k for k, _ in rows] == [EventKind.VPN_PEER_APPLIED] * 3
+    halves = [(b["action"], b["public_key"], b["change"]) for b in (json.loads(body) for _, body in rows[1:])]
+    assert halves == [("add", NEW, "r1"), ("remove", PEER, "r1")]
+
+
+# --- the tunnel's MTU -----------------------------------------------------------------------------
+
+def test_the_tunnel_mtu_is_the_underlays_less_wireguards_overhead():
+    assert vpn.tunnel_mtu(1500) == 1420 and vpn.tunnel_mtu(1500, ipv4_only=True) == 1440
+    assert vpn.tunnel_mtu(1400) == 1320
+    assert vpn.mtu_problem(1420, "eth0", 1500) is None and vpn.mtu_problem(1320, "eth0", 1400) is None
+    assert vpn.mtu_problem(1340, "eth0", 1400, ipv4_only=True) is None
+    problem = vpn.mtu_problem(1420, "eth0", 1400)
+    assert problem is not None and "eth0 (MTU 1400)" in problem and "at most 1320" in problem
+    assert vpn.mtu_problem(1321, "eth0", 1400) is not None
+
+
+def test_the_underlay_is_the_default_routes_interface_else_the_smallest_other_up_one():
+    links = [{"ifname": "lo", "mtu": 65536, "flags": ["LOOPBACK", "UP"]},
+             {"ifname": "eth0", "mtu": 1500, "flags": ["UP"]}, {"ifname": "wan", "mtu": 1400, "flags": ["UP"]},
+             {"ifname": "sgwg0", "mtu": 1280, "flags": ["UP"]}]
+    assert underlay_of(links, "eth0", "sgwg0") == ("eth0", 1500)
+    assert underlay_of(links, None, "sgwg0") == ("wan", 1400)  # never the tunnel itself nor loopback
+    with pytest.raises(CommandError):
+        underlay_of(links[:1], None, "sgwg0")
 
 
 # --- status ---------------------------------------------------------------------------------------
