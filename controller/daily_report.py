@@ -48,6 +48,7 @@ class Figures:
     refusals: dict[str, int]  # annotation access refusals by reason
     refusals_total: int  # the refusals themselves (one may have several reasons)
     drills: list[dict[str, Any]] | None = None  # drills of the day, where the site keeps them
+    vpn_peers: list[dict[str, Any]] | None = None  # remote devices live during the day, where the site has a VPN
     generated_at: dt.datetime | None = None
 
 
@@ -249,6 +250,10 @@ def assemble(f: Figures) -> Report:
                 "refusals": {"total": f.refusals_total, "by_reason": dict(sorted(f.refusals.items()))}}
     if f.drills is not None:
         sections["drills"] = {"drills": f.drills, "count": len(f.drills)}
+    if f.vpn_peers is not None:
+        sections["vpn"] = {"peers": f.vpn_peers, "count": len(f.vpn_peers),
+                           "down_alarms": sum(p["down_alarms"] for p in f.vpn_peers),
+                           "revoked": sum(1 for p in f.vpn_peers if p["status"] == "revoked")}
     s = sections
     summary = {
         "coverage_percent": s["coverage"]["percent"], "seats_uncovered": len(s["coverage"]["seats_uncovered"]),
@@ -265,6 +270,8 @@ def assemble(f: Figures) -> Report:
     }
     if "drills" in s:
         summary["drills"] = s["drills"]["count"]
+    if "vpn" in s:
+        summary["vpn_peers"], summary["vpn_down_alarms"] = s["vpn"]["count"], s["vpn"]["down_alarms"]
     charts = {"coverage": bar_chart([h["percent"] for h in s["coverage"]["hours"]],
                                     [h["start"] for h in s["coverage"]["hours"]], f.timezone, top=100.0, unit="%")}
     if f.has_floor_plan:

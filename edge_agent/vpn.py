@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from edge_agent.secrets import secret_of
 from edge_agent.store import EdgeStore
 from edge_agent.wire import payloads as P
-from edge_agent.wire.kinds import EventKind
+from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteConfig, VpnGateway
 from network_policy import vpn
 from network_policy.approval import Approval, ApprovalError, verify_change
@@ -44,6 +44,7 @@ log = logging.getLogger("siteguard.edge.vpn")
 
 PEERS_KEY = "vpn_peers"  # public key -> {"address", "customer", "rules"}: the active peers
 APPLIED_KEY = "vpn_applied_changes"
+HEALTH_EVERY_S = 10.0  # how often the supervisor reads the peers' handshakes for the down alarm
 
 
 # --- the trust boundary (pure) ------------------------------------------------------------------
@@ -315,8 +316,15 @@ class VpnService:
             self._bring_up()
 
         def loop() -> None:
+            next_health = time.monotonic() + HEALTH_EVERY_S
             while not self._halt.wait(supervise_every_s):
                 if self.gateway.running():
+                    if time.monotonic() >= next_health:
+                        next_health = time.monotonic() + HEALTH_EVERY_S
+                        try:
+                            self.check_health()
+                        except Exception:  # noqa: BLE001 - a failed look is tried again next time
+                            log.exception("reading the VPN peers' health failed")
                     continue
                 log.warning("the VPN gateway daemon exited; restarting it")
                 try:
@@ -372,6 +380,7 @@ class VpnService:
                 self.gateway.remove_peer(peer.public_key)
                 self.gateway.load_ruleset(self.ruleset_text(after))
                 applied.append(("remove", peer.public_key, lines))
+                self._clear_down(str(peer.address))
             else:
                 old = str(payload["replaces"])
                 cut = lines.index(f"wg set {self.iface} peer {old} remove")
@@ -403,12 +412,35 @@ class VpnService:
             self.gateway.remove_peer(public_key)
             self.store.put(PEERS_KEY, json.dumps(active, sort_keys=True))
             seconds = time.monotonic() - t0
+            self._clear_down(p["address"])
             self.store.append(EventKind.VPN_PEER_REVOKED, P.VpnPeerRevoked(
                 customer=p["customer"], public_key=public_key, address=p["address"], officer=officer,
                 reason=reason[:P.MAX_TEXT], seconds=round(seconds, 4)))
         return seconds
 
     # --- status -------------------------------------------------------------------------------
+
+    def _clear_down(self, address: str) -> None:
+        self.store.clear_alarm(AlarmKind.VPN_PEER_DOWN, P.AlarmBody(source=f"vpn:{address}", state="cleared"))
+
+    def check_health(self, now: float | None = None) -> list[str]:
+        """Raise ``vpn_peer_down`` for a peer that had shaken hands and has been silent longer
+        than ``vpn.DOWN_AFTER_S`` (its client keeps the tunnel alive, so silence means down);
+        clear it when the peer is back or gone. A peer that never connected is not an alarm:
+        the device may not be set up yet. Returns the addresses down now."""
+        rows = self.status(now)
+        down = []
+        for p in rows:
+            source = f"vpn:{p['address']}"
+            if p["down"] and p["handshake_age_s"] is not None:
+                down.append(p["address"])
+                self.store.raise_alarm(AlarmKind.VPN_PEER_DOWN, P.AlarmBody(
+                    source=source, severity="warning",
+                    message=(f"VPN peer {p['address']} of {p['customer']} has been silent for "
+                             f"{p['handshake_age_s']:.0f} s (down after {vpn.DOWN_AFTER_S} s)")[:P.MAX_TEXT]))
+            else:
+                self._clear_down(p["address"])
+        return down
 
     def status(self, now: float | None = None) -> list[dict[str, Any]]:
         """Per active peer: customer, address, endpoint, handshake age, rx/tx, down or not."""

@@ -135,11 +135,13 @@ def gather(db, site_id: int, day: dt.date, now: dt.datetime | None = None) -> dr
                                .where(WorkRefusalHour.site_id == site.id, WorkRefusalHour.hour >= start,
                                       WorkRefusalHour.hour < end).group_by(WorkRefusalHour.reason)).all())
 
-    drills = None
+    drills = vpn_peers = None
     for name, section in EXTRA_SECTIONS.items():
         rows = section(db, site, start, end)
         if name == "drills":
             drills = rows
+        elif name == "vpn_peers":
+            vpn_peers = rows
 
     blind = [{**r, "hour": dt.datetime.fromisoformat(r["hour"])} for r in floorplan.blind_hours(db, site.id, start, end)]
     return dr.Figures(
@@ -150,7 +152,7 @@ def gather(db, site_id: int, day: dt.date, now: dt.datetime | None = None) -> dr
         capacity=cap_event.data if cap_event is not None else None, alarms=alarms, access=access,
         network_changes=changes, training=training,
         refusals={k: int(v) for k, v in refusals.items() if k != ANY}, refusals_total=int(refusals.get(ANY) or 0),
-        drills=drills, generated_at=now or utcnow())
+        drills=drills, vpn_peers=vpn_peers, generated_at=now or utcnow())
 
 
 def build(db, site_id: int, day: dt.date, lang: str, now: dt.datetime | None = None) -> tuple[dr.Report, str, bytes]:
@@ -255,3 +257,4 @@ def generate_due(sessions, ledger: Ledger, hour: int, now: dt.datetime | None = 
 
 
 from controller.services import drills as _drills  # noqa: E402,F401  (adds the drills section)
+from controller.services import vpn as _vpn  # noqa: E402,F401  (adds the remote-work section)

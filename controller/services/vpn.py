@@ -19,12 +19,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from controller import network as net
 from controller.domain_errors import Conflict, EdgeFailed, EdgeUnavailable, Forbidden, Invalid, NotFound
 from controller.ledger import Ledger
-from controller.models import Customer, NetworkChange, Person, Site, VpnPeer, iso, utcnow
+from controller.models import Alarm, Customer, NetworkChange, Person, Site, VpnPeer, aware, iso, utcnow
+from controller.services import daily_report
 from controller.services.edge import EdgeChannel, send_to_edge
 from controller.services.scope import CustomerScope
 from controller.services.sites import site_or_404
@@ -305,3 +306,34 @@ def client_config_text(address: str, mtu: int, host: str, port: int, allowed: li
         f"AllowedIPs = {', '.join(allowed)}",
         f"PersistentKeepalive = {KEEPALIVE_S}",
         ""])
+
+
+def report_rows(db, site: Site, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]] | None:
+    """The daily report's remote-work section: every peer live at some moment of the day, how it
+    ended if it did, and how often and how long its tunnel was down (the edge's alarms)."""
+    if net.site_config(site).network.vpn is None:
+        return None
+    slugs = _slugs(db)
+    rows = db.scalars(select(VpnPeer).where(VpnPeer.site_id == site.id, VpnPeer.created_at < end,
+                                            VpnPeer.status.not_in(("rejected", "refused")))
+                      .order_by(VpnPeer.address))
+    out = []
+    for p in rows:
+        if p.ended_at is not None and aware(p.ended_at) < start:
+            continue
+        downs = db.scalars(select(Alarm).where(Alarm.site_id == site.id, Alarm.kind == "alarm.vpn_peer_down",
+                                               Alarm.source == f"vpn:{p.address}", Alarm.raised_at < end,
+                                               or_(Alarm.cleared_at.is_(None), Alarm.cleared_at >= start)))
+        down_s = sum((min(aware(a.cleared_at) if a.cleared_at else end, end) - max(aware(a.raised_at), start))
+                     .total_seconds() for a in downs if p.active_since is not None)
+        count = db.scalar(select(func.count(Alarm.id)).where(
+            Alarm.site_id == site.id, Alarm.kind == "alarm.vpn_peer_down", Alarm.source == f"vpn:{p.address}",
+            Alarm.raised_at >= start, Alarm.raised_at < end)) or 0
+        out.append({"customer": slugs.get(p.customer_id), "person": p.person, "label": p.label, "address": p.address,
+                    "status": p.status, "active_since": aware(p.active_since) if p.active_since else None,
+                    "ended_at": aware(p.ended_at) if p.ended_at else None, "ended_by": p.ended_by,
+                    "end_reason": p.end_reason, "down_alarms": int(count), "down_s": round(max(down_s, 0.0))})
+    return out
+
+
+daily_report.EXTRA_SECTIONS["vpn_peers"] = report_rows

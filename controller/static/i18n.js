@@ -125,6 +125,7 @@
         tailgating: gettext("Tailgating"), tamper: gettext("Reader tampered"), fire_alarm: gettext("Fire alarm"),
         power_lost: gettext("Power lost"), gate_offline: gettext("Gate controller offline"),
         gate_secure_channel: gettext("Gate secure channel refused"), gates_not_started: gettext("Gates not started"),
+        vpn_not_started: gettext("VPN gateway not started"), vpn_peer_down: gettext("Remote device down"),
         granted_no_entry: gettext("Granted but nobody passed"), osdp_line_noise: gettext("Gate line noise"),
         camera_offline: gettext("Camera offline"), camera_blackout: gettext("Camera blacked out"),
         camera_covered: gettext("Camera covered"), camera_defocus: gettext("Camera out of focus"),

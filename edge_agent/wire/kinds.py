@@ -58,6 +58,7 @@ class AlarmKind(StrEnum):
     GATE_SECURE_CHANNEL = "gate_secure_channel"
     GATES_NOT_STARTED = "gates_not_started"
     VPN_NOT_STARTED = "vpn_not_started"
+    VPN_PEER_DOWN = "vpn_peer_down"
     GRANTED_NO_ENTRY = "granted_no_entry"
     OSDP_LINE_NOISE = "osdp_line_noise"
     # cameras and recording ("camera_<kind>" for each of camera.tamper.KINDS)

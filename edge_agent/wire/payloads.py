@@ -386,7 +386,7 @@ ALARM_MODELS: dict[AlarmKind, type[AlarmBody]] = {
     A.RETENTION_DISK_CRITICAL: RetentionAlarm,
     **{k: NetworkAlarm for k in (A.NETWORK_CHANGE_REFUSED, A.NETWORK_CHANGE_FAILED, A.NETWORK_DRIFT)},
     **{k: AlarmBody for k in (A.GATES_NOT_STARTED, A.CONFIG_REJECTED, A.DETECTOR_UNAVAILABLE,
-                                     A.VPN_NOT_STARTED)},
+                                     A.VPN_NOT_STARTED, A.VPN_PEER_DOWN)},
 }
 del A
 

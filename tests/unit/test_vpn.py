@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_agent.store import EdgeStore
 from edge_agent.vpn import CommandError, VpnService, check_peer_change, reach_of, underlay_of
-from edge_agent.wire.kinds import EventKind
+from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteFileError, parse_site_text
 from network_policy import vpn
 from network_policy.approval import ApprovalError, sign
@@ -304,3 +304,38 @@ def test_the_dump_gives_endpoint_handshake_and_bytes_and_an_old_handshake_is_dow
     assert (a.endpoint, a.rx_bytes, a.tx_bytes, a.keepalive_s) == ("192.0.2.10:40000", 2048, 4096, 25)
     assert a.handshake_age(1100) == 100 and not a.down(1100) and a.down(1181)
     assert b.endpoint is None and b.handshake_age(5) is None and not b.down(5) and b.down(5, expect_keepalive=True)
+
+
+class DumpingGateway(FakeGateway):
+    """The gateway's `wg show dump` with a chosen last handshake for the peer: the 180 s
+    threshold is a wall-clock rule, so the dump stands in for a real wireguard-go here (the lab
+    tests read real dumps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.handshake = 0
+
+    def dump(self):
+        return (f"priv\t{GW_PUBLIC}\t51820\toff\n"
+                f"{PEER}\t(none)\t192.0.2.7:40000\t10.200.0.2/32\t{self.handshake}\t100\t200\toff\n")
+
+
+def test_a_silent_peer_raises_the_down_alarm_once_and_clears_it_when_back_or_gone(tmp_path):
+    store = EdgeStore(tmp_path / "edge.db")
+    gw = DumpingGateway()
+    svc = VpnService(site(), store, gw, clock=lambda: NOW)
+    svc.submit(change())
+    assert svc.check_health(now=1000.0) == []  # never connected: not set up yet, no alarm
+    gw.handshake = 1000
+    assert svc.check_health(now=1000.0 + vpn.DOWN_AFTER_S) == []  # exactly at the threshold: still up
+    assert svc.check_health(now=1000.0 + vpn.DOWN_AFTER_S + 1) == ["10.200.0.2"]
+    assert svc.check_health(now=1000.0 + vpn.DOWN_AFTER_S + 60) == ["10.200.0.2"]  # raised once
+    assert store.alarm_active(AlarmKind.VPN_PEER_DOWN, "vpn:10.200.0.2")
+    gw.handshake = 1500
+    assert svc.check_health(now=1510.0) == []
+    assert not store.alarm_active(AlarmKind.VPN_PEER_DOWN, "vpn:10.200.0.2")
+    svc.check_health(now=1500.0 + vpn.DOWN_AFTER_S + 1)
+    svc.revoke(PEER, officer="p-001", reason="laptop lost")  # a peer gone is no longer down
+    assert not store.alarm_active(AlarmKind.VPN_PEER_DOWN, "vpn:10.200.0.2")
+    kinds = [r[0] for r in store._db.execute("SELECT kind FROM outbox")]
+    assert kinds.count(AlarmKind.VPN_PEER_DOWN.event) == 4  # raised, cleared, raised, cleared
