@@ -5,6 +5,13 @@ annotation platform before it hands out a task, an officer checking a seat). Dat
 only where the video proves the seat is covered, to someone assigned to that customer, trained,
 and recorded inside the site by the gates. Every reason that holds is returned, not only the
 first: the officer fixes them all at once.
+
+A remote session (a request from inside a customer's WireGuard range) has no camera seat, so the
+seat rules give way to the customer's remote rules: the customer allows remote work, the range
+is the project customer's, an active peer registered to this very person holds the address, and
+the project's kind of data is one the customer lets out remotely. The person rules still hold,
+but for presence: the gates cannot put a remote worker inside. Where the customer wants it, the
+content then carries a watermark naming the person and the peer's address.
 """
 from __future__ import annotations
 
@@ -32,6 +39,12 @@ ADDRESS_NOT_IN_CUSTOMER_VLAN = "address_not_in_customer_vlan"
 WRONG_CUSTOMER = "wrong_customer"  # the seat is another customer's than the project
 NOT_ASSIGNED_TO_PROJECT = "not_assigned_to_project"
 PAUSED_FOR_QUALITY = "paused_for_quality"  # accuracy on gold under the project's target; an officer lifts it
+# A remote session's, in place of the seat's.
+REMOTE_WORK_DENIED = "remote_work_denied"  # the range's customer does not allow remote work
+REMOTE_RANGE_OF_ANOTHER_CUSTOMER = "remote_range_of_another_customer"  # not the project's customer's range
+UNKNOWN_REMOTE_PEER = "unknown_remote_peer"  # no active peer of the customer holds the address
+REMOTE_PEER_OF_ANOTHER_PERSON = "remote_peer_of_another_person"  # the device is registered to someone else
+MODALITY_NOT_ALLOWED_REMOTELY = "modality_not_allowed_remotely"
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,27 @@ def may_work(seat: SeatFacts, person: PersonFacts | None, inside: frozenset[str]
 
 
 @dataclass(frozen=True)
+class RemotePeer:
+    """An active WireGuard peer: the site's person it is registered to, its key and its /32."""
+
+    person: str
+    public_key: str
+    address: str
+
+
+@dataclass(frozen=True)
+class RemoteFacts:
+    """A request from inside ``customer``'s remote range, that customer's remote rules, and the
+    customer's active peer at the request's address (None: none holds it)."""
+
+    customer: str
+    allowed: bool
+    modalities: tuple[str, ...]
+    watermark: bool
+    peer: RemotePeer | None
+
+
+@dataclass(frozen=True)
 class WorkFacts:
     """What the annotation platform knows, live, when it is about to show a project's item.
 
@@ -107,7 +141,9 @@ class WorkFacts:
     address (None: none has). ``subnets``: the VLAN subnets of the seat's customer. ``member``:
     the login is a member of the project. ``person``: the site's person that login is (None:
     none). ``inside``/``today``: as for ``may_work``, of the seat's site. ``paused``: an open
-    quality pause holds the login from the project."""
+    quality pause holds the login from the project. ``remote``: set when the address is in a
+    customer's remote range and no seat's (``seat`` is then None). ``modality``: the project's
+    kind of data (text, audio, image)."""
 
     address: str
     project_customer: str
@@ -118,12 +154,30 @@ class WorkFacts:
     inside: frozenset[str]
     today: dt.date
     paused: bool = False
+    remote: RemoteFacts | None = None
+    modality: str = ""
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     reasons: tuple[str, ...]
+    watermark: str | None = None  # what the shown content must carry; None: nothing
+
+
+def _remote_reasons(f: WorkFacts, r: RemoteFacts) -> list[str]:
+    out: list[str] = []
+    if not r.allowed:
+        out.append(REMOTE_WORK_DENIED)
+    if r.customer != f.project_customer:
+        out.append(REMOTE_RANGE_OF_ANOTHER_CUSTOMER)
+    if r.peer is None:
+        out.append(UNKNOWN_REMOTE_PEER)
+    elif f.person is not None and r.peer.person != f.person.person:  # no person: unknown_person says it
+        out.append(REMOTE_PEER_OF_ANOTHER_PERSON)
+    if f.modality not in r.modalities:
+        out.append(MODALITY_NOT_ALLOWED_REMOTELY)
+    return out
 
 
 def _address_in(address: str, subnets: tuple[ipaddress.IPv4Network, ...]) -> bool:
@@ -136,11 +190,17 @@ def _address_in(address: str, subnets: tuple[ipaddress.IPv4Network, ...]) -> boo
 
 def work_decision(f: WorkFacts) -> Decision:
     """May this project's content be shown to this person at this address now. Every failing
-    rule is named: the seat (known, covered, on its customer's VLAN, the project's customer's),
-    the project membership and any quality pause from the project, then the person (as
-    ``may_work`` judges them, for the project's customer)."""
+    rule is named: the seat (known, covered, on its customer's VLAN, the project's customer's)
+    or, for a remote session, the remote rules; the project membership and any quality pause
+    from the project, then the person (as ``may_work`` judges them, for the project's customer;
+    presence only at a seat). An allowed remote session whose customer wants a watermark gets
+    its text: the person and the peer's address."""
     reasons: list[str] = []
-    if f.seat is None:
+    inside = f.inside
+    if f.remote is not None:
+        reasons += _remote_reasons(f, f.remote)
+        inside = frozenset()  # no gate records a remote worker: presence is not a rule there
+    elif f.seat is None:
         reasons.append(UNKNOWN_WORKSTATION)
     else:
         reasons += seat_reasons(f.seat)
@@ -152,5 +212,8 @@ def work_decision(f: WorkFacts) -> Decision:
         reasons.append(NOT_ASSIGNED_TO_PROJECT)
     if f.paused:
         reasons.append(PAUSED_FOR_QUALITY)
-    reasons += _person_reasons(f.project_customer, f.person, f.inside, f.today)
-    return Decision(not reasons, tuple(reasons))
+    reasons += _person_reasons(f.project_customer, f.person, inside, f.today)
+    watermark = None
+    if not reasons and f.remote is not None and f.remote.watermark and f.remote.peer is not None:
+        watermark = f"{f.remote.peer.person} · {f.remote.peer.address}"
+    return Decision(not reasons, tuple(reasons), watermark)

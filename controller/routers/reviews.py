@@ -15,7 +15,7 @@ from controller.auth import DB, client_address, require
 from controller.deps import LedgerDep, SettingsDep
 from controller.models import Role, User
 from controller.params import Int64
-from controller.routers.work import NO_STORE, REFUSED
+from controller.routers.work import REFUSED, content_response
 from controller.services import reviews as svc
 
 router = APIRouter(prefix="/api", tags=["reviews"])
@@ -56,11 +56,8 @@ def annotation_content(annotation_id: Int64, request: Request, db: DB, settings:
                        user: User = REVIEWER) -> Response:
     """The annotated item's bytes, to a reviewer of its project while the policy allows; shown
     inline, never stored by the browser."""
-    body, media_type = svc.content(db, user, annotation_id, client_address(request), settings.agent_offline_after_s,
-                                   settings.data_dir)
-    return Response(body, media_type=media_type, headers={
-        **NO_STORE, "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'"})
+    return content_response(svc.content(db, user, annotation_id, client_address(request),
+                                        settings.agent_offline_after_s, settings.data_dir))
 
 
 @router.get("/annotations/{annotation_id}/diff", responses=REFUSED)

@@ -4,6 +4,7 @@ every failing reason. Content is shown inline and never offered as a download.""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
@@ -23,6 +24,7 @@ REFUSED = {403: {"description": "The site's policy refuses work here now; `reaso
                      "properties": {"detail": {"type": "string"},
                                     "reasons": {"type": "array", "items": {"type": "string"}}}}}}}}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+WATERMARK_HEADER = "X-SiteGuard-Watermark"
 
 
 class ResultIn(BaseModel):
@@ -47,12 +49,21 @@ def next_task(project_id: Int64, request: Request, db: DB, settings: SettingsDep
 @router.get("/tasks/{task_id}/content", responses={**REFUSED, 200: {"content": {"application/octet-stream": {}}}})
 def task_content(task_id: Int64, request: Request, db: DB, settings: SettingsDep, user: User = ANNOTATOR) -> Response:
     """The item's bytes, to the annotator holding the task, while the policy allows; shown
-    inline, never stored by the browser."""
-    body, media_type = svc.content(db, user, task_id, client_address(request), settings.agent_offline_after_s,
-                                   settings.data_dir)
-    return Response(body, media_type=media_type, headers={
-        **NO_STORE, "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'"})
+    inline, never stored by the browser. A remote session whose customer wants a watermark gets
+    its text in ``X-SiteGuard-Watermark`` (UTF-8, percent-encoded), and an image with it burnt
+    into the pixels."""
+    return content_response(svc.content(db, user, task_id, client_address(request), settings.agent_offline_after_s,
+                                        settings.data_dir))
+
+
+def content_response(c: svc.Content) -> Response:
+    """Content shown inline and never stored; a watermarked session's text in its header (the
+    page overlays it; an image carries it in its pixels already)."""
+    headers = {**NO_STORE, "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "sandbox; default-src 'none'"}
+    if c.watermark is not None:  # UTF-8, percent-encoded: a header's value is ASCII
+        headers[WATERMARK_HEADER] = quote(c.watermark, safe=" -./:@")
+    return Response(c.body, media_type=c.media_type, headers=headers)
 
 
 @router.post("/tasks/{task_id}/heartbeat")

@@ -197,19 +197,16 @@ def heartbeat(db, user: User, project_id: int, address: str, offline_after_s: fl
     project = work._project(db, user, project_id)
     c = _right_check(db, user, project, address, offline_after_s)
     return {"project": project.id, "allowed": c.decision.allowed, "reasons": list(c.decision.reasons),
-            "seat": c.seat, "checked_at": iso(now)}
+            "seat": c.seat, "watermark": c.decision.watermark, "checked_at": iso(now)}
 
 
 def content(db, user: User, annotation_id: int, address: str, offline_after_s: float,
-            data_dir: Path) -> tuple[bytes, str]:
-    """The reviewed item's bytes and media type, to a reviewer of its project while the policy allows."""
+            data_dir: Path) -> work.Content:
+    """The reviewed item's bytes and media type, to a reviewer of its project while the policy
+    allows; watermarked as the work service serves it."""
     row, project = _annotation(db, user, annotation_id)
-    _reviewer_check(db, user, project, address, offline_after_s)
-    item = db.get(Item, db.get(Task, row.task_id).item_id)
-    try:
-        return work.content_path(data_dir, item.sha256).read_bytes(), item.media_type
-    except FileNotFoundError:
-        raise NotFound("the item's content is not in the store") from None
+    c = _reviewer_check(db, user, project, address, offline_after_s)
+    return work.item_content(data_dir, db.get(Item, db.get(Task, row.task_id).item_id), c.decision.watermark)
 
 
 def _lock(db, row: Annotation) -> None:

@@ -8,6 +8,12 @@ whether the address is on the seat customer's VLAN, the project membership, and 
 login is at the seat's site (training, where the gates put them). A refusal names every rule
 that failed.
 
+An address that is no seat's workstation but lies in a customer's remote range (the site file's
+``customers[].remote``) is a remote session: the facts are that customer's remote rules and the
+customer's active VPN peer at the address, and the person is asked of that peer's site. When the
+rules want a watermark, the task answer and the content's header carry its text and an image's
+pixels carry it burnt in (``controller.watermark``), so no screenshot of the page comes without.
+
 Assignment claims one of a task's precomputed slots. On PostgreSQL the free (or expired) slot is
 locked with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers pass each other; on SQLite the
 claim is one write transaction (SQLite has one writer at a time). The unique (task, annotator)
@@ -53,12 +59,13 @@ from controller.annotation_tables import (
 )
 from controller.domain_errors import Conflict, NotFound, Refused
 from controller.ledger import Ledger
-from controller.models import Customer, Site, User, aware, iso, utcnow
-from controller.policy import Decision, SeatFacts, WorkFacts, work_decision
+from controller.models import Customer, Site, User, VpnPeer, aware, iso, utcnow
+from controller.policy import Decision, RemoteFacts, RemotePeer, SeatFacts, WorkFacts, work_decision
 from controller.services import gold
 from controller.services.pauses import open_pause
 from controller.services.seats import live_seat, person_facts
 from controller.services.work_refusals import note_refusal
+from controller.watermark import burn_in
 from edge_agent.wire.site import SiteConfig
 
 log = logging.getLogger("siteguard.controller.work")
@@ -90,20 +97,22 @@ def site_config(site: Site) -> SiteConfig:
 @dataclass(frozen=True)
 class Check:
     decision: Decision
-    seat: str | None  # "<site>/<seat>" of the workstation the request came from
-    site_id: int | None = None  # the seat's site, else the site that names the login's person
+    seat: str | None  # "<site>/<seat>" of the workstation, or "<site>/vpn:<address>" of a remote peer
+    site_id: int | None = None  # the seat's (or remote range's) site, else the site that names the login's person
 
 
 @dataclass(frozen=True)
 class _Known:
-    """What the policy check needs of one site: its file, its seats by workstation address and
-    its people by platform login, made once per version of the site file."""
+    """What the policy check needs of one site: its file, its seats by workstation address, its
+    people by platform login and its customers' remote ranges, made once per version of the site
+    file."""
 
     id: int
     slug: str
     config: SiteConfig
     seats: dict[ipaddress.IPv4Address, Any]
     people: dict[str, str]
+    remote: tuple[tuple[ipaddress.IPv4Network, Any], ...] = ()  # (range, the customer it is of)
 
 
 _KNOWN: dict[tuple[int, str], _Known] = {}
@@ -124,11 +133,13 @@ def _sites(db) -> list[_Known]:
             for person in config.people:
                 if person.user is not None:
                     people.setdefault(person.user, person.id)
-            known = _Known(site_id, slug, config, seats, people)
+            remote = tuple((c.remote.range, c) for c in config.customers if c.remote is not None)
+            known = _Known(site_id, slug, config, seats, people, remote)
             if len(_KNOWN) > 64:
                 _KNOWN.clear()
             _KNOWN[(site_id, config_hash)] = known
-        out.append(known if known.slug == slug else _Known(site_id, slug, known.config, known.seats, known.people))
+        out.append(known if known.slug == slug
+                   else _Known(site_id, slug, known.config, known.seats, known.people, known.remote))
     return out
 
 
@@ -149,9 +160,34 @@ def _find_seat(db, address: str) -> tuple[_Known, SiteConfig, Any] | None:
     return None
 
 
-def _person_site(db, username: str, found: tuple[_Known, SiteConfig, Any] | None) -> tuple[_Known, SiteConfig, str] | None:
-    """The site's person this login is: at the seat's site, or (no seat) the first site that names it."""
-    for known in [found[0]] if found else _sites(db):
+def _find_remote(db, address: str) -> tuple[_Known, Any] | None:
+    """The site and customer whose remote range holds the address (the first site's, in id order)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    for known in _sites(db):
+        for network, customer in known.remote:
+            if ip.version == network.version and ip in network:
+                return known, customer
+    return None
+
+
+def _remote_facts(db, site: _Known, customer: Any, address: str) -> RemoteFacts:
+    """The customer's remote rules and its active peer at the address on the site."""
+    peer = db.execute(select(VpnPeer.person, VpnPeer.public_key, VpnPeer.address)
+                      .join(Customer, Customer.id == VpnPeer.customer_id)
+                      .where(VpnPeer.site_id == site.id, VpnPeer.address == address, VpnPeer.status == "active",
+                             Customer.slug == customer.id).order_by(VpnPeer.id).limit(1)).first()
+    rules = customer.remote
+    return RemoteFacts(customer.id, rules.allowed, tuple(rules.modalities), rules.watermark,
+                       None if peer is None else RemotePeer(*peer))
+
+
+def _person_site(db, username: str, site: _Known | None) -> tuple[_Known, SiteConfig, str] | None:
+    """The site's person this login is: at the seat's (or remote range's) site, or else the first
+    site that names it."""
+    for known in [site] if site else _sites(db):
         person_id = known.people.get(username)
         if person_id is not None:
             return known, known.config, person_id
@@ -161,6 +197,7 @@ def _person_site(db, username: str, found: tuple[_Known, SiteConfig, Any] | None
 def check(db, user: User, project: Project, address: str, offline_after_s: float) -> Check:
     """The policy's answer for this login, at this address, for this project, now."""
     found = _find_seat(db, address)
+    remote_at = _find_remote(db, address) if found is None else None
     membership = (select(ProjectMember.id).where(ProjectMember.project_id == project.id,
                                                  ProjectMember.user_id == user.id).exists())
     row = db.execute(select(Customer.slug, membership, open_pause(project.id, user.id))
@@ -173,17 +210,23 @@ def check(db, user: User, project: Project, address: str, offline_after_s: float
         seat_facts = SeatFacts(seat.id, seat.customer, covered, reasons)
         subnets = tuple(v.subnet for c in config.customers if c.id == seat.customer for v in c.vlans)
         seat_name = f"{site.slug}/{seat.id}"
-    at = _person_site(db, user.username, found)
+    remote = None
+    if remote_at is not None:
+        remote = _remote_facts(db, remote_at[0], remote_at[1], address)
+        seat_name = f"{remote_at[0].slug[:44]}/vpn:{address}"  # fits the 64 characters a seat is kept in
+    at_site = found[0] if found is not None else (remote_at[0] if remote_at is not None else None)
+    at = _person_site(db, user.username, at_site)
     person, inside, today = None, frozenset(), dt.date.today()
-    if found is not None:
-        inside, today = frozenset(g.area_in for g in found[1].gates), _today(found[1])
+    if at_site is not None:
+        inside, today = frozenset(g.area_in for g in at_site.config.gates), _today(at_site.config)
     if at is not None:
         site, config, person_id = at
         person = person_facts(db, site.id, person_id)
         inside, today = frozenset(g.area_in for g in config.gates), _today(config)
     facts = WorkFacts(address=address, project_customer=customer_slug, member=member,
-                      seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today, paused=paused)
-    site_id = found[0].id if found is not None else (at[0].id if at is not None else None)
+                      seat=seat_facts, subnets=subnets, person=person, inside=inside, today=today, paused=paused,
+                      remote=remote, modality=project.modality)
+    site_id = at_site.id if at_site is not None else (at[0].id if at is not None else None)
     return Check(work_decision(facts), seat_name, site_id)
 
 
@@ -213,14 +256,14 @@ def shown_slot(slot: int, k: int) -> int:
     return slot if slot >= 0 else (-slot) % max(1, k)
 
 
-def _task_answer(db, slot: TaskSlot) -> dict[str, Any]:
+def _task_answer(db, slot: TaskSlot, watermark: str | None = None) -> dict[str, Any]:
     item, k = db.execute(select(Item, Project.annotators_per_task).join(Task, Task.item_id == Item.id)
                          .join(Project, Project.id == Task.project_id).where(Task.id == slot.task_id)).one()
     return {"task": slot.task_id, "project": slot.project_id, "slot": shown_slot(slot.slot, k), "state": slot.state,
             "reserved_until": iso(slot.reserved_until), "seat": slot.seat,
             # Never the gold flag or answer, nor the source file's name: only what labelling needs.
             "item": {"id": item.id, "media_type": item.media_type, "size": item.size, "meta": item.meta},
-            "content": f"/api/work/tasks/{slot.task_id}/content"}
+            "content": f"/api/work/tasks/{slot.task_id}/content", "watermark": watermark}
 
 
 def _barred(project_id: int, annotator: int):
@@ -374,9 +417,9 @@ def next_task(db, user: User, project_id: int, address: str, offline_after_s: fl
     if own is not None:
         own.reserved_until, own.seat = A.expires_at(now), c.seat
         db.commit()
-        return _task_answer(db, own)
+        return _task_answer(db, own, c.decision.watermark)
     slot = claim(db, project.id, user.id, c.seat, now, gold_seed)
-    return None if slot is None else _task_answer(db, slot)
+    return None if slot is None else _task_answer(db, slot, c.decision.watermark)
 
 
 def _my_slot(db, user: User, task_id: int) -> tuple[Task, Project, TaskSlot]:
@@ -398,16 +441,32 @@ def _my_slot(db, user: User, task_id: int) -> tuple[Task, Project, TaskSlot]:
     return task, project, slot
 
 
-def content(db, user: User, task_id: int, address: str, offline_after_s: float, data_dir: Path) -> tuple[bytes, str]:
-    """The item's bytes and media type, to the slot's holder while the policy allows."""
+@dataclass(frozen=True)
+class Content:
+    body: bytes
+    media_type: str
+    watermark: str | None  # the text the page overlays (and an image already carries in its pixels)
+
+
+def content(db, user: User, task_id: int, address: str, offline_after_s: float, data_dir: Path) -> Content:
+    """The item's bytes and media type, to the slot's holder while the policy allows; an image
+    of a session the policy watermarks comes with the watermark burnt into its pixels."""
     task, project, slot = _my_slot(db, user, task_id)
-    _allowed(db, user, project, address, offline_after_s)
-    item = db.get(Item, task.item_id)
+    c = _allowed(db, user, project, address, offline_after_s)
+    return item_content(data_dir, db.get(Item, task.item_id), c.decision.watermark)
+
+
+def item_content(data_dir: Path, item: Item, watermark: str | None) -> Content:
+    """An item's bytes from the store as a session the policy allowed sees them: with
+    ``watermark`` burnt into an image's pixels."""
     try:
-        return content_path(data_dir, item.sha256).read_bytes(), item.media_type
+        body = content_path(data_dir, item.sha256).read_bytes()
     except FileNotFoundError:
         log.error("content %s of item %s is missing from the store", item.sha256, item.id)
         raise NotFound("the item's content is not in the store") from None
+    if watermark is not None and item.media_type.startswith("image/"):
+        body = burn_in(body, item.media_type, watermark)
+    return Content(body, item.media_type, watermark)
 
 
 def heartbeat(db, user: User, task_id: int, address: str, offline_after_s: float,
@@ -423,7 +482,7 @@ def heartbeat(db, user: User, task_id: int, address: str, offline_after_s: float
             slot.reserved_until = renewed.reserved_until
     db.commit()
     return {"task": task.id, "allowed": c.decision.allowed, "reasons": list(c.decision.reasons),
-            "state": slot.state, "reserved_until": iso(slot.reserved_until), "checked_at": iso(now)}
+            "watermark": c.decision.watermark, "state": slot.state, "reserved_until": iso(slot.reserved_until), "checked_at": iso(now)}
 
 
 def get_draft(db, user: User, task_id: int, address: str, offline_after_s: float) -> dict[str, Any]:

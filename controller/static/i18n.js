@@ -100,6 +100,12 @@
         wrong_customer: gettext("the seat is another customer's"),
         not_assigned_to_project: gettext("not assigned to this project"),
         paused_for_quality: gettext("paused from this project: accuracy on gold under the target"),
+        // a remote session's, in place of the seat's
+        remote_work_denied: gettext("the customer does not allow remote work"),
+        remote_range_of_another_customer: gettext("this VPN address is another customer's"),
+        unknown_remote_peer: gettext("no active VPN peer holds this address"),
+        remote_peer_of_another_person: gettext("this VPN peer is registered to another person"),
+        modality_not_allowed_remotely: gettext("the customer does not allow this kind of data remotely"),
         // gate decisions and withdrawn grants
         granted: gettext("granted"), passback_soft: gettext("granted despite passback"),
         gate_fail_safe_open: gettext("gate open for evacuation"), unknown_card: gettext("unknown card"),

@@ -20,6 +20,7 @@ i18n.ready.then(function () {
   let versions = [];      // every version of its task: its chain first, then the others'
   let allowed = true;
   let seat = null;
+  let mark = null;  // a remote session's watermark (person · VPN address) when the customer wants one
   let seq = 0;            // bumped whenever the item is hidden: a late answer is dropped
   let chars = null;       // a text item's characters (code points), for span quotes
   let boxLayer = null;    // an image item's overlay, painted from the diff
@@ -94,6 +95,7 @@ i18n.ready.then(function () {
     try { r = await call("POST", "/api/projects/" + projectId + "/review/heartbeat"); } catch (e) { return; }
     if (!r.ok) { showError(detail(r)); return; }
     seat = r.data.seat;
+    mark = r.data.watermark || null;
     if (!r.data.allowed) { refuse(r.data.reasons); return; }
     if (!allowed) {
       allowed = true;
@@ -428,7 +430,8 @@ i18n.ready.then(function () {
 
   function paintWatermark() {
     const wm = $("watermark");
-    const line = [username, seat, i18n.dateTime(new Date())].filter(Boolean).join(" · ");
+    const line = [username, mark || seat, i18n.dateTime(new Date())].filter(Boolean).join(" · ");
+    wm.classList.toggle("remote", Boolean(mark));  // a remote session's stands out: no camera watches it
     if (wm.dataset.line === line) return;
     wm.dataset.line = line;
     const spans = [];

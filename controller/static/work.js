@@ -165,6 +165,8 @@ i18n.ready.then(function () {
     }
     if (!r.data.allowed) { refuse(r.data.reasons); return; }
     task.reserved_until = r.data.reserved_until;
+    task.watermark = r.data.watermark || null;
+    paintWatermark();
     if (!allowed || !view) { allow(); if (!view && !loading) showContent(); }
   }
 
@@ -213,6 +215,8 @@ i18n.ready.then(function () {
       if (my !== seq) return;
       if (r.status === 403) { const d = await r.json().catch(() => ({})); refuse(d.reasons); return; }
       if (!r.ok) { showError(_("The content could not be loaded ({status}).", { status: r.status })); return; }
+      const mark = r.headers.get("X-SiteGuard-Watermark");
+      if (mark) { task.watermark = decodeURIComponent(mark); paintWatermark(); }
       const blob = await r.blob();
       if (my !== seq || !allowed) return;
       view = kind === "boxes" ? mountImage(blob) : kind === "transcript" ? mountAudio(blob) : await mountText(blob, my);
@@ -680,7 +684,11 @@ i18n.ready.then(function () {
 
   function paintWatermark() {
     const wm = $("watermark");
-    const line = [username, task && task.seat, i18n.dateTime(new Date())].filter(Boolean).join(" · ");
+    // A remote session's watermark (the person and the VPN peer's address, from the server) in
+    // place of the seat, and drawn stronger: no camera watches a remote screen.
+    const mark = task && task.watermark;
+    const line = [username, mark || (task && task.seat), i18n.dateTime(new Date())].filter(Boolean).join(" · ");
+    wm.classList.toggle("remote", Boolean(mark));
     if (wm.dataset.line === line) return;
     wm.dataset.line = line;
     const spans = [];
