@@ -33,6 +33,7 @@ PAGES: tuple[Page, ...] = (
     _page("gates", "/gates", N_("Gates"), ADMIN, OFFICER, INSPECTOR),
     _page("seats", "/seats", N_("Seats"), ADMIN, OFFICER, INSPECTOR, CUSTOMER),
     _page("network", "/network", N_("Network"), ADMIN, OFFICER, INSPECTOR, CUSTOMER),
+    _page("vpn", "/vpn", N_("Remote work"), ADMIN, OFFICER, INSPECTOR, CUSTOMER),
     _page("quality", "/quality", N_("Quality"), ADMIN, OFFICER, CUSTOMER),
     _page("work", "/work", N_("My projects"), ANNOTATOR),
     _page("people", "/people", N_("People"), ADMIN, OFFICER),
@@ -54,6 +55,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "network.approve": frozenset({CUSTOMER}),  # POST /api/network/changes/{id}/approve|reject
     "network.apply": frozenset({ADMIN, OFFICER}),  # POST /api/network/changes/{id}/apply
     "network.drift_check": frozenset({ADMIN, OFFICER}),  # POST /api/sites/{id}/network/drift-check
+    "vpn.request": frozenset({ADMIN, OFFICER, CUSTOMER}),  # POST /api/sites/{id}/vpn/peers, .../remote-rules
+    "vpn.revoke": frozenset({ADMIN, OFFICER}),  # POST /api/vpn/peers/{id}/revoke
     "training.record": frozenset({ADMIN, OFFICER}),  # POST /api/people/{pk}/training
     "users.manage": frozenset({ADMIN}),  # POST/PATCH /api/users, password, sessions
     "ledger.export": frozenset({ADMIN, INSPECTOR}),  # GET /api/ledger/export

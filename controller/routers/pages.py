@@ -275,6 +275,21 @@ def network_page(request: Request, db: DB):
     return render(request, "network.html", user, sites=sites, customer=customer)
 
 
+@router.get("/vpn", response_class=HTMLResponse, include_in_schema=False)
+def vpn_page(request: Request, db: DB):
+    """Remote work over WireGuard: the gateway, each customer's remote rules, the peers with their
+    tunnels' health; requests go to the customer's signature on the network page."""
+    user, other = page_user(request, db, "vpn")
+    if other is not None:
+        return other
+    sites = site_list(db)
+    customer = None
+    if user.role == Role.customer.value:
+        c = db.get(Customer, user.customer_id)
+        customer = c.slug if c is not None else None
+    return render(request, "vpn.html", user, sites=sites, customer=customer)
+
+
 @router.get("/seats", response_class=HTMLResponse, include_in_schema=False)
 def seats_page(request: Request, db: DB):
     """The floor map: every seat coloured by whether video covers it, with its reasons."""

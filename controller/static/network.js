@@ -197,6 +197,26 @@ i18n.ready.then(function () {
     return names[status] || status;
   }
 
+  // What a VPN peer change or a remote-rules change does, in a sentence.
+  function specText(c) {
+    const s = c.spec || {};
+    const kinds = (m) => (m || []).join(_(", ")) || _("none");
+    const yesNo = (b) => (b ? _("yes") : _("no"));
+    if (c.kind === "vpn" && s.peer) {
+      const values = { address: s.peer.address, person: s.person || "–", customer: s.peer.customer, key: s.peer.public_key };
+      return s.action === "remove" ? _("Removes the VPN device {address} of {person} ({customer}), key {key}.", values)
+        : _("Adds the VPN device {address} for {person} ({customer}), key {key}.", values);
+    }
+    if (c.kind === "remote" && s.after) {
+      const b = s.before || {}, a = s.after;
+      return _("Remote-work rules of {customer}: allowed {before_allowed} → {allowed}; kinds of data {before_kinds} → {kinds}; watermark {before_watermark} → {watermark}.", {
+        customer: s.customer, before_allowed: yesNo(b.allowed), allowed: yesNo(a.allowed),
+        before_kinds: kinds(b.modalities), kinds: kinds(a.modalities),
+        before_watermark: yesNo(b.watermark), watermark: yesNo(a.watermark) });
+    }
+    return c.title;
+  }
+
   function flowList(title, flows, cls) {
     const box = el("div");
     box.append(el("h3", _("{title} ({n})", { title: title, n: flows.length })));
@@ -226,18 +246,26 @@ i18n.ready.then(function () {
       ? el("p", _("Requested by {user}. Shown: the flows and VLAN configuration that concern {customer}; the lines per switch are whole, since your signature covers every one of them.",
                   { user: c.created_by, customer: customer }), "small")
       : el("p", _("Requested by {user}.", { user: c.created_by }), "small");
-    an.replaceChildren(scope, flowList(_("Newly permitted"), c.analysis.newly_permitted, "ok"),
-                       flowList(_("Newly denied"), c.analysis.newly_denied, "denied"));
-    if (c.analysis.cross_customer.length) an.append(flowList(_("Between customers after the change"), c.analysis.cross_customer, "denied"));
+    if (c.kind && c.kind !== "acl") {
+      // A VPN peer or remote-rules change: no flows or configs, its lines are the whole of it.
+      an.replaceChildren(scope, el("p", specText(c), "spec"));
+    } else {
+      const a = c.analysis || {};
+      an.replaceChildren(scope, flowList(_("Newly permitted"), a.newly_permitted || [], "ok"),
+                         flowList(_("Newly denied"), a.newly_denied || [], "denied"));
+      if ((a.cross_customer || []).length) an.append(flowList(_("Between customers after the change"), a.cross_customer, "denied"));
+    }
     const devs = document.getElementById("detail-devices");
     devs.replaceChildren();
     for (const [device, plan] of Object.entries(c.device_plans)) {
       const card = el("div");
       card.dataset.device = device;
       card.append(el("h3", _("{device} ({vendor}): exact lines", { device: device, vendor: plan.vendor })), el("pre", plan.commands.join("\n"), "mono commands"));
-      const diff = el("pre", undefined, "mono diff");
-      for (const line of plan.diff) diff.append(el("span", line + "\n", line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""));
-      card.append(el("h3", _("configuration before → after")), diff);
+      if (plan.diff) {
+        const diff = el("pre", undefined, "mono diff");
+        for (const line of plan.diff) diff.append(el("span", line + "\n", line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""));
+        card.append(el("h3", _("configuration before → after")), diff);
+      }
       devs.append(card);
     }
     const actions = document.getElementById("detail-actions");
@@ -260,7 +288,8 @@ i18n.ready.then(function () {
       actions.append(ok, document.createTextNode(" "), no);
     }
     if (page.dataset.mayApply === "true" && c.status === "approved") {
-      const run = el("button", _("Apply on the switches")); run.id = "apply";
+      const label = c.kind === "vpn" ? _("Start on the VPN gateway") : c.kind === "remote" ? _("Start the new rules") : _("Apply on the switches");
+      const run = el("button", label); run.id = "apply";
       run.addEventListener("click", async () => {
         try { await call("POST", "/api/network/changes/" + c.id + "/apply"); }
         catch (e) { actions.append(el("p", e.message, "error")); }

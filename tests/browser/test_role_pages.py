@@ -20,6 +20,7 @@ DEMO_ROLES = {"admin": ("admin", None), "officer": ("officer", None), "inspector
 BUTTONS = {"passback.reset": ("/gates", "#reset-all"),
            "network.drift_check": ("/network", "#drift-check"),
            "network.request": ("/network", "#request button[type=submit]"),
+           "vpn.request": ("/vpn", "#add-device button[type=submit]"),
            "seat.calibrate": ("/seats", "#calibrate"),
            "seat.policy_check": ("/seats", "#policy-check"),
            "users.manage": ("/users", "#new-user button[type=submit]"),

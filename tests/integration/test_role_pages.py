@@ -100,6 +100,10 @@ def test_the_buttons_roles_are_the_apis(api):
              "reports.generate": ("POST", "/api/sites/1/reports", {"lang": "none"}),  # 422 where allowed
              "drill.run": ("POST", "/api/drills/999999/safe", {"person": "nobody"}),  # 404 where allowed
              "plan.edit": ("POST", "/api/sites/1/plans", {"kind": "none"}),  # 422 where allowed
+             # the demo site has no VPN gateway: 400 where allowed; no such peer: 404 where allowed
+             "vpn.request": ("POST", "/api/sites/1/vpn/peers", {"customer": "acme", "person": "p-003",
+                                                                "public_key": "A" * 43 + "="}),
+             "vpn.revoke": ("POST", "/api/vpn/peers/999999/revoke", {"reason": "lost"}),
              "seat.calibrate": ("PUT", "/api/sites/1/seats/none/views/none", {"seat": [[0, 0], [1, 0], [1, 1]]})}
     headers = {u: token(api, u) for u in USERS}
     for action, (method, path, body) in calls.items():
