@@ -267,12 +267,15 @@ def network_page(request: Request, db: DB):
     user, other = page_user(request, db, "network")
     if other is not None:
         return other
-    sites = site_list(db)
-    customer = None
-    if user.role == Role.customer.value:
-        c = db.get(Customer, user.customer_id)
-        customer = c.slug if c is not None else None
-    return render(request, "network.html", user, sites=sites, customer=customer)
+    return render(request, "network.html", user, sites=site_list(db), customer=_customer_slug(db, user))
+
+
+def _customer_slug(db, user) -> str | None:
+    """A customer login's own customer (the pages that sign changes show it its part)."""
+    if user.role != Role.customer.value:
+        return None
+    c = db.get(Customer, user.customer_id)
+    return c.slug if c is not None else None
 
 
 @router.get("/vpn", response_class=HTMLResponse, include_in_schema=False)
@@ -282,12 +285,7 @@ def vpn_page(request: Request, db: DB):
     user, other = page_user(request, db, "vpn")
     if other is not None:
         return other
-    sites = site_list(db)
-    customer = None
-    if user.role == Role.customer.value:
-        c = db.get(Customer, user.customer_id)
-        customer = c.slug if c is not None else None
-    return render(request, "vpn.html", user, sites=sites, customer=customer)
+    return render(request, "vpn.html", user, sites=site_list(db), customer=_customer_slug(db, user))
 
 
 @router.get("/seats", response_class=HTMLResponse, include_in_schema=False)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-import shutil
 import sqlite3
 import subprocess
 
@@ -27,21 +26,12 @@ from controller.models import LedgerEntry
 from network_policy.approval import public_key_text
 from network_policy.vpn import TABLE
 from tests.conftest import DEMO_SITE, ControllerRig, free_port, make_agent, wait_for
-from tests.lab.conftest import cannot_run, lab_blocker
+from tests.lab.conftest import cannot_run
+from tests.lab.vpn_lab import blocker
 from tests.network_site import sign_digest
 from tests.vpn_site import wg_keypair
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-
-
-def _blocker() -> str | None:
-    reason = lab_blocker()
-    if reason:
-        return reason
-    for tool in ("wireguard-go", "wg"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not installed (apt-get install wireguard-go wireguard-tools)"
-    return None
 
 
 def _site_file(tmp, keys, iface: str, port: int) -> tuple:
@@ -54,7 +44,8 @@ def _site_file(tmp, keys, iface: str, port: int) -> tuple:
     doc["customers"][0]["remote"] = {"allowed": True, "range": "10.200.0.0/24"}
     doc["customers"][1]["remote"] = {"allowed": False, "range": "10.201.0.0/24"}
     private, public = wg_keypair()
-    doc["network"]["vpn"] = {"interface": iface, "listen_port": port, "private_key": private,
+    # mtu 1280: the smallest tunnel MTU, which fits any underlay a host here has (some have 1400)
+    doc["network"]["vpn"] = {"interface": iface, "listen_port": port, "private_key": private, "mtu": 1280,
                              "platform": ["10.0.0.10"], "endpoint": "vpn.example.test"}
     path = tmp / "site.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -69,7 +60,7 @@ def _wg_peers(iface: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    reason = _blocker()
+    reason = blocker()
     if reason:
         cannot_run(reason)
     tmp = tmp_path_factory.mktemp("vpnctl")
