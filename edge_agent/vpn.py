@@ -421,7 +421,8 @@ class VpnService:
     # --- status -------------------------------------------------------------------------------
 
     def _clear_down(self, address: str) -> None:
-        self.store.clear_alarm(AlarmKind.VPN_PEER_DOWN, P.AlarmBody(source=f"vpn:{address}", state="cleared"))
+        self.store.clear_alarm(AlarmKind.VPN_PEER_DOWN, P.VpnPeerAlarm(source=f"vpn:{address}", address=address,
+                                                                       state="cleared"))
 
     def check_health(self, now: float | None = None) -> list[str]:
         """Raise ``vpn_peer_down`` for a peer that had shaken hands and has been silent longer
@@ -434,8 +435,8 @@ class VpnService:
             source = f"vpn:{p['address']}"
             if p["down"] and p["handshake_age_s"] is not None:
                 down.append(p["address"])
-                self.store.raise_alarm(AlarmKind.VPN_PEER_DOWN, P.AlarmBody(
-                    source=source, severity="warning",
+                self.store.raise_alarm(AlarmKind.VPN_PEER_DOWN, P.VpnPeerAlarm(
+                    source=source, severity="warning", customer=p["customer"], address=p["address"],
                     message=(f"VPN peer {p['address']} of {p['customer']} has been silent for "
                              f"{p['handshake_age_s']:.0f} s (down after {vpn.DOWN_AFTER_S} s)")[:P.MAX_TEXT]))
             else:

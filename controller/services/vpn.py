@@ -30,7 +30,7 @@ from controller.services.edge import EdgeChannel, send_to_edge
 from controller.services.scope import CustomerScope
 from controller.services.sites import site_or_404
 from controller.vpn_peers import mark_applied, refused
-from edge_agent.wire.kinds import CommandName
+from edge_agent.wire.kinds import AlarmKind, CommandName
 from edge_agent.wire.site import SiteConfig, VpnGateway
 from network_policy import vpn
 
@@ -321,13 +321,13 @@ def report_rows(db, site: Site, start: dt.datetime, end: dt.datetime) -> list[di
     for p in rows:
         if p.ended_at is not None and aware(p.ended_at) < start:
             continue
-        downs = db.scalars(select(Alarm).where(Alarm.site_id == site.id, Alarm.kind == "alarm.vpn_peer_down",
+        downs = db.scalars(select(Alarm).where(Alarm.site_id == site.id, Alarm.kind == AlarmKind.VPN_PEER_DOWN.value,
                                                Alarm.source == f"vpn:{p.address}", Alarm.raised_at < end,
                                                or_(Alarm.cleared_at.is_(None), Alarm.cleared_at >= start)))
         down_s = sum((min(aware(a.cleared_at) if a.cleared_at else end, end) - max(aware(a.raised_at), start))
                      .total_seconds() for a in downs if p.active_since is not None)
         count = db.scalar(select(func.count(Alarm.id)).where(
-            Alarm.site_id == site.id, Alarm.kind == "alarm.vpn_peer_down", Alarm.source == f"vpn:{p.address}",
+            Alarm.site_id == site.id, Alarm.kind == AlarmKind.VPN_PEER_DOWN.value, Alarm.source == f"vpn:{p.address}",
             Alarm.raised_at >= start, Alarm.raised_at < end)) or 0
         out.append({"customer": slugs.get(p.customer_id), "person": p.person, "label": p.label, "address": p.address,
                     "status": p.status, "active_since": aware(p.active_since) if p.active_since else None,

@@ -354,6 +354,12 @@ class DiscoveryAlarm(AlarmBody):
     xaddrs: Annotated[list[Annotated[str, Field(max_length=400)]], Field(max_length=20)] | None = None
 
 
+class VpnPeerAlarm(AlarmBody):
+    """A remote device's tunnel down (or back): whose device it is, so its customer sees it."""
+    customer: Id | None = None
+    address: Annotated[str, Field(max_length=15)] | None = None
+
+
 class SeatAlarm(AlarmBody):
     customer: Id | None = None
     seat: Id | None = None
@@ -386,7 +392,8 @@ ALARM_MODELS: dict[AlarmKind, type[AlarmBody]] = {
     A.RETENTION_DISK_CRITICAL: RetentionAlarm,
     **{k: NetworkAlarm for k in (A.NETWORK_CHANGE_REFUSED, A.NETWORK_CHANGE_FAILED, A.NETWORK_DRIFT)},
     **{k: AlarmBody for k in (A.GATES_NOT_STARTED, A.CONFIG_REJECTED, A.DETECTOR_UNAVAILABLE,
-                                     A.VPN_NOT_STARTED, A.VPN_PEER_DOWN)},
+                                     A.VPN_NOT_STARTED)},
+    A.VPN_PEER_DOWN: VpnPeerAlarm,
 }
 del A
 

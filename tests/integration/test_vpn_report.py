@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from controller.event_text import describe
+from controller.ingest import customer_ids, store_events
 from controller.models import Alarm, Customer, Site, VpnPeer
 from controller.services import daily_report as svc
+from edge_agent.wire.messages import Event as WireEvent
 from tests.conftest import app_with_demo_site
 
 DAY = dt.date(2026, 11, 20)  # Asia/Shanghai: 2026-11-19T16:00Z .. 2026-11-20T16:00Z
@@ -39,7 +42,7 @@ def test_the_report_lists_the_days_remote_devices_and_their_down_time(tmp_path):
         peer("10.200.0.3", "removed", at(-48), at(-47), at(-2), ended_by="off")  # gone before the day
         peer("10.200.0.4", "active", at(30), at(30))  # asked for after the day
         peer("10.200.0.5", "rejected", at(3), None, at(4))  # never let on
-        down = dict(kind="alarm.vpn_peer_down", severity="warning", message="silent", site_id=site_id)
+        down = dict(kind="vpn_peer_down", severity="warning", message="silent", site_id=site_id)
         s.add(Alarm(source="vpn:10.200.0.1", raised_at=at(-1), cleared_at=at(1), state="cleared", **down))  # 1 h inside
         s.add(Alarm(source="vpn:10.200.0.1", raised_at=at(5), cleared_at=at(5.5), state="cleared", **down))
         s.add(Alarm(source="vpn:10.200.0.2", raised_at=at(23), state="active", **down))  # to the day's end: 1 h
@@ -57,3 +60,21 @@ def test_the_report_lists_the_days_remote_devices_and_their_down_time(tmp_path):
         assert 'id="vpn"' in html and "laptop lost" in html and "Remote work (VPN)" in html
         _, zh_html, _ = svc.build(s, site_id, DAY, "zh_CN")
         assert 'id="vpn"' in zh_html and "远程" in zh_html
+
+
+def test_a_down_device_is_its_customers_alarm_and_reads_as_a_sentence(tmp_path):
+    app, site_id, agent_id = app_with_demo_site(tmp_path, f"sqlite:///{tmp_path / 'c.db'}")
+    data = {"source": "vpn:10.200.0.7", "severity": "warning", "customer": "acme", "address": "10.200.0.7",
+            "message": "VPN peer 10.200.0.7 of acme has been silent for 200 s (down after 180 s)"}
+    with app.state.core.sessions() as s:
+        store_events(s, agent_id, site_id, [
+            WireEvent(seq=1, ts="2026-11-25T00:00:00Z", kind="alarm.vpn_peer_down", data=data),
+            WireEvent(seq=2, ts="2026-11-25T00:05:00Z", kind="alarm.vpn_peer_down",
+                      data={"source": "vpn:10.200.0.7", "address": "10.200.0.7", "state": "cleared"})],
+            customer_ids(s))
+        s.commit()
+        [alarm] = s.query(Alarm).filter_by(kind="vpn_peer_down").all()
+        acme = s.query(Customer).filter_by(slug="acme").one().id
+        assert (alarm.customer_id, alarm.source, alarm.state) == (acme, "vpn:10.200.0.7", "cleared")
+    sentence = describe("alarm.vpn_peer_down", data)
+    assert sentence.severity == "warning" and "silent for 200 s" in sentence.params["message"]
