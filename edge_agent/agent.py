@@ -152,12 +152,12 @@ class EdgeAgent:
         conf = self.trusted.network.vpn
         if not self.options.vpn or conf is None:
             return
-        from edge_agent.vpn import VpnService, WireguardGo, gateway_key
+        from edge_agent.vpn import VpnService, gateway_key, make_gateway
 
         try:
             routes = [c.remote.range for c in self.trusted.customers if c.remote is not None]
             service = VpnService(self.trusted, self.store,
-                                 WireguardGo(conf, gateway_key(conf, self.options.site_dir), routes))
+                                 make_gateway(conf, gateway_key(conf, self.options.site_dir), routes))
             service.start()
         except Exception as exc:  # noqa: BLE001 - no wireguard-go, no tun, a bad key: say so, keep the rest
             log.error("VPN gateway not started: %s", exc)

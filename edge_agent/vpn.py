@@ -190,20 +190,35 @@ class WireguardGo:
         return underlay_of(links, default, self.iface)
 
     def start(self) -> None:
-        if shutil.which(self.binary) is None:
-            raise CommandError(f"{self.binary} is not installed")
-        # Checked before the daemon starts: a tunnel MTU the underlay cannot carry is refused, not run.
+        self._check_mtu()
+        self._create()
+        self._configure()
+
+    def _check_mtu(self) -> None:
+        # Checked before the interface exists: a tunnel MTU the underlay cannot carry is refused, not run.
         underlay, underlay_mtu = self.underlay()
         problem = vpn.mtu_problem(self.conf.mtu, underlay, underlay_mtu)
         if problem:
             raise CommandError(problem)
         log.info("VPN gateway %s: MTU %d; underlay %s has MTU %d, which carries a tunnel MTU up to %d",
                  self.iface, self.conf.mtu, underlay, underlay_mtu, vpn.tunnel_mtu(underlay_mtu))
+
+    def _create(self) -> None:
+        if shutil.which(self.binary) is None:
+            raise CommandError(f"{self.binary} is not installed")
+        sock = Path("/var/run/wireguard") / f"{self.iface}.sock"
+        if _answers(sock):
+            # A daemon of ours outlived the agent (killed hard: the daemon runs in its own session).
+            # Deleting its interface makes it exit; the new one then takes the interface over.
+            log.warning("a wireguard-go of %s from before this agent still runs; replacing it", self.iface)
+            subprocess.run(self._argv(["ip", "link", "del", "dev", self.iface]), capture_output=True, timeout=15)
+            gone = time.monotonic() + 5
+            while _answers(sock) and time.monotonic() < gone:
+                time.sleep(0.05)
+        _drop_stale(sock)  # before the new daemon: its own socket must not be taken for a leftover
         self._proc = subprocess.Popen(self._argv([self.binary, "-f", self.iface]),
                                       env={**os.environ, "WG_PROCESS_FOREGROUND": "1", "LOG_LEVEL": "error"},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        sock = Path("/var/run/wireguard") / f"{self.iface}.sock"
-        _drop_stale(sock)
         deadline = time.monotonic() + 10
         while not sock.exists():
             if self._proc.poll() is not None or time.monotonic() > deadline:
@@ -211,6 +226,9 @@ class WireguardGo:
                 self.stop()
                 raise CommandError(f"{self.binary} {self.iface} did not start: {err.strip()[:300]}")
             time.sleep(0.02)
+
+    def _configure(self) -> None:
+        """Key, port, MTU and routes: the same lines for the userspace daemon and the kernel module."""
         # The key goes through a private temporary file: never on a command line.
         with tempfile.NamedTemporaryFile("w", prefix="wgkey", delete=True) as f:
             os.chmod(f.name, 0o600)
@@ -249,6 +267,50 @@ class WireguardGo:
 
     def dump(self) -> str:
         return self._run(["wg", "show", self.iface, "dump"])
+
+
+class KernelWireguard(WireguardGo):
+    """The kernel's WireGuard interface, where the module is loaded (an appliance's own kernel):
+    the interface is a link of type ``wireguard`` instead of a daemon's tun device; the key, port,
+    MTU, routes, peers and nftables lines are the same."""
+
+    def _create(self) -> None:
+        if self._exists():
+            self._run(["ip", "link", "del", "dev", self.iface])  # a leftover of a crash: start clean
+        self._run(["ip", "link", "add", "dev", self.iface, "type", "wireguard"])
+
+    def _exists(self) -> bool:
+        done = subprocess.run(self._argv(["ip", "link", "show", "dev", self.iface]), capture_output=True, timeout=15)
+        return done.returncode == 0
+
+    def running(self) -> bool:
+        return self._exists()
+
+    def stop(self) -> None:
+        if self._exists():
+            self._run(["ip", "link", "del", "dev", self.iface])
+
+
+def make_gateway(conf: VpnGateway, private_key: str, routes: list[ipaddress.IPv4Network],
+                 netns: str | None = None, kernel_module: Path = Path("/sys/module/wireguard")) -> WireguardGo:
+    """The kernel interface where the module is loaded, else userspace wireguard-go."""
+    kind = KernelWireguard if kernel_module.is_dir() else WireguardGo
+    log.info("VPN gateway %s: %s", conf.interface, "kernel WireGuard" if kind is KernelWireguard else "wireguard-go")
+    return kind(conf, private_key, routes, netns=netns)
+
+
+def _answers(sock: Path) -> bool:
+    """Whether a daemon listens on this UAPI socket."""
+    if not sock.exists():
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(sock))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def _drop_stale(sock: Path) -> None:

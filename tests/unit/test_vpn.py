@@ -339,3 +339,40 @@ def test_a_silent_peer_raises_the_down_alarm_once_and_clears_it_when_back_or_gon
     assert not store.alarm_active(AlarmKind.VPN_PEER_DOWN, "vpn:10.200.0.2")
     kinds = [r[0] for r in store._db.execute("SELECT kind FROM outbox")]
     assert kinds.count(AlarmKind.VPN_PEER_DOWN.event) == 4  # raised, cleared, raised, cleared
+
+
+def test_the_kernel_module_is_used_where_loaded_with_the_same_configuration_lines(tmp_path):
+    """This kernel has no WireGuard module, so the kernel driver's lines are recorded here rather
+    than run; they differ from wireguard-go's only in how the interface comes to exist."""
+    from edge_agent.vpn import KernelWireguard, WireguardGo, make_gateway
+
+    conf = site().network.vpn
+    routes = [ipaddress.IPv4Network("10.200.0.0/24")]
+    assert type(make_gateway(conf, GW_PRIVATE, routes, kernel_module=tmp_path / "absent")) is WireguardGo
+    (tmp_path / "wireguard").mkdir()
+    assert type(make_gateway(conf, GW_PRIVATE, routes, kernel_module=tmp_path / "wireguard")) is KernelWireguard
+
+    class Recording(KernelWireguard):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.lines, self.link = [], True  # a leftover interface from a crash
+
+        def underlay(self):
+            return "eth0", 1500
+
+        def _exists(self):
+            return self.link
+
+        def _run(self, argv, stdin=None):
+            self.lines.append(" ".join(a if not a.startswith("/tmp") else "<keyfile>" for a in argv))
+            self.link = argv[:3] != ["ip", "link", "del"] and (self.link or argv[:3] == ["ip", "link", "add"])
+            return ""
+
+    gw = Recording(conf, GW_PRIVATE, routes)
+    gw.start()
+    assert gw.lines == ["ip link del dev sgwg0", "ip link add dev sgwg0 type wireguard",
+                        "wg set sgwg0 listen-port 51820 private-key <keyfile>",
+                        "ip link set dev sgwg0 mtu 1420 up", "ip route replace 10.200.0.0/24 dev sgwg0"]
+    assert gw.running()
+    gw.stop()
+    assert gw.lines[-1] == "ip link del dev sgwg0" and not gw.running()
