@@ -262,6 +262,7 @@ i18n.ready.then(function () {
       card.dataset.peer = p.id;
       document.getElementById("config-peer").textContent = p.person + " · " + p.address;
       document.getElementById("config-text").textContent = r.text;
+      showConfigKey(r);
       document.getElementById("config-copied").textContent = "";
       card.scrollIntoView({ block: "nearest" });
     } catch (e) {
@@ -284,6 +285,109 @@ i18n.ready.then(function () {
     }
   });
 
+  // --- keys made in this browser: the config file and its QR code -----------------------------
+  // The device's private key is made here (WebCrypto X25519) and lives only in this page's
+  // memory: never sent, never put in any browser storage; closing or reloading the page discards
+  // it. The controller gets the public key alone, as from a key made on the device.
+
+  const browserKeys = new Map();  // public key -> private key (base64) of devices requested from this page
+  let madeKey = null;             // { pub, priv } made and not yet requested
+
+  function base64(bytes) {
+    return btoa(String.fromCharCode(...new Uint8Array(bytes)));
+  }
+
+  // A pair as WireGuard writes it: base64 of the raw 32 bytes; the private scalar is the last 32
+  // bytes of the PKCS #8 form (WebCrypto exports no raw private key).
+  async function makeKeyPair() {
+    if (!window.isSecureContext || !window.crypto || !crypto.subtle) throw new Error(_("the page is not a secure context"));
+    const pair = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
+    const pub = await crypto.subtle.exportKey("raw", pair.publicKey);
+    const pkcs8 = await crypto.subtle.exportKey("pkcs8", pair.privateKey);
+    return { pub: base64(pub), priv: base64(new Uint8Array(pkcs8).slice(-32)) };
+  }
+
+  const makeKeyButton = document.getElementById("make-key");
+  if (makeKeyButton) makeKeyButton.addEventListener("click", async () => {
+    const out = document.getElementById("make-key-result");
+    const field = document.getElementById("add-device").public_key;
+    try {
+      madeKey = await makeKeyPair();
+      field.value = madeKey.pub;
+      out.dataset.made = "true";
+      showResult(out, el("span", _("Key pair made in this browser; its public key is filled in above. The private key stays in this page's memory only and is shown once, after you request the device.")), "ok-text");
+    } catch (e) {
+      madeKey = null;
+      out.dataset.made = "false";
+      showResult(out, el("span", _("This browser cannot make a WireGuard key ({error}): that needs WebCrypto X25519, a current browser and a page served over HTTPS. Make the key pair on the device and paste its public key.", { error: e.message || e.name })), "error");
+      field.focus();
+    }
+  });
+
+  // The device was requested: a key this page made for it is kept (in memory) and shown at once.
+  function keyRequested(publicKey, peer) {
+    if (!madeKey || madeKey.pub !== publicKey || !peer) return;
+    browserKeys.set(madeKey.pub, madeKey.priv);
+    madeKey = null;
+    document.getElementById("make-key-result").hidden = true;
+    showConfig(peer);
+  }
+
+  // The config card: with this page's key for the device, the whole config, its download and QR
+  // code; without, why there is none (the device fills in its own key).
+  function showConfigKey(r) {
+    const priv = browserKeys.get(r.public_key);
+    const text = priv ? r.text.replace(/^PrivateKey = .*$/m, () => "PrivateKey = " + priv) : r.text;
+    document.getElementById("config-text").textContent = text;
+    const qr = document.getElementById("config-qr");
+    qr.replaceChildren(...(priv ? [qrSvg(text)] : []));
+    const shown = { "config-qr": priv, "config-once": priv, "config-download": priv, "config-filled": priv,
+                    "config-note": !priv, "config-no-qr": !priv };
+    for (const [id, on] of Object.entries(shown)) document.getElementById(id).hidden = !on;
+    document.getElementById("config-download").dataset.address = r.address;
+  }
+
+  // The QR code, drawn here by the vendored encoder (static/vendor/qrcode-generator): error
+  // correction M, a quiet zone of 4 modules, black on white as the WireGuard apps scan it.
+  function qrSvg(text) {
+    const NS = "http://www.w3.org/2000/svg";
+    const QUIET = 4;
+    const CELL_PX = 5;
+    const qr = qrcode(0, "M");  // 0: the smallest version that holds the text
+    qr.addData(text, "Byte");
+    qr.make();
+    const n = qr.getModuleCount();
+    const size = n + 2 * QUIET;
+    let d = "";
+    for (let row = 0; row < n; row++) {
+      for (let col = 0; col < n; col++) if (qr.isDark(row, col)) d += "M" + (col + QUIET) + " " + (row + QUIET) + "h1v1h-1z";
+    }
+    const svg = document.createElementNS(NS, "svg");
+    for (const [k, v] of Object.entries({ viewBox: "0 0 " + size + " " + size, width: size * CELL_PX, height: size * CELL_PX,
+                                          "shape-rendering": "crispEdges", role: "img" })) svg.setAttribute(k, String(v));
+    svg.setAttribute("aria-label", _("QR code of the client config"));
+    svg.dataset.modules = String(n);
+    const bg = document.createElementNS(NS, "rect");
+    for (const [k, v] of Object.entries({ width: size, height: size, fill: "#fff" })) bg.setAttribute(k, String(v));
+    const dark = document.createElementNS(NS, "path");
+    dark.setAttribute("d", d);
+    dark.setAttribute("fill", "#000");
+    svg.append(bg, dark);
+    return svg;
+  }
+
+  // The file as the WireGuard apps and wg-quick import it, made in the page (a Blob), never fetched.
+  document.getElementById("config-download").addEventListener("click", (ev) => {
+    const text = document.getElementById("config-text").textContent;
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    a.download = "siteguard-" + ev.currentTarget.dataset.address + ".conf";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
+
   // --- forms ---------------------------------------------------------------------------------
 
   const addForm = document.getElementById("add-device");
@@ -301,6 +405,7 @@ i18n.ready.then(function () {
       showResult(out, changeLink(_("Requested {address} as change {change}: its customer signs it, then an officer starts it.",
         { address: r.peer.address, change: r.change }), r.change), "ok-text");
       addForm.public_key.value = "";
+      keyRequested(body.public_key, r.peer);
     } catch (e) {
       delete out.dataset.change;
       showResult(out, el("span", _("refused: {error}", { error: e.message })), "error");
