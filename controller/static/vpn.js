@@ -381,7 +381,7 @@ i18n.ready.then(function () {
     const text = document.getElementById("config-text").textContent;
     const a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
-    a.download = "siteguard-" + ev.currentTarget.dataset.address + ".conf";
+    a.download = "sgvpn.conf";  // wg-quick names the interface after the file: at most 15 characters
     document.body.append(a);
     a.click();
     a.remove();

@@ -145,7 +145,7 @@ def test_key_made_in_the_browser_becomes_a_config_file_and_qr_code(rig, page, la
     # (c) The download is the same text, named after the device's address.
     with page.expect_download() as info:
         page.locator("#config-download").click()
-    assert info.value.suggested_filename == f"siteguard-{stored['address']}.conf"
+    assert info.value.suggested_filename == "sgvpn.conf"  # wg-quick takes the interface name from it
     assert Path(info.value.path()).read_text() == config
 
     # The page keeps the key for this session: the device's "Client config" shows it again; a
