@@ -199,11 +199,13 @@ class WireguardGo:
             raise CommandError(problem)
         log.info("VPN gateway %s: MTU %d; underlay %s has MTU %d, which carries a tunnel MTU up to %d",
                  self.iface, self.conf.mtu, underlay, underlay_mtu, vpn.tunnel_mtu(underlay_mtu))
+        # A stale socket is dropped before the daemon starts: looked at after, the new daemon's
+        # own socket could already answer and read as another daemon's.
+        sock = Path("/var/run/wireguard") / f"{self.iface}.sock"
+        _drop_stale(sock)
         self._proc = subprocess.Popen(self._argv([self.binary, "-f", self.iface]),
                                       env={**os.environ, "WG_PROCESS_FOREGROUND": "1", "LOG_LEVEL": "error"},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        sock = Path("/var/run/wireguard") / f"{self.iface}.sock"
-        _drop_stale(sock)
         deadline = time.monotonic() + 10
         while not sock.exists():
             if self._proc.poll() is not None or time.monotonic() > deadline:
