@@ -353,7 +353,8 @@ class NetworkChange(Base):
 class VpnPeer(Base):
     """A remote annotator's device on a site's WireGuard gateway: requested by a change its
     customer signs, active once the edge ran it, ended by an approved removal or at once by an
-    officer's revocation. Only the device's public key is held here, never its private key."""
+    officer's revocation, or replaced by a new key at the same address (a rotation). Only the
+    device's public key is held here, never its private key."""
 
     __tablename__ = "vpn_peers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -363,7 +364,8 @@ class VpnPeer(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     public_key: Mapped[str] = mapped_column(String(44))
     address: Mapped[str] = mapped_column(String(15))
-    # requested -> active | rejected | refused; active -> removing -> removed; active -> revoked
+    # requested -> active | rejected | refused; active -> removing -> removed; active -> revoked;
+    # active -> rotating -> rotated (its successor, a new row at the same address, went active)
     status: Mapped[str] = mapped_column(String(12), default="requested", index=True)
     add_change: Mapped[str | None] = mapped_column(String(40))
     remove_change: Mapped[str | None] = mapped_column(String(40))

@@ -6,6 +6,25 @@ from typing import Any
 
 from controller.models import NetworkChange, VpnPeer, utcnow
 
+# The states in which the platform serves work at a peer's address: a peer whose key is being
+# rotated keeps its address and its rules on the gateway until the rotation runs.
+SERVING = ("active", "rotating")
+
+
+def _replaced(db, change: NetworkChange) -> VpnPeer | None:
+    """The peer a rotation change replaces (None for any other change)."""
+    spec = change.spec or {}
+    if spec.get("action") != "rotate":
+        return None
+    return db.get(VpnPeer, int(spec.get("replaces_peer_id", 0)))
+
+
+def _rotation_dropped(db, change: NetworkChange) -> None:
+    """A rotation that will not run: the old key was never touched, so its peer is active again."""
+    old = _replaced(db, change)
+    if old is not None and old.status == "rotating":
+        old.status, old.remove_change = "active", None
+
 
 def mark_applied(db, change: NetworkChange, result: dict[str, Any]) -> None:
     """The gateway ran the change (the edge's answer, or its event arriving later): idempotent."""
@@ -16,16 +35,21 @@ def mark_applied(db, change: NetworkChange, result: dict[str, Any]) -> None:
     row = db.get(VpnPeer, int(spec.get("peer_id", 0)))
     if row is None:
         return
-    if spec.get("action") == "add" and row.status == "requested":
+    if spec.get("action") in ("add", "rotate") and row.status == "requested":
         row.status, row.active_since = "active", utcnow()
     elif spec.get("action") == "remove" and row.status == "removing":
         row.status, row.ended_at, row.ended_by, row.end_reason = "removed", utcnow(), change.created_by, "removed"
+    old = _replaced(db, change)
+    if old is not None and old.status == "rotating":
+        old.status, old.ended_at, old.ended_by, old.end_reason = "rotated", utcnow(), change.created_by, "key rotated"
 
 
 def record_applied_event(db, site_id: int, data: dict[str, Any]) -> None:
+    """One event per key the gateway changed: a rotation reports the new key's add and the old
+    key's removal under one change id, and the first of them applies the change."""
     change = db.get(NetworkChange, str(data.get("change", "")))
     if change is not None and change.site_id == site_id and change.kind == "vpn":
-        mark_applied(db, change, {"action": data.get("action")})
+        mark_applied(db, change, {"action": (change.spec or {}).get("action", data.get("action"))})
 
 
 def record_refused_event(db, site_id: int, data: dict[str, Any]) -> None:
@@ -44,10 +68,13 @@ def refused(db, change: NetworkChange, reason: str) -> None:
         row.status, row.ended_at, row.end_reason = "refused", utcnow(), f"refused by the edge: {reason}"[:500]
     elif row is not None and row.status == "removing":
         row.status, row.remove_change = "active", None  # nothing changed on the gateway
+    _rotation_dropped(db, change)
 
 
 def decided(db, change: NetworkChange) -> None:
-    """A customer rejected a peer change: an added peer never comes, a removal is dropped."""
+    """A customer rejected a peer change: an added peer never comes, a removal or a rotation is
+    dropped (the old key stays)."""
+    _rotation_dropped(db, change)
     row = db.get(VpnPeer, int((change.spec or {}).get("peer_id", 0)))
     if row is None:
         return

@@ -31,6 +31,11 @@ class PeerIn(BaseModel):
     label: str = Field(default="", max_length=100)
 
 
+class RotateIn(BaseModel):
+    # the device's new public key; checked after the caller's scope so a foreign peer id reads "no such peer"
+    public_key: str = Field(default="", max_length=44)
+
+
 class RevokeIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -61,6 +66,14 @@ def request_peer(site_id: Int64, body: PeerIn, db: DB, ledger: LedgerDep,
 def request_removal(peer_id: Int64, db: DB, ledger: LedgerDep, user: User = require(*REQUESTERS)) -> dict[str, Any]:
     """A change that removes an active peer, signed by its customer like the one that added it."""
     return svc.request_removal(db, ledger, customer_scope(db, user), peer_id, user.username)
+
+
+@router.post("/vpn/peers/{peer_id}/rotate", status_code=201, responses=documented(400, 409))
+def request_rotation(peer_id: Int64, body: RotateIn, db: DB, ledger: LedgerDep,
+                     user: User = require(*REQUESTERS)) -> dict[str, Any]:
+    """A change that replaces an active peer's key at the same address; its customer signs it,
+    and the old key keeps working until the change is started."""
+    return svc.request_rotation(db, ledger, customer_scope(db, user), peer_id, body.public_key, user.username)
 
 
 @router.post("/vpn/peers/{peer_id}/revoke", responses=documented(409, 400))

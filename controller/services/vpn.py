@@ -34,7 +34,9 @@ from edge_agent.wire.kinds import AlarmKind, CommandName
 from edge_agent.wire.site import SiteConfig, VpnGateway
 from network_policy import vpn
 
-LIVE = ("requested", "active", "removing", "revoking")  # states that hold the key and the address
+# States that hold the key and the address. A peer whose key is being replaced stays "rotating"
+# (and served, see controller.vpn_peers.SERVING) until the gateway runs the signed rotation.
+LIVE = ("requested", "active", "removing", "revoking", "rotating")
 KEEPALIVE_S = 25  # what client configs ask for: the gateway may call a silent peer down
 
 
@@ -165,6 +167,47 @@ def request_removal(db, ledger: Ledger, scope: CustomerScope, peer_id: int, by: 
     return {"peer": _peer_view(row, slug), "change": change.id}
 
 
+def request_rotation(db, ledger: Ledger, scope: CustomerScope, peer_id: int, public_key: str,
+                     by: str) -> dict[str, Any]:
+    """A change that replaces an active peer's key at the same address (a new device, or a key
+    that may have leaked): one signed change adds the new key and removes the old one. The new
+    key is a new peer row; the old one stays served as "rotating" until the gateway ran it."""
+    row = _peer(db, scope, peer_id)
+    if row.status != "active":
+        raise Conflict(f"only an active peer's key can be rotated; this one is {row.status}")
+    try:
+        vpn.check_key(public_key)
+    except vpn.PeerError as exc:
+        raise Invalid(exc.detail) from None
+    site = site_or_404(db, row.site_id)
+    config = net.site_config(site)
+    slug = _slugs(db).get(row.customer_id, "")
+    gw, r = gateway(config), reach(config, slug)
+    if any(p.public_key == public_key for p in _live(db, row.site_id)):
+        raise Conflict("this public key is already a peer on this gateway")
+    ip = ipaddress.IPv4Address(row.address)
+    try:
+        lines = vpn.rotate_lines(gw.interface, vpn.Peer(row.public_key, ip, slug), vpn.Peer(public_key, ip, slug), r)
+    except vpn.PeerError as exc:
+        raise Invalid(exc.detail) from None
+    new = VpnPeer(site_id=row.site_id, customer_id=row.customer_id, person=row.person, label=row.label,
+                  public_key=public_key, address=row.address, status="requested", created_by=by)
+    db.add(new)
+    db.flush()
+    change = _new_change(db, site, f"Rotate the key of VPN peer {row.address} of {row.person}", by, slug, lines,
+                         gw.interface, {"action": "rotate", "peer_id": new.id, "replaces_peer_id": row.id,
+                                        "replaces": row.public_key, "person": row.person,
+                                        "peer": {"public_key": public_key, "address": row.address,
+                                                 "customer": slug}})
+    new.add_change = change.id
+    row.status, row.remove_change = "rotating", change.id
+    ledger.record(db, "network.change_requested", {
+        "change": change.id, "site_id": row.site_id, "by": by, "customers": [slug], "kind": "vpn",
+        "commands": net.commands(change)})
+    db.commit()
+    return {"peer": _peer_view(new, slug), "replaces": _peer_view(row, slug), "change": change.id}
+
+
 def _peer(db, scope: CustomerScope, peer_id: int) -> VpnPeer:
     row = db.get(VpnPeer, peer_id)
     if row is None or not scope.sees_id(row.customer_id):
@@ -174,8 +217,11 @@ def _peer(db, scope: CustomerScope, peer_id: int) -> VpnPeer:
 
 def edge_payload(db, change: NetworkChange) -> dict[str, Any]:
     spec = change.spec or {}
-    return {"change": change.id, "action": spec["action"], "peer": spec["peer"],
-            "lines": next(iter(net.commands(change).values())), "approvals": net.approvals_for_edge(db, change)}
+    out = {"change": change.id, "action": spec["action"], "peer": spec["peer"],
+           "lines": next(iter(net.commands(change).values())), "approvals": net.approvals_for_edge(db, change)}
+    if spec["action"] == "rotate":
+        out["replaces"] = spec["replaces"]
+    return out
 
 
 def apply(db, ledger: Ledger, edge: EdgeChannel, change: NetworkChange, by: str, timeout: float) -> None:
@@ -201,7 +247,7 @@ def revoke(db, ledger: Ledger, edge: EdgeChannel, peer_id: int, officer: str, re
     row = db.get(VpnPeer, peer_id)
     if row is None:
         raise NotFound("no such peer")
-    if row.status not in ("active", "removing", "revoking"):
+    if row.status not in ("active", "removing", "revoking", "rotating"):
         raise Conflict(f"only a live peer can be revoked; this one is {row.status}")
     if not reason.strip():
         raise Invalid("say why the peer is revoked")

@@ -65,6 +65,7 @@ from controller.services import gold
 from controller.services.pauses import open_pause
 from controller.services.seats import live_seat, person_facts
 from controller.services.work_refusals import note_refusal
+from controller.vpn_peers import SERVING
 from controller.watermark import burn_in
 from edge_agent.wire.site import SiteConfig
 
@@ -174,10 +175,11 @@ def _find_remote(db, address: str) -> tuple[_Known, Any] | None:
 
 
 def _remote_facts(db, site: _Known, customer: Any, address: str) -> RemoteFacts:
-    """The customer's remote rules and its active peer at the address on the site."""
+    """The customer's remote rules and its peer served at the address on the site (active, or
+    rotating: a pending key rotation keeps the address and the rules until it runs)."""
     peer = db.execute(select(VpnPeer.person, VpnPeer.public_key, VpnPeer.address)
                       .join(Customer, Customer.id == VpnPeer.customer_id)
-                      .where(VpnPeer.site_id == site.id, VpnPeer.address == address, VpnPeer.status == "active",
+                      .where(VpnPeer.site_id == site.id, VpnPeer.address == address, VpnPeer.status.in_(SERVING),
                              Customer.slug == customer.id).order_by(VpnPeer.id).limit(1)).first()
     rules = customer.remote
     return RemoteFacts(customer.id, rules.allowed, tuple(rules.modalities), rules.watermark,

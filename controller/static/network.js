@@ -204,6 +204,10 @@ i18n.ready.then(function () {
     const yesNo = (b) => (b ? _("yes") : _("no"));
     if (c.kind === "vpn" && s.peer) {
       const values = { address: s.peer.address, person: s.person || "–", customer: s.peer.customer, key: s.peer.public_key };
+      if (s.action === "rotate") {
+        return _("Replaces the key of the VPN device {address} of {person} ({customer}): {old} → {key}; the old key stops working.",
+          { ...values, old: s.replaces || "–" });
+      }
       return s.action === "remove" ? _("Removes the VPN device {address} of {person} ({customer}), key {key}.", values)
         : _("Adds the VPN device {address} for {person} ({customer}), key {key}.", values);
     }

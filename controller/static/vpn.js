@@ -1,7 +1,7 @@
 // VPN page: the site's WireGuard gateway, each customer's remote-work rules, the devices (peers)
 // with their tunnel's health from the gateway, and the requests that go to the customer's
-// signature on the network page: add a device, remove one, change the rules. An officer revokes a
-// device at once. Figures refresh every 10 s.
+// signature on the network page: add a device, remove one, rotate its key, change the rules. An
+// officer revokes a device at once. Figures refresh every 10 s.
 "use strict";
 i18n.ready.then(function () {
   const { el, getJSON } = pageKit;
@@ -9,7 +9,7 @@ i18n.ready.then(function () {
   const mayRequest = page.dataset.mayRequest === "true";
   const mayRevoke = page.dataset.mayRevoke === "true";
   const siteSel = document.getElementById("site");
-  const LIVE = ["requested", "active", "removing", "revoking"];
+  const LIVE = ["requested", "active", "removing", "revoking", "rotating"];
   let last = null;  // the latest overview, for the forms' customer lists
 
   function post(path, body) {
@@ -23,6 +23,7 @@ i18n.ready.then(function () {
     const names = {
       requested: _("requested"), active: _("active"), removing: _("removing"), revoking: _("revoking"),
       revoked: _("revoked"), removed: _("removed"), rejected: _("rejected"), refused: _("refused"),
+      rotating: _("key rotating"), rotated: _("key rotated"),
     };
     return names[s] || s;
   }
@@ -168,7 +169,7 @@ i18n.ready.then(function () {
       badge.dataset.status = p.status;
       status.append(badge);
       if (p.status === "revoking") status.append(el("div", _("the gateway has not confirmed"), "error small"));
-      const change = p.status === "removing" ? p.remove_change : p.status === "requested" ? p.add_change : null;
+      const change = ["removing", "rotating"].includes(p.status) ? p.remove_change : p.status === "requested" ? p.add_change : null;
       if (change) {
         const a = el("a", _("change {change}", { change: change }), "small mono");
         a.href = "/network#" + encodeURIComponent(change);
@@ -182,8 +183,9 @@ i18n.ready.then(function () {
       }
       if (mayRequest && p.status === "active") {
         actions.append(" ", button(_("Request removal"), "remove", () => requestRemoval(p)));
+        actions.append(" ", button(_("Rotate key"), "rotate", () => requestRotation(p)));
       }
-      if (mayRevoke && ["active", "removing", "revoking"].includes(p.status)) {
+      if (mayRevoke && ["active", "removing", "revoking", "rotating"].includes(p.status)) {
         actions.append(" ", button(p.status === "revoking" ? _("Revoke again") : _("Revoke"), "revoke", () => revoke(p)));
       }
       tr.append(el("td", p.person), el("td", p.label), el("td", p.customer), el("td", p.address, "mono"), status,
@@ -249,6 +251,25 @@ i18n.ready.then(function () {
       box.dataset.change = r.change;
       showResult(box, changeLink(_("Removal requested as change {change}.", { change: r.change }), r.change));
     } catch (e) {
+      showResult(box, el("span", _("refused: {error}", { error: e.message })), "error");
+    }
+    refresh();
+  }
+
+  // A new key for the same device address (a replaced device, a key that may have leaked): the old
+  // key keeps working until its customer signed the change and an officer started it.
+  async function requestRotation(p) {
+    const key = prompt(_("New public key for {address} of {person} (made on the device; its private key stays there):",
+      { address: p.address, person: p.person }));
+    if (key === null) return;
+    const box = document.getElementById("peer-result");
+    try {
+      const r = await post("/api/vpn/peers/" + p.id + "/rotate", { public_key: key.trim() });
+      box.dataset.change = r.change;
+      showResult(box, changeLink(_("Key rotation requested as change {change}: the old key works until it is signed and started.",
+        { change: r.change }), r.change), "ok-text");
+    } catch (e) {
+      delete box.dataset.change;
       showResult(box, el("span", _("refused: {error}", { error: e.message })), "error");
     }
     refresh();

@@ -547,17 +547,25 @@ class VpnPeerSpec(Body):
 
 
 class VpnApplyArgs(Body):
-    """A customer-approved peer change: the lines the customer signed and its approvals."""
+    """A customer-approved peer change: the lines the customer signed and its approvals. A
+    rotation names the key it ``replaces`` (the peer's old key); no other action has one."""
     change: Annotated[str, Field(max_length=100)]
-    action: Literal["add", "remove"]
+    action: Literal["add", "remove", "rotate"]
     peer: VpnPeerSpec
     lines: Annotated[list[Text], Field(max_length=100)]
     approvals: Annotated[list[ApprovalDoc], Field(max_length=100)]
+    replaces: Annotated[str, Field(max_length=44)] | None = None
+
+    @model_validator(mode="after")
+    def _rotation_names_the_old_key(self) -> "VpnApplyArgs":
+        if (self.action == "rotate") != (self.replaces is not None):
+            raise ValueError("replaces: a rotation names the key it replaces, and only a rotation does")
+        return self
 
 
 class VpnApplyResult(Body):
     applied: Annotated[str, Field(max_length=100)]
-    action: Literal["add", "remove"]
+    action: Literal["add", "remove", "rotate"]
     public_key: Annotated[str, Field(max_length=44)]
 
 

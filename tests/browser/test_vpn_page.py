@@ -120,6 +120,7 @@ def test_officer_sees_every_customers_devices_and_revokes_one(rig, page, lang, t
     active = page.locator("#peers tr[data-status='active']")
     expect(active.locator(".badge")).to_have_text(T(lang, "active"))
     expect(active.locator("button.revoke")).to_have_text(T(lang, "Revoke"))
+    expect(active.locator("button.rotate")).to_have_text(T(lang, "Rotate key"))
 
     # The client config of a requested device: everything but the device's own private key.
     page.locator(f"#peers tr[data-peer='{rig.requested['acme']['id']}'] button.config").click()

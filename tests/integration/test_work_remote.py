@@ -189,3 +189,29 @@ def test_remote_work_follows_the_customers_remote_rules_and_carries_the_watermar
     # Across the picture, not in one corner: the mark cannot be cropped away.
     left, top, right, bottom = changed
     assert right - left > original.width * 0.8 and bottom - top > original.height * 0.8
+
+
+def test_a_peer_whose_key_is_being_rotated_keeps_serving_its_address_until_its_successor_does(rig):
+    c, core, site_id, projects, as_user = rig
+
+    def status_of_next() -> int:
+        return c.post(f"/api/work/projects/{projects['text']}/next", headers=as_user("ann", ANN_PEER)).status_code
+
+    with core.sessions() as s:
+        old = s.scalar(select(VpnPeer).where(VpnPeer.site_id == site_id, VpnPeer.address == ANN_PEER))
+        old.status = "rotating"  # its new key's change is not signed yet: the gateway still holds the old key
+        new = VpnPeer(site_id=site_id, customer_id=old.customer_id, person="p-003", public_key=wg_keypair()[1],
+                      address=ANN_PEER, status="requested", created_by="test")
+        s.add(new)
+        s.commit()
+        old_id, new_id = old.id, new.id
+    assert status_of_next() == 200
+    with core.sessions() as s:  # the rotation ran: the successor serves the same address
+        s.get(VpnPeer, old_id).status, s.get(VpnPeer, new_id).status = "rotated", "active"
+        s.commit()
+    assert status_of_next() == 200
+    with core.sessions() as s:
+        s.get(VpnPeer, new_id).status = "removed"
+        s.commit()
+    r = c.post(f"/api/work/projects/{projects['text']}/next", headers=as_user("ann", ANN_PEER))
+    assert r.status_code == 403 and r.json()["reasons"] == ["unknown_remote_peer"]

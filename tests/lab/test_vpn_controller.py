@@ -198,3 +198,102 @@ def test_remote_rules_change_only_by_the_customers_signed_change(site):
     rules = {c["customer"]: c for c in site["acme"].get(f"/api/sites/{sid}/vpn").json()["customers"]}
     assert rules == {"acme": {"customer": "acme", "allowed": True, "range": "10.200.0.0/24",
                               "modalities": ["text"], "watermark": True}}
+
+
+def test_a_key_rotation_signed_by_its_customer_moves_the_address_to_the_new_key(site):
+    sid, iface = site["sid"], site["iface"]
+    _, old_key = wg_keypair()
+    r = site["officer"].post(f"/api/sites/{sid}/vpn/peers",
+                             json={"customer": "acme", "person": "p-003", "public_key": old_key, "label": "tablet"})
+    assert r.status_code == 201, r.text
+    old, change_id = r.json()["peer"], r.json()["change"]
+    assert _sign(site, "acme", change_id).json()["status"] == "approved"
+    assert site["officer"].post(f"/api/network/changes/{change_id}/apply").status_code == 200
+    address = f"{old['address']}/32"
+    assert _wg_peers(iface)[old_key] == address
+
+    _, new_key = wg_keypair()
+    # The other tenant's customer does not see the peer, so cannot rotate it.
+    assert site["borealis"].post(f"/api/vpn/peers/{old['id']}/rotate", json={"public_key": new_key}).status_code == 404
+    r = site["acme"].post(f"/api/vpn/peers/{old['id']}/rotate", json={"public_key": new_key})
+    assert r.status_code == 201, r.text
+    new, change_id = r.json()["peer"], r.json()["change"]
+    assert (new["status"], new["address"], new["label"], new["person"]) == ("requested", old["address"], "tablet", "p-003")
+    assert _peer(site, "acme", old["id"])["status"] == "rotating"
+    [asked] = wait_for(lambda: _ledgered(site, "network.change_requested", change_id), timeout=30,
+                       what="the rotation's request in the ledger")
+    assert asked["kind"] == "vpn" and asked["by"] == "acme1"
+    doc = site["officer"].get(f"/api/network/changes/{change_id}").json()
+    assert doc["kind"] == "vpn" and doc["customers"] == ["acme"]
+    assert doc["spec"]["action"] == "rotate" and doc["spec"]["replaces"] == old_key
+    assert (doc["spec"]["peer_id"], doc["spec"]["replaces_peer_id"]) == (new["id"], old["id"])
+    lines = doc["device_plans"][f"vpn:{iface}"]["commands"]
+    assert lines[0] == f"wg set {iface} peer {new_key} allowed-ips {address}"
+    assert f"wg set {iface} peer {old_key} remove" in lines
+    # A second rotation of a peer already rotating is refused; the new key cannot be asked twice.
+    _, other = wg_keypair()
+    assert site["acme"].post(f"/api/vpn/peers/{old['id']}/rotate", json={"public_key": other}).status_code == 409
+
+    # Before its customer signed, the old key still holds the address and the new one is absent.
+    assert site["officer"].post(f"/api/network/changes/{change_id}/apply").status_code == 409
+    peers = _wg_peers(iface)
+    assert peers[old_key] == address and new_key not in peers
+    assert _sign(site, "acme", change_id).json()["status"] == "approved"
+    r = site["officer"].post(f"/api/network/changes/{change_id}/apply")
+    assert r.status_code == 200, r.text
+    peers = _wg_peers(iface)
+    assert peers[new_key] == address and old_key not in peers
+
+    view = site["officer"].get(f"/api/sites/{sid}/vpn").json()["peers"]
+    by_id = {p["id"]: p for p in view}
+    assert by_id[new["id"]]["status"] == "active" and by_id[new["id"]]["active_since"]
+    assert by_id[old["id"]]["status"] == "rotated" and by_id[old["id"]]["end_reason"] == "key rotated"
+    assert by_id[old["id"]]["ended_at"] and by_id[old["id"]]["ended_by"] == "acme1"
+    # The gateway's two reports (the new key added, the old removed) leave the change applied
+    # and the peers as they are.
+    reports = wait_for(lambda: len(_ledgered(site, "vpn.peer_applied", change_id)) == 2 and
+                       _ledgered(site, "vpn.peer_applied", change_id), timeout=30,
+                       what="the gateway's two reports of the rotation in the ledger")
+    assert sorted((d["action"], d["public_key"]) for d in reports) == [("add", new_key), ("remove", old_key)]
+    assert site["officer"].get(f"/api/network/changes/{change_id}").json()["status"] == "applied"
+    assert {p["id"]: p["status"] for p in site["acme"].get(f"/api/sites/{sid}/vpn").json()["peers"]
+            if p["id"] in (old["id"], new["id"])} == {old["id"]: "rotated", new["id"]: "active"}
+
+
+def test_a_rotation_rejected_or_refused_leaves_the_old_key_active_on_the_gateway(site):
+    sid, iface = site["sid"], site["iface"]
+    _, old_key = wg_keypair()
+    r = site["acme"].post(f"/api/sites/{sid}/vpn/peers", json={"customer": "acme", "person": "p-003", "public_key": old_key})
+    old, change_id = r.json()["peer"], r.json()["change"]
+    _sign(site, "acme", change_id)
+    assert site["officer"].post(f"/api/network/changes/{change_id}/apply").status_code == 200
+
+    # Its customer rejects the rotation: the new key never comes, the old one is active again.
+    r = site["officer"].post(f"/api/vpn/peers/{old['id']}/rotate", json={"public_key": wg_keypair()[1]})
+    assert r.status_code == 201, r.text
+    new_id, change_id = r.json()["peer"]["id"], r.json()["change"]
+    r = site["acme"].post(f"/api/network/changes/{change_id}/reject", json={"comment": "not this device"})
+    assert r.status_code == 200, r.text
+    assert _peer(site, "acme", new_id)["status"] == "rejected"
+    assert _peer(site, "acme", old["id"])["status"] == "active"
+
+    # Signed, then its lines altered in the controller's database: the edge refuses, nothing moves.
+    r = site["officer"].post(f"/api/vpn/peers/{old['id']}/rotate", json={"public_key": wg_keypair()[1]})
+    new_id, change_id = r.json()["peer"]["id"], r.json()["change"]
+    assert _sign(site, "acme", change_id).json()["status"] == "approved"
+    with sqlite3.connect(site["tmp"] / "controller.db") as db:
+        (devices,) = db.execute("SELECT devices FROM network_changes WHERE id = ?", (change_id,)).fetchone()
+        d = json.loads(devices)
+        d[f"vpn:{iface}"]["commands"].pop()  # the old key's rule would stay behind
+        db.execute("UPDATE network_changes SET devices = ? WHERE id = ?", (json.dumps(d), change_id))
+    before = _wg_peers(iface)
+    r = site["officer"].post(f"/api/network/changes/{change_id}/apply")
+    assert r.status_code == 409 and "refused" in r.json()["detail"]
+    assert _wg_peers(iface) == before and before[old_key] == f"{old['address']}/32"
+    assert _peer(site, "acme", new_id)["status"] == "refused"
+    assert _peer(site, "acme", old["id"])["status"] == "active"
+
+def _ledgered(ctx, kind: str, change_id: str) -> list[dict]:
+    with ctx["rig"].db().connect() as c:
+        found = [json.loads(leaf)["data"] for leaf in c.scalars(select(LedgerEntry.leaf).where(LedgerEntry.kind == kind))]
+    return [d for d in found if d.get("change") == change_id]

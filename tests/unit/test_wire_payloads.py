@@ -240,6 +240,22 @@ def test_legal_hold_args_say_what_each_action_needs():
     assert P.read_command_result(CommandName.LEGAL_HOLD, {"holds": []}) == P.HoldList(holds=[])
 
 
+def test_a_vpn_rotation_names_the_key_it_replaces_and_only_a_rotation_does():
+    args, _ = COMMANDS[CommandName.VPN_APPLY]
+    old = "o" * 43 + "="
+    read = lambda b: P.read_command_args(CommandName.VPN_APPLY, b)  # noqa: E731
+    rotate = {**args, "action": "rotate", "replaces": old}
+    assert read(rotate).replaces == old
+    assert P.build_command_args(CommandName.VPN_APPLY, read(rotate)) == rotate
+    assert "replaces" not in P.build_command_args(CommandName.VPN_APPLY, read(args))
+    _refused(read, {**args, "action": "rotate"}, "replaces")
+    _refused(read, {**args, "replaces": old}, "replaces")
+    _refused(read, {**rotate, "replaces": old + "x"}, "replaces")
+    _refused(read, {**args, "action": "swap"}, "action")
+    assert P.read_command_result(CommandName.VPN_APPLY, {"applied": "vpn-1", "action": "rotate",
+                                                          "public_key": old}).action == "rotate"
+
+
 def test_an_unknown_command_is_refused_by_its_own_reason():
     with pytest.raises(WireError) as exc:
         P.read_command_args("format_disk", {})
