@@ -123,7 +123,9 @@ def test_a_simulated_crowd_is_measured_paused_and_released(gold_seed, rig):  # n
             assert r.status_code == 200, r.text
             task = r.json()
             assert "gold" not in r.text and "batch.jsonl" not in r.text
-            assert set(task) == {"task", "project", "slot", "state", "reserved_until", "seat", "item", "content"}
+            # the same keys for gold and ordinary work (watermark: None at a seat, the remote text otherwise)
+            assert set(task) == {"task", "project", "slot", "state", "reserved_until", "seat", "item", "content",
+                                 "watermark"}
             assert task["slot"] == 0  # a gold place reads like any of the k
             text = c.get(task["content"], headers=head).text
             sub = c.post(f"/api/work/tasks/{task['task']}/submit", headers=head,
