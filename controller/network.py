@@ -28,6 +28,11 @@ from network_policy.render import change_commands, config_text
 APPROVAL_HOURS = 72  # how long a change may wait for its approvals
 
 
+def approvals_expire(now: dt.datetime) -> str:
+    """When the approvals of a change made ``now`` expire, as the signed documents state it."""
+    return (now + dt.timedelta(hours=APPROVAL_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def site_config(site: Site) -> SiteConfig:
     return SiteConfig.model_validate_json(site.config_json)
 
@@ -159,7 +164,7 @@ def create_change(db: Session, site: Site, title: str, by: str, wanted: dict[int
         id=f"chg-{now:%Y%m%d}-{secrets.token_hex(4)}", site_id=site.id, title=title[:200], created_by=by,
         created_at=now, status="pending", customers=touched, before=policies_json(before),
         after=policies_json(after), devices=devices, analysis=analyse(config, before, after),
-        expires=(now + dt.timedelta(hours=APPROVAL_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        expires=approvals_expire(now))
     db.add(change)
     return change
 

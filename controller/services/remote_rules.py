@@ -9,7 +9,6 @@ policy answers by the new rules from that moment. Replacing the site file cannot
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import secrets
 from typing import Any
@@ -58,7 +57,7 @@ def request(db, ledger: Ledger, scope: CustomerScope, site_id: int, customer: st
         id=f"rmt-{now:%Y%m%d}-{secrets.token_hex(4)}", site_id=site.id, created_by=by, created_at=now,
         title=f"Remote-work rules of {customer}", status="pending", customers=[customer],
         before={}, after={}, devices={DEVICE: {"vendor": "siteguard", "commands": [line]}}, analysis={},
-        expires=(now + dt.timedelta(hours=net.APPROVAL_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        expires=net.approvals_expire(now),
         kind="remote", spec={"customer": customer, "before": rules_of(config)[customer], "after": wanted})
     db.add(change)
     ledger.record(db, "network.change_requested", {

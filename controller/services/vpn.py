@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from controller import network as net
 from controller.domain_errors import Conflict, EdgeFailed, EdgeUnavailable, Forbidden, Invalid, NotFound
@@ -92,7 +92,7 @@ def _new_change(db, site: Site, title: str, by: str, customer: str, lines: list[
         id=f"vpn-{now:%Y%m%d}-{secrets.token_hex(4)}", site_id=site.id, title=title[:200], created_by=by,
         created_at=now, status="pending", customers=[customer], before={}, after={},
         devices={vpn.device_name(interface): {"vendor": "wireguard", "commands": lines}}, analysis={},
-        expires=(now + dt.timedelta(hours=net.APPROVAL_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        expires=net.approvals_expire(now),
         kind="vpn", spec=spec)
     db.add(change)
     return change
@@ -303,13 +303,9 @@ def overview(db, scope: CustomerScope, edge: EdgeChannel | None, site_id: int, t
             "customers": customers, "peers": peers, "edge_error": error}
 
 
-def list_peers(db, scope: CustomerScope, site_id: int) -> list[dict[str, Any]]:
-    return overview(db, scope, None, site_id, 0)["peers"]
-
-
 def client_config(db, scope: CustomerScope, peer_id: int, endpoint_host: str) -> dict[str, Any]:
     """The device's WireGuard config without its private key (the device makes that and keeps
-    it): the page or the CLI fills it in on the device, then shows it as a QR code."""
+    it): the page that made the key fills it in, in the browser, and shows it as a QR code."""
     row = _peer(db, scope, peer_id)
     if row.status not in ("requested", "active"):
         raise Conflict(f"this peer is {row.status}")
@@ -339,10 +335,10 @@ def _gateway_public(gw: VpnGateway) -> str | None:
 
 
 def client_config_text(address: str, mtu: int, host: str, port: int, allowed: list[str],
-                       gateway_public_key: str | None, private_key: str | None = None) -> str:
+                       gateway_public_key: str | None) -> str:
     return "\n".join([
         "[Interface]",
-        f"PrivateKey = {private_key or '<the private key made on this device>'}",
+        "PrivateKey = <the private key made on this device>",
         f"Address = {address}/32",
         f"MTU = {mtu}",
         "",
@@ -356,29 +352,33 @@ def client_config_text(address: str, mtu: int, host: str, port: int, allowed: li
 
 def report_rows(db, site: Site, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]] | None:
     """The daily report's remote-work section: every peer live at some moment of the day, how it
-    ended if it did, and how often and how long its tunnel was down (the edge's alarms)."""
+    ended if it did, and how often and how long its tunnel was down (the edge's alarms, named by
+    address: each counts for the peer that held the address then, so a rotated or re-issued
+    address does not lend its alarms to the other peer)."""
     if net.site_config(site).network.vpn is None:
         return None
     slugs = _slugs(db)
     rows = db.scalars(select(VpnPeer).where(VpnPeer.site_id == site.id, VpnPeer.created_at < end,
-                                            VpnPeer.status.not_in(("rejected", "refused")))
-                      .order_by(VpnPeer.address))
+                                            VpnPeer.active_since.is_not(None),
+                                            or_(VpnPeer.ended_at.is_(None), VpnPeer.ended_at >= start))
+                      .order_by(VpnPeer.address, VpnPeer.id))
+    alarms: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}  # source -> (raised, cleared or end)
+    for a in db.scalars(select(Alarm).where(Alarm.site_id == site.id, Alarm.kind == AlarmKind.VPN_PEER_DOWN.value,
+                                            Alarm.raised_at < end,
+                                            or_(Alarm.cleared_at.is_(None), Alarm.cleared_at >= start))):
+        alarms.setdefault(a.source, []).append((aware(a.raised_at), aware(a.cleared_at) if a.cleared_at else end))
     out = []
     for p in rows:
-        if p.ended_at is not None and aware(p.ended_at) < start:
-            continue
-        downs = db.scalars(select(Alarm).where(Alarm.site_id == site.id, Alarm.kind == AlarmKind.VPN_PEER_DOWN.value,
-                                               Alarm.source == f"vpn:{p.address}", Alarm.raised_at < end,
-                                               or_(Alarm.cleared_at.is_(None), Alarm.cleared_at >= start)))
-        down_s = sum((min(aware(a.cleared_at) if a.cleared_at else end, end) - max(aware(a.raised_at), start))
-                     .total_seconds() for a in downs if p.active_since is not None)
-        count = db.scalar(select(func.count(Alarm.id)).where(
-            Alarm.site_id == site.id, Alarm.kind == AlarmKind.VPN_PEER_DOWN.value, Alarm.source == f"vpn:{p.address}",
-            Alarm.raised_at >= start, Alarm.raised_at < end)) or 0
+        held_from = max(start, aware(p.active_since))
+        held_to = min(end, aware(p.ended_at)) if p.ended_at else end
+        since = aware(p.active_since)  # an alarm is the peer's that held the address when it was raised
+        mine = [(r, c) for r, c in alarms.get(f"vpn:{p.address}", []) if since <= r < held_to and c > held_from]
+        down_s = sum((min(c, held_to) - max(r, held_from)).total_seconds() for r, c in mine)
         out.append({"customer": slugs.get(p.customer_id), "person": p.person, "label": p.label, "address": p.address,
-                    "status": p.status, "active_since": aware(p.active_since) if p.active_since else None,
+                    "status": p.status, "active_since": aware(p.active_since),
                     "ended_at": aware(p.ended_at) if p.ended_at else None, "ended_by": p.ended_by,
-                    "end_reason": p.end_reason, "down_alarms": int(count), "down_s": round(max(down_s, 0.0))})
+                    "end_reason": p.end_reason, "down_alarms": sum(1 for r, _ in mine if r >= start),
+                    "down_s": round(down_s)})
     return out
 
 

@@ -1,5 +1,6 @@
 """The daily report's remote-work section: every device connectable at some moment of the day
-(not those ended before it, nor those asked for after it, nor those never let on), how it ended,
+(not those ended before it, nor those asked for after it, nor those never let on), and
+each down alarm counted for the device that held its address at the time, how it ended,
 and its down alarms with how long the tunnel was down inside the day; in both languages."""
 from __future__ import annotations
 
@@ -42,21 +43,27 @@ def test_the_report_lists_the_days_remote_devices_and_their_down_time(tmp_path):
         peer("10.200.0.3", "removed", at(-48), at(-47), at(-2), ended_by="off")  # gone before the day
         peer("10.200.0.4", "active", at(30), at(30))  # asked for after the day
         peer("10.200.0.5", "rejected", at(3), None, at(4))  # never let on
+        peer("10.200.0.6", "requested", at(3))  # asked for, not yet let on
+        peer("10.200.0.2", "active", at(11), at(12))  # the lost laptop's replacement, at the same address
         down = dict(kind="vpn_peer_down", severity="warning", message="silent", site_id=site_id)
         s.add(Alarm(source="vpn:10.200.0.1", raised_at=at(-1), cleared_at=at(1), state="cleared", **down))  # 1 h inside
         s.add(Alarm(source="vpn:10.200.0.1", raised_at=at(5), cleared_at=at(5.5), state="cleared", **down))
-        s.add(Alarm(source="vpn:10.200.0.2", raised_at=at(23), state="active", **down))  # to the day's end: 1 h
+        # The lost laptop went silent at 9 and was revoked at 10 (the edge never cleared it): 1 h is
+        # the lost laptop's; the replacement went silent at 23, to the day's end: 1 h is its own.
+        s.add(Alarm(source="vpn:10.200.0.2", raised_at=at(9), state="active", **down))
+        s.add(Alarm(source="vpn:10.200.0.2", raised_at=at(23), state="active", **down))
         s.commit()
 
         report, html, pdf = svc.build(s, site_id, DAY, "en")
         vpn = report.sections["vpn"]
-        rows = {p["address"]: p for p in vpn["peers"]}
-        assert sorted(rows) == ["10.200.0.1", "10.200.0.2"]
-        assert (rows["10.200.0.1"]["down_alarms"], rows["10.200.0.1"]["down_s"]) == (1, 3600 + 1800)
-        assert (rows["10.200.0.2"]["down_alarms"], rows["10.200.0.2"]["down_s"]) == (1, 3600)
-        assert rows["10.200.0.2"]["end_reason"] == "laptop lost"
-        assert (vpn["count"], vpn["down_alarms"], vpn["revoked"]) == (2, 2, 1)
-        assert report.summary["vpn_peers"] == 2 and report.summary["vpn_down_alarms"] == 2
+        rows = {(p["address"], p["status"]): p for p in vpn["peers"]}
+        assert sorted(rows) == [("10.200.0.1", "active"), ("10.200.0.2", "active"), ("10.200.0.2", "revoked")]
+        down = {k: (r["down_alarms"], r["down_s"]) for k, r in rows.items()}
+        assert down == {("10.200.0.1", "active"): (1, 3600 + 1800), ("10.200.0.2", "revoked"): (1, 3600),
+                        ("10.200.0.2", "active"): (1, 3600)}
+        assert rows[("10.200.0.2", "revoked")]["end_reason"] == "laptop lost"
+        assert (vpn["count"], vpn["down_alarms"], vpn["revoked"]) == (3, 3, 1)
+        assert report.summary["vpn_peers"] == 3 and report.summary["vpn_down_alarms"] == 3
         assert 'id="vpn"' in html and "laptop lost" in html and "Remote work (VPN)" in html
         _, zh_html, _ = svc.build(s, site_id, DAY, "zh_CN")
         assert 'id="vpn"' in zh_html and "远程" in zh_html
