@@ -205,8 +205,8 @@ class EdgeAgent:
             C.NETWORK_APPLY: lambda a: self._running("network").submit(P.body_dict(a)),
             C.NETWORK_DRIFT_CHECK: self._drift_check_now,
             C.VPN_APPLY: lambda a: self._running("vpn").submit(P.body_dict(a)),
-            C.VPN_REVOKE: lambda a: P.VpnRevokeResult(
-                revoked=a.public_key, seconds=self._running("vpn").revoke(a.public_key, a.officer, a.reason)),
+            C.VPN_REVOKE: lambda a: P.VpnRevokeResult.of(a.public_key,
+                                                         self._running("vpn").revoke(a.public_key, a.officer, a.reason)),
             C.VPN_STATUS: lambda a: P.VpnStatusResult(peers=self._running("vpn").status()),
             C.SEAT_FRAME: lambda a: self._running("video").seat_frame(a.seat, a.customer),
             C.SNAPSHOT: lambda a: self._running("video").snapshot(a.camera),

@@ -461,14 +461,16 @@ class VpnService:
                     address=str(peer.address), lines=part))
         return {"applied": change_id, "action": action, "public_key": peer.public_key}
 
-    def revoke(self, public_key: str, officer: str, reason: str) -> float:
-        """Cut a peer off now (an officer's decision; no customer signature); seconds it took."""
+    def revoke(self, public_key: str, officer: str, reason: str) -> float | None:
+        """Cut a peer off now (an officer's decision; no customer signature); seconds it took, or
+        None where the gateway holds no such peer (never applied, or cut already): nothing to do,
+        so a revocation the controller sends again is answered, not refused."""
         t0 = time.monotonic()
         with self._lock:
             active = self.peers()
             p = active.pop(public_key, None)
             if p is None:
-                raise KeyError(f"no peer {public_key} on this gateway")
+                return None
             # Filter first: from this instant nothing of the /32 passes, established flows included.
             self.gateway.load_ruleset(self.ruleset_text(active))
             self.gateway.remove_peer(public_key)

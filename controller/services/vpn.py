@@ -257,13 +257,10 @@ def revoke(db, ledger: Ledger, edge: EdgeChannel, peer_id: int, officer: str, re
     try:
         result = send_to_edge(edge, row.site_id, CommandName.VPN_REVOKE,
                               {"public_key": row.public_key, "officer": officer, "reason": reason[:500]}, timeout)
-        edge_note: dict[str, Any] = {"seconds": result.get("seconds")}
+        edge_note: dict[str, Any] = {"seconds": result.get("seconds"), "held": result.get("held", True)}
         row.status = "revoked"
     except (EdgeFailed, EdgeUnavailable) as exc:
-        if "no peer" in str(exc):  # the gateway never held it, or lost it already: nothing to cut
-            edge_note, row.status = {"seconds": 0.0, "note": "the gateway held no such peer"}, "revoked"
-        else:
-            edge_note = {"error": str(exc)[:300]}
+        edge_note = {"error": str(exc)[:300]}
     ledger.record(db, "vpn.revocation", {  # the order; the gateway's own report follows
         "peer": row.id, "site_id": row.site_id, "customer": slug, "person": row.person,
         "public_key": row.public_key, "address": row.address, "officer": officer, "reason": reason[:500],

@@ -578,6 +578,11 @@ class VpnRevokeArgs(Body):
 class VpnRevokeResult(Body):
     revoked: Annotated[str, Field(max_length=44)]
     seconds: Annotated[float, Field(ge=0)]
+    held: bool = True  # False: the gateway held no such peer, so there was nothing to cut
+
+    @classmethod
+    def of(cls, public_key: str, seconds: float | None) -> "VpnRevokeResult":
+        return cls(revoked=public_key, seconds=seconds or 0.0, held=seconds is not None)
 
 
 class VpnStatusResult(Body):

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_agent.store import EdgeStore
 from edge_agent.vpn import CommandError, VpnService, check_peer_change, reach_of, underlay_of
+from edge_agent.wire import payloads as P
 from edge_agent.wire.kinds import AlarmKind, EventKind
 from edge_agent.wire.site import SiteFileError, parse_site_text
 from network_policy import vpn
@@ -376,3 +377,15 @@ def test_the_kernel_module_is_used_where_loaded_with_the_same_configuration_line
     assert gw.running()
     gw.stop()
     assert gw.lines[-1] == "ip link del dev sgwg0" and not gw.running()
+
+
+def test_revoking_a_peer_the_gateway_does_not_hold_is_answered_and_changes_nothing(tmp_path):
+    """A revocation sent again (the first one's answer was lost) finds the peer gone already."""
+    store = EdgeStore(tmp_path / "edge.db")
+    gw = FakeGateway()
+    svc = VpnService(site(), store, gw, clock=lambda: NOW)
+    assert svc.revoke(PEER, officer="p-001", reason="laptop lost") is None
+    assert gw.calls == [] and [r for r in store._db.execute("SELECT kind FROM outbox")] == []
+    result = P.VpnRevokeResult.of(PEER, None)
+    assert (result.seconds, result.held) == (0.0, False)
+    assert P.VpnRevokeResult.of(PEER, 0.02).held is True
