@@ -63,22 +63,21 @@ def record_refused_event(db, site_id: int, data: dict[str, Any]) -> None:
 
 
 def refused(db, change: NetworkChange, reason: str) -> None:
-    row = db.get(VpnPeer, int((change.spec or {}).get("peer_id", 0)))
-    if row is not None and row.status == "requested":
-        row.status, row.ended_at, row.end_reason = "refused", utcnow(), f"refused by the edge: {reason}"[:500]
-    elif row is not None and row.status == "removing":
-        row.status, row.remove_change = "active", None  # nothing changed on the gateway
-    _rotation_dropped(db, change)
+    """The edge refused the change before running a line of it."""
+    _dropped(db, change, "refused", f"refused by the edge: {reason}")
 
 
 def decided(db, change: NetworkChange) -> None:
-    """A customer rejected a peer change: an added peer never comes, a removal or a rotation is
-    dropped (the old key stays)."""
+    """A customer rejected a peer change."""
+    _dropped(db, change, "rejected", "rejected by the customer")
+
+
+def _dropped(db, change: NetworkChange, status: str, reason: str) -> None:
+    """A peer change that will not run: an added peer never comes (``status``), a removal or a
+    rotation is dropped and the old key stays active, as the gateway never changed."""
     _rotation_dropped(db, change)
     row = db.get(VpnPeer, int((change.spec or {}).get("peer_id", 0)))
-    if row is None:
-        return
-    if row.status == "requested":
-        row.status, row.ended_at, row.end_reason = "rejected", utcnow(), "rejected by the customer"
-    elif row.status == "removing":
+    if row is not None and row.status == "requested":
+        row.status, row.ended_at, row.end_reason = status, utcnow(), reason[:500]
+    elif row is not None and row.status == "removing":
         row.status, row.remove_change = "active", None
