@@ -13,6 +13,8 @@ import json
 import secrets
 from typing import Any
 
+from pydantic import ValidationError
+
 from controller import network as net
 from controller.domain_errors import Conflict, Forbidden, Invalid, NotFound
 from controller.ledger import Ledger
@@ -34,6 +36,21 @@ def rules_line(customer: str, allowed: bool, modalities: list[str], watermark: b
             f"watermark={'yes' if watermark else 'no'}")
 
 
+def with_rules(site_json: str, customer: str, rules: dict[str, Any]) -> SiteConfig:
+    """The site file with ``customer``'s remote rules replaced, checked whole (remote work allowed
+    on a site without a VPN gateway, say, is refused); ValueError says why."""
+    doc = json.loads(site_json)
+    entry = next((c for c in doc.get("customers", []) if c.get("id") == customer), None)
+    if entry is None or entry.get("remote") is None:
+        raise ValueError(f"customer {customer} has no remote range on this site (customers[].remote)")
+    entry["remote"].update(allowed=bool(rules["allowed"]), modalities=list(rules["modalities"]),
+                           watermark=bool(rules["watermark"]))
+    try:
+        return SiteConfig.model_validate(doc)
+    except ValidationError as exc:
+        raise ValueError("; ".join(e["msg"] for e in exc.errors())) from None
+
+
 def request(db, ledger: Ledger, scope: CustomerScope, site_id: int, customer: str, allowed: bool,
             modalities: list[str], watermark: bool, by: str) -> dict[str, Any]:
     if not scope.sees(customer):
@@ -51,6 +68,10 @@ def request(db, ledger: Ledger, scope: CustomerScope, site_id: int, customer: st
     wanted = {"allowed": allowed, "modalities": sorted(set(modalities)), "watermark": watermark}
     if rules_of(config)[customer] == wanted:
         raise Invalid("the change changes nothing")
+    try:
+        with_rules(site.config_json, customer, wanted)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
     now = utcnow()
     line = rules_line(customer, allowed, modalities, watermark)
     change = NetworkChange(
@@ -79,13 +100,10 @@ def apply(db, ledger: Ledger, edge: EdgeChannel, change: NetworkChange, by: str)
         db.commit()
         raise Conflict("the change's line is not what its rules render to")
     site = site_or_404(db, change.site_id)
-    doc = json.loads(site.config_json)
-    entry = next((c for c in doc.get("customers", []) if c.get("id") == customer), None)
-    if entry is None or entry.get("remote") is None:
-        raise Conflict(f"customer {customer} has no remote range on this site any more")
-    entry["remote"].update(allowed=bool(after["allowed"]), modalities=list(after["modalities"]),
-                           watermark=bool(after["watermark"]))
-    config = SiteConfig.model_validate(doc)
+    try:  # the site file may have changed since the request
+        config = with_rules(site.config_json, str(customer), after)
+    except ValueError as exc:
+        raise Conflict(f"the site file no longer takes these rules: {exc}") from None
     site, _ = apply_site_config(db, config)
     change.status, change.finished_at = "applied", utcnow()
     change.result = {"status": "applied", "site_version": site.version}
