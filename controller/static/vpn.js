@@ -154,20 +154,29 @@ i18n.ready.then(function () {
     return b;
   }
 
+  function peerRow(p) {
+    const tr = el("tr");
+    tr.dataset.peer = p.id;
+    tr.dataset.customer = p.customer;
+    tr.dataset.status = p.status;
+    return tr;
+  }
+
+  function statusBadge(p) {
+    const badge = el("span", statusName(p.status), "badge vpn-" + p.status);
+    badge.dataset.status = p.status;
+    return badge;
+  }
+
   function drawPeers(d) {
     const live = d.peers.filter((p) => LIVE.includes(p.status));
     const ended = d.peers.filter((p) => !LIVE.includes(p.status));
     const body = document.querySelector("#peers tbody");
     body.replaceChildren();
     for (const p of live) {
-      const tr = el("tr");
-      tr.dataset.peer = p.id;
-      tr.dataset.customer = p.customer;
-      tr.dataset.status = p.status;
+      const tr = peerRow(p);
       const status = el("td");
-      const badge = el("span", statusName(p.status), "badge vpn-" + p.status);
-      badge.dataset.status = p.status;
-      status.append(badge);
+      status.append(statusBadge(p));
       if (p.status === "revoking") status.append(el("div", _("the gateway has not confirmed"), "error small"));
       const change = ["removing", "rotating"].includes(p.status) ? p.remove_change : p.status === "requested" ? p.add_change : null;
       if (change) {
@@ -204,12 +213,8 @@ i18n.ready.then(function () {
     const endedBody = document.querySelector("#ended-peers tbody");
     endedBody.replaceChildren();
     for (const p of ended) {
-      const tr = el("tr");
-      tr.dataset.peer = p.id;
-      tr.dataset.customer = p.customer;
-      tr.dataset.status = p.status;
-      const badge = el("span", statusName(p.status), "badge vpn-" + p.status);
-      badge.dataset.status = p.status;
+      const tr = peerRow(p);
+      const badge = statusBadge(p);
       const st = el("td");
       st.append(badge);
       tr.append(el("td", p.person), el("td", p.label), el("td", p.customer), el("td", p.address, "mono"), st,
